@@ -1,0 +1,35 @@
+"""The Microblog application factory."""
+
+from flask import Flask
+
+from app import database, errors, routes, secrets_check
+from app.extensions import csrf, db, login, migrate
+from config import Config
+
+__all__ = ["create_app", "db"]
+
+
+def create_app(config_class: type = Config) -> Flask:
+    app = Flask(__name__)
+    app.config.from_object(config_class)
+    secrets_check.init_app(app)
+
+    register_extensions(app)
+    register_blueprints(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True)
+    csrf.init_app(app)
+    login.init_app(app)
+    login.login_view = "main.login"
+    login.login_message = "Please log in to access this page."
+    login.login_message_category = "info"
+
+
+def register_blueprints(app: Flask) -> None:
+    app.register_blueprint(routes.bp)
+    app.register_blueprint(errors.bp)

@@ -1,0 +1,93 @@
+"""Forms and the rules their fields follow."""
+
+import email_validator
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+
+from app.models import User
+
+USERNAME_TAKEN = "Please use a different username."
+EMAIL_TAKEN = "Please use a different email address."
+
+username_rules = [
+    DataRequired(),
+    Length(min=3, max=64, message="Usernames are 3 to 64 characters long."),
+    # ASCII only: look-alike letters from other scripts cannot impersonate a name,
+    # and every name is safe in a URL path.
+    Regexp(
+        r"^[A-Za-z0-9_.-]+$",
+        message="Use only letters, digits, dots, dashes and underscores.",
+    ),
+]
+
+
+def flag_if_taken(field: StringField, owner: User | None, message: str) -> bool:
+    """Add ``message`` to ``field`` when ``owner`` (another account) holds its value."""
+    if owner is None:
+        return False
+    field.errors = [*field.errors, message]
+    return True
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired()])
+    password = PasswordField("Password", validators=[DataRequired()])
+    remember_me = BooleanField("Remember me")
+    submit = SubmitField("Sign in")
+
+
+class RegistrationForm(FlaskForm):
+    username = StringField("Username", validators=username_rules)
+    email = StringField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired()])
+    password2 = PasswordField(
+        "Repeat password",
+        validators=[DataRequired(), EqualTo("password", message="Passwords must match.")],
+    )
+    submit = SubmitField("Register")
+
+    def validate_username(self, field: StringField) -> None:
+        if User.by_username(field.data) is not None:
+            raise ValidationError(USERNAME_TAKEN)
+
+    def validate_email(self, field: StringField) -> None:
+        try:
+            address = email_validator.validate_email(field.data, check_deliverability=False)
+        except email_validator.EmailNotValidError as error:
+            raise ValidationError(str(error)) from None
+        # Stored lower-cased: one mailbox, one account, one Gravatar.
+        field.data = address.normalized.lower()
+        if User.by_email(field.data) is not None:
+            raise ValidationError(EMAIL_TAKEN)
+
+    def report_taken_fields(self) -> bool:
+        """After a lost race on a unique index, say which value was taken."""
+        username_taken = flag_if_taken(
+            self.username, User.by_username(self.username.data), USERNAME_TAKEN
+        )
+        email_taken = flag_if_taken(self.email, User.by_email(self.email.data), EMAIL_TAKEN)
+        return username_taken or email_taken
+
+
+class EditProfileForm(FlaskForm):
+    username = StringField("Username", validators=username_rules)
+    about_me = TextAreaField("About me", validators=[Length(max=140)])
+    submit = SubmitField("Save")
+
+    def __init__(self, original_username: str, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.original_username = original_username
+
+    def validate_username(self, field: StringField) -> None:
+        if field.data.lower() != self.original_username.lower() and User.by_username(field.data):
+            raise ValidationError(USERNAME_TAKEN)
+
+    def report_taken_fields(self) -> bool:
+        """After a lost race on a unique index, say that the name was taken."""
+        return flag_if_taken(self.username, User.by_username(self.username.data), USERNAME_TAKEN)
+
+
+class PostForm(FlaskForm):
+    body = TextAreaField("Say something", validators=[DataRequired(), Length(min=1, max=140)])
+    submit = SubmitField("Submit")

@@ -1,0 +1,73 @@
+"""The data: users and their posts."""
+
+from datetime import datetime
+from hashlib import md5
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Index, String, func, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.database import UTCDateTime, utcnow
+from app.extensions import db, login
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(254))
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    about_me: Mapped[str | None] = mapped_column(String(140))
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+
+    posts: Mapped[list["Post"]] = relationship(back_populates="author", lazy="raise_on_sql")
+
+    # Case-insensitive uniqueness lives in the database, the authority when two
+    # requests race: "Alice" and "alice" can never both exist.
+    __table_args__ = (
+        Index("uq_user_username_lower", func.lower(username), unique=True),
+        Index("uq_user_email_lower", func.lower(email), unique=True),
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return self.password_hash is not None and check_password_hash(self.password_hash, password)
+
+    def avatar(self, size: int) -> str:
+        digest = md5(self.email.lower().encode(), usedforsecurity=False).hexdigest()
+        return f"https://www.gravatar.com/avatar/{digest}?d=identicon&s={size}"
+
+    @classmethod
+    def by_username(cls, username: str) -> "User | None":
+        return db.session.scalar(select(cls).where(func.lower(cls.username) == username.lower()))
+
+    @classmethod
+    def by_email(cls, email: str) -> "User | None":
+        return db.session.scalar(select(cls).where(func.lower(cls.email) == email.lower()))
+
+
+class Post(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[str] = mapped_column(String(140))
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, index=True, default=utcnow)
+    user_id: Mapped[int] = mapped_column(ForeignKey(User.id))
+
+    author: Mapped[User] = relationship(back_populates="posts")
+
+    __table_args__ = (
+        # Serves a profile's posts newest first without sorting.
+        Index("ix_post_user_id_timestamp", "user_id", "timestamp"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Post {self.body[:20]!r}>"
+
+
+@login.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))

@@ -1,0 +1,133 @@
+"""The pages of the site."""
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+from werkzeug.wrappers import Response
+
+from app.database import utcnow
+from app.extensions import db
+from app.forms import EditProfileForm, LoginForm, PostForm, RegistrationForm
+from app.models import Post, User
+from app.pagination import paginate
+from app.redirects import is_safe_redirect
+
+bp = Blueprint("main", __name__)
+
+LAST_SEEN_INTERVAL = timedelta(minutes=1)
+MAX_PAGE = 1_000_000
+
+
+@bp.before_app_request
+def record_last_seen() -> None:
+    # At most one write a minute per user: browsing must not turn every page view
+    # into a database write.
+    if request.endpoint == "static" or not current_user.is_authenticated:
+        return
+    now = utcnow()
+    if current_user.last_seen is None or now - current_user.last_seen >= LAST_SEEN_INTERVAL:
+        current_user.last_seen = now
+        db.session.commit()
+
+
+def requested_page() -> int:
+    return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+
+
+def newest_posts(stmt):
+    return paginate(
+        stmt.options(joinedload(Post.author)).order_by(Post.timestamp.desc(), Post.id.desc()),
+        requested_page(),
+        current_app.config["POSTS_PER_PAGE"],
+    )
+
+
+def commit_unless_taken(form: RegistrationForm | EditProfileForm) -> bool:
+    """Commit, or turn a lost race on a unique index into the form's friendly error."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if not form.report_taken_fields():
+            raise
+        return False
+    return True
+
+
+@bp.route("/", methods=["GET", "POST"])
+@bp.route("/index", methods=["GET", "POST"])
+@login_required
+def index() -> Response | str:
+    form = PostForm()
+    if form.validate_on_submit():
+        db.session.add(Post(body=form.body.data, author=current_user))
+        db.session.commit()
+        flash("Your post is now live!", "success")
+        return redirect(url_for("main.index"))
+    page = newest_posts(select(Post))
+    return render_template("index.html", title="Home", form=form, page=page)
+
+
+@bp.route("/user/<username>")
+@login_required
+def user(username: str) -> str:
+    profile = User.by_username(username) or abort(404)
+    page = newest_posts(select(Post).where(Post.user_id == profile.id))
+    return render_template("user.html", title=profile.username, user=profile, page=page)
+
+
+@bp.route("/edit_profile", methods=["GET", "POST"])
+@login_required
+def edit_profile() -> Response | str:
+    form = EditProfileForm(current_user.username)
+    if form.validate_on_submit():
+        current_user.username = form.username.data
+        current_user.about_me = form.about_me.data
+        if commit_unless_taken(form):
+            flash("Your changes have been saved.", "success")
+            return redirect(url_for("main.edit_profile"))
+    elif request.method == "GET":
+        form.username.data = current_user.username
+        form.about_me.data = current_user.about_me
+    return render_template("edit_profile.html", title="Edit profile", form=form)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        user = User(username=form.username.data, email=form.email.data)
+        user.set_password(form.password.data)
+        db.session.add(user)
+        if commit_unless_taken(form):
+            flash("Congratulations, you are now a registered user!", "success")
+            return redirect(url_for("main.login"))
+    return render_template("register.html", title="Register", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = User.by_username(form.username.data)
+        if user is None or not user.check_password(form.password.data):
+            flash("Invalid username or password", "danger")
+            return redirect(url_for("main.login", next=request.args.get("next")))
+        login_user(user, remember=form.remember_me.data)
+        target = request.args.get("next")
+        return redirect(target if is_safe_redirect(target) else url_for("main.index"))
+    return render_template("login.html", title="Sign in", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    logout_user()
+    return redirect(url_for("main.index"))

@@ -1,0 +1,95 @@
+"""Application settings, read from the environment when an app is created.
+
+Each setting is an ``env(...)`` descriptor: nothing is read at import time, and a
+subclass (tests, benchmarks) overrides a setting with a plain class attribute.
+"""
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parent
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class ConfigError(ValueError):
+    """A setting in the environment cannot be understood."""
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(
+        f"{name}={raw!r} is not a boolean: use one of 1/true/yes/on or 0/false/no/off"
+    )
+
+
+def parse_int(name: str, raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+
+
+def parse_list(name: str, raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def parse_path(name: str, raw: str) -> str:
+    """Relative paths are taken from the project root, never the working directory."""
+    return str((BASE_DIR / raw.strip()).resolve())
+
+
+def parse_database_url(name: str, raw: str) -> str:
+    """Accept Heroku-style ``postgres://`` and send PostgreSQL through psycopg 3."""
+    url = raw.strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class env:  # noqa: N801 - reads like a declaration: SECRET_KEY = env(...)
+    """A setting read from ``os.environ`` each time the config is loaded."""
+
+    def __init__(
+        self,
+        default: Any = None,
+        parse: Callable[[str, str], Any] | None = None,
+        *,
+        var: str | None = None,
+    ) -> None:
+        self.default = default
+        self.parse = parse
+        self.name = var
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = self.name or name
+
+    def __get__(self, obj: object, owner: type) -> Any:
+        raw = os.environ.get(self.name)
+        if raw is None or raw.strip() == "":
+            return self.default
+        return self.parse(self.name, raw) if self.parse else raw
+
+
+class Config:
+    SECRET_KEY = env()
+    SQLALCHEMY_DATABASE_URI = env(
+        f"sqlite:///{BASE_DIR / 'app.db'}", parse_database_url, var="DATABASE_URL"
+    )
+    POSTS_PER_PAGE = env(20, parse_int)
+
+    MAIL_SERVER = env()
+    MAIL_PORT = env(25, parse_int)
+    MAIL_USE_TLS = env(False, parse_bool)
+    MAIL_USE_SSL = env(False, parse_bool)
+    MAIL_USERNAME = env()
+    MAIL_PASSWORD = env()
+    ADMINS = env([], parse_list)

@@ -1,0 +1,127 @@
+"""Shared pytest fixtures: a fresh application and database for every test."""
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from app import create_app, db
+from app.models import User
+from config import Config
+
+CSRF_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+PASSWORD = "correct horse battery"
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "a-test-only-secret-key-that-is-long-enough"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    POSTS_PER_PAGE = 3
+    # Pin everything the environment could otherwise change under the tests.
+    MAIL_SERVER = None
+    ADMINS: list[str] = []
+
+
+def build_app(config_class: type = TestConfig, **settings: object) -> Flask:
+    config = type("Config", (config_class,), settings)
+    return create_app(config)
+
+
+@pytest.fixture
+def app_settings() -> dict[str, object]:
+    """Override in a test module (or parametrize) to change the app's config."""
+    return {}
+
+
+@pytest.fixture
+def app(app_settings: dict[str, object]) -> Iterator[Flask]:
+    app = build_app(**app_settings)
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.drop_all()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """Read the CSRF token from a page, as a browser's form would carry it."""
+    page = client.get(path).get_data(as_text=True)
+    match = CSRF_TOKEN.search(page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def submit(client: FlaskClient, path: str, data: dict[str, object], **kwargs) -> TestResponse:
+    """POST a form the way a browser does: with the token from the page."""
+    form_page = kwargs.pop("form_page", path.split("?")[0])
+    return client.post(path, data={"csrf_token": csrf_token(client, form_page), **data}, **kwargs)
+
+
+class Auth:
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def register(
+        self, username: str = "alice", email: str | None = None, password: str = PASSWORD
+    ) -> TestResponse:
+        return submit(
+            self.client,
+            "/register",
+            {
+                "username": username,
+                "email": email or f"{username}@example.com",
+                "password": password,
+                "password2": password,
+            },
+        )
+
+    def login(
+        self,
+        username: str = "alice",
+        password: str = PASSWORD,
+        query: str = "",
+        remember_me: bool = False,
+        **kwargs,
+    ) -> TestResponse:
+        """Log in; ``query`` is sent as the raw query string, e.g. ``next=/index``."""
+        path = f"/login?{query}" if query else "/login"
+        data = {"username": username, "password": password}
+        if remember_me:
+            data["remember_me"] = "y"
+        return submit(self.client, path, data, form_page="/login", **kwargs)
+
+    def logout(self) -> TestResponse:
+        return submit(self.client, "/logout", {}, form_page="/index")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> Auth:
+    return Auth(client)
+
+
+def make_user(username: str, email: str | None = None, password: str = PASSWORD) -> User:
+    user = User(username=username, email=email or f"{username.lower()}@example.com")
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def alice(app: Flask) -> User:
+    return make_user("alice")
+
+
+@pytest.fixture
+def logged_in(alice: User, auth: Auth) -> User:
+    auth.login()
+    return alice

@@ -1,0 +1,685 @@
+"""Tests of the application: every page, form rule and error a user can meet."""
+
+import hashlib
+import threading
+import warnings
+from datetime import timedelta
+from urllib.parse import quote, urljoin, urlsplit
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask, abort
+from werkzeug.debug import DebuggedApplication
+from werkzeug.test import Client
+
+from app import db
+from app.database import utcnow
+from app.models import Post, User
+from config import ConfigError, parse_bool, parse_database_url, parse_int
+from conftest import PASSWORD, Auth, build_app, csrf_token, make_user, submit
+
+
+def page_text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def user_count() -> int:
+    return db.session.scalar(sa.select(sa.func.count(User.id)))
+
+
+# --- Registration ---------------------------------------------------------------------
+
+
+def test_register_creates_account_and_sends_user_to_login(client, auth):
+    response = auth.register("alice", "Alice@Example.COM")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
+    user = db.session.scalar(sa.select(User))
+    assert user.username == "alice"
+    assert user.email == "alice@example.com"
+    assert user.check_password(PASSWORD)
+    assert "Congratulations, you are now a registered user!" in page_text(client.get("/login"))
+
+
+def test_register_page_shows_the_form(client):
+    page = page_text(client.get("/register"))
+    for field in ("username", "email", "password", "password2"):
+        assert f'name="{field}"' in page
+
+
+@pytest.mark.parametrize("taken", ["alice", "ALICE", "Alice"])
+def test_register_refuses_a_taken_username_regardless_of_case(alice, auth, taken):
+    response = auth.register(taken, "other@example.com")
+    assert response.status_code == 200
+    assert "Please use a different username." in page_text(response)
+    assert user_count() == 1
+
+
+@pytest.mark.parametrize("taken", ["alice@example.com", "ALICE@example.com"])
+def test_register_refuses_a_taken_email_regardless_of_case(alice, auth, taken):
+    response = auth.register("bob", taken)
+    assert response.status_code == 200
+    assert "Please use a different email address." in page_text(response)
+    assert user_count() == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("email", "not-an-email", "An email address must have an @-sign."),
+        ("email", "bob@", "There must be something after the @-sign."),
+        ("username", "ab", "Usernames are 3 to 64 characters long."),
+        ("username", "x" * 65, "Usernames are 3 to 64 characters long."),
+        ("username", "bob smith", "Use only letters, digits, dots, dashes and underscores."),
+        ("username", "b/o/b", "Use only letters, digits, dots, dashes and underscores."),
+        ("username", "", "This field is required."),
+    ],
+)
+def test_register_explains_invalid_fields(client, field, value, message):
+    data = {
+        "username": "bob",
+        "email": "bob@example.com",
+        "password": PASSWORD,
+        "password2": PASSWORD,
+        field: value,
+    }
+    response = submit(client, "/register", data)
+    assert response.status_code == 200
+    assert message in page_text(response)
+    assert user_count() == 0
+
+
+def test_register_requires_matching_passwords(client):
+    data = {
+        "username": "bob",
+        "email": "bob@example.com",
+        "password": PASSWORD,
+        "password2": PASSWORD + "x",
+    }
+    response = submit(client, "/register", data)
+    assert "Passwords must match." in page_text(response)
+    assert user_count() == 0
+
+
+def test_logged_in_user_visiting_register_or_login_goes_home(client, logged_in):
+    assert client.get("/register").headers["Location"] == "/index"
+    assert client.get("/login").headers["Location"] == "/index"
+
+
+# --- Login and logout -----------------------------------------------------------------
+
+
+def test_login_with_correct_password_goes_to_index(client, auth, alice):
+    response = auth.login()
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/index"
+    assert "Hi, alice!" in page_text(client.get("/index"))
+
+
+def test_login_accepts_the_username_in_any_case(client, auth, alice):
+    assert auth.login("ALICE").headers["Location"] == "/index"
+
+
+@pytest.mark.parametrize(
+    ("username", "password"), [("alice", "wrong password"), ("bob", PASSWORD)]
+)
+def test_login_failure_gives_one_message_for_unknown_user_and_wrong_password(
+    client, auth, alice, username, password
+):
+    response = auth.login(username, password, follow_redirects=True)
+    assert response.status_code == 200
+    assert "Invalid username or password" in page_text(response)
+    assert "Hi, alice!" not in page_text(client.get("/index", follow_redirects=True))
+
+
+def test_login_remember_me_sets_a_remember_cookie(client, auth, alice):
+    auth.login(remember_me=True)
+    assert client.get_cookie("remember_token") is not None
+
+
+def test_login_without_remember_me_sets_no_remember_cookie(client, auth, alice):
+    auth.login()
+    assert client.get_cookie("remember_token") is None
+
+
+@pytest.mark.parametrize("target", ["/user/alice?tab=posts", "/index#x", "/edit_profile"])
+def test_login_honours_a_next_path_on_this_site(auth, alice, target):
+    response = auth.login(query="next=" + quote(target, safe=""))
+    assert response.headers["Location"] == target
+
+
+OFFSITE_TARGETS = [
+    "//evil.com",
+    "////evil.com",
+    "///evil.com",
+    "https:evil.com",
+    "http:/evil.com",
+    "http:///evil.com",
+    "/\\evil.com",
+    "\\\\evil.com",
+    "/%09/evil.com",
+    "%0D%0A//evil.com",
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    "https://localhost@evil.com",
+    "http://evil.com",
+    "/\t/evil.com",
+]
+
+
+def where_a_browser_goes(location: str) -> str:
+    """Resolve a Location header the forgiving way browsers do (WHATWG URL parsing)."""
+    cleaned = location.strip("\x00- ").replace("\t", "").replace("\n", "").replace("\r", "")
+    return urlsplit(urljoin("http://localhost/login", cleaned.replace("\\", "/"))).netloc
+
+
+@pytest.mark.parametrize("target", OFFSITE_TARGETS)
+def test_login_never_follows_a_next_that_leaves_the_site(auth, alice, target):
+    response = auth.login(query="next=" + target)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/index"
+
+
+@pytest.mark.parametrize("target", OFFSITE_TARGETS)
+def test_login_with_an_encoded_offsite_next_stays_on_the_site(auth, alice, target):
+    response = auth.login(query="next=" + quote(target, safe=""))
+    assert response.status_code == 302
+    assert where_a_browser_goes(response.headers["Location"]) == "localhost"
+
+
+def test_logout_is_a_post_that_ends_the_session(client, logged_in, auth):
+    assert client.get("/logout").status_code == 405
+    assert "Hi, alice!" in page_text(client.get("/index"))
+    response = auth.logout()
+    assert response.headers["Location"] == "/index"
+    assert client.get("/index").headers["Location"].startswith("/login")
+
+
+def test_logout_without_csrf_token_is_refused(client, logged_in):
+    response = client.post("/logout")
+    assert response.status_code == 400
+    assert "The CSRF token is missing." in page_text(response)
+    assert "Hi, alice!" in page_text(client.get("/index"))
+
+
+# --- Home page and posts --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/index", "/edit_profile", "/user/alice"])
+def test_pages_for_members_send_visitors_to_login(client, alice, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_writing_a_post_shows_it_on_home_and_profile(client, logged_in):
+    response = submit(client, "/index", {"body": "My first post"})
+    assert response.headers["Location"] == "/index"
+    home = page_text(client.get("/index"))
+    assert "Your post is now live!" in home
+    assert "My first post" in home
+    assert 'href="/user/alice"' in home
+    assert logged_in.avatar(36).replace("&", "&amp;") in home
+    assert "My first post" in page_text(client.get("/user/alice"))
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [("", "This field is required."), ("x" * 141, "Field must be between 1 and 140 characters")],
+)
+def test_invalid_posts_are_refused_with_a_message(client, logged_in, body, message):
+    response = submit(client, "/index", {"body": body})
+    assert response.status_code == 200
+    assert message in page_text(response)
+    assert db.session.scalar(sa.select(sa.func.count(Post.id))) == 0
+
+
+def test_a_140_character_post_is_accepted(client, logged_in):
+    submit(client, "/index", {"body": "x" * 140})
+    assert db.session.scalar(sa.select(Post.body)) == "x" * 140
+
+
+def test_home_shows_every_users_posts_newest_first_in_pages(client, logged_in):
+    bob = make_user("bob")
+    start = utcnow() - timedelta(hours=1)
+    for number in range(7):
+        author = bob if number % 2 else logged_in
+        db.session.add(
+            Post(
+                body=f"post number {number}",
+                author=author,
+                timestamp=start + timedelta(minutes=number),
+            )
+        )
+    db.session.commit()
+
+    first = page_text(client.get("/index"))
+    assert (
+        first.index("post number 6") < first.index("post number 5") < first.index("post number 4")
+    )
+    assert "post number 3" not in first
+    assert "Older posts" in first and "Newer posts" not in first
+    assert 'href="/user/bob"' in first
+
+    last = page_text(client.get("/index?page=3"))
+    assert "post number 0" in last and "post number 1" not in last
+    assert "Newer posts" in last and "Older posts" not in last
+
+
+@pytest.mark.parametrize("page", ["0", "-4", "abc", "99999999999999999999999999"])
+def test_odd_page_numbers_never_fail(client, logged_in, page):
+    assert client.get(f"/index?page={page}").status_code == 200
+    assert client.get(f"/user/alice?page={page}").status_code == 200
+
+
+def test_home_without_posts_says_so_and_shows_no_placeholder(client, logged_in):
+    page = page_text(client.get("/index"))
+    assert "No posts yet." in page
+    assert "Older posts" not in page
+
+
+# --- Profiles -------------------------------------------------------------------------
+
+
+def test_profile_shows_avatar_about_me_last_seen_and_posts(client, logged_in):
+    logged_in.about_me = "I write tests."
+    db.session.add(Post(body="from alice", author=logged_in))
+    db.session.commit()
+    page = page_text(client.get("/user/alice"))
+    assert "User: alice" in page
+    assert "I write tests." in page
+    assert "Last seen on:" in page
+    assert "from alice" in page
+    assert "?d=identicon&amp;s=128" in page
+    assert "Edit your profile" in page
+
+
+def test_someone_elses_profile_has_no_edit_link(client, logged_in):
+    bob = make_user("bob")
+    db.session.add(Post(body="from bob", author=bob))
+    db.session.commit()
+    page = page_text(client.get("/user/bob"))
+    assert "User: bob" in page and "from bob" in page
+    assert "Edit your profile" not in page
+
+
+def test_profile_only_lists_that_users_posts_in_pages(client, logged_in):
+    bob = make_user("bob")
+    for number in range(4):
+        db.session.add(Post(body=f"bob says {number}", author=bob))
+    db.session.add(Post(body="alice says hi", author=logged_in))
+    db.session.commit()
+    first = page_text(client.get("/user/bob"))
+    assert "alice says hi" not in first
+    assert "Older posts" in first
+    assert 'href="/user/bob?page=2"' in first
+
+
+def test_unknown_profile_is_404_in_the_layout(client, logged_in):
+    response = client.get("/user/nobody")
+    assert response.status_code == 404
+    assert "Not Found" in page_text(response)
+    assert "Microblog</a>" in page_text(response)
+
+
+def test_avatar_is_gravatar_of_lowercased_email(app):
+    user = User(username="carol", email="Carol@Example.com")
+    digest = hashlib.md5(b"carol@example.com", usedforsecurity=False).hexdigest()
+    assert user.avatar(80) == f"https://www.gravatar.com/avatar/{digest}?d=identicon&s=80"
+
+
+# --- Editing a profile ----------------------------------------------------------------
+
+
+def test_edit_profile_form_is_filled_with_current_values(client, logged_in):
+    logged_in.about_me = "Old words"
+    db.session.commit()
+    page = page_text(client.get("/edit_profile"))
+    assert 'value="alice"' in page
+    assert "Old words" in page
+
+
+def test_edit_profile_saves_and_redirects(client, logged_in):
+    response = submit(client, "/edit_profile", {"username": "alicia", "about_me": "New words"})
+    assert response.headers["Location"] == "/edit_profile"
+    assert "Your changes have been saved." in page_text(client.get("/edit_profile"))
+    db.session.refresh(logged_in)
+    assert (logged_in.username, logged_in.about_me) == ("alicia", "New words")
+
+
+def test_edit_profile_may_keep_or_recase_ones_own_name(client, logged_in):
+    assert submit(client, "/edit_profile", {"username": "alice"}).status_code == 302
+    assert submit(client, "/edit_profile", {"username": "Alice"}).status_code == 302
+    db.session.refresh(logged_in)
+    assert logged_in.username == "Alice"
+
+
+@pytest.mark.parametrize("taken", ["bob", "BOB"])
+def test_edit_profile_refuses_another_users_name_and_changes_nothing(client, logged_in, taken):
+    make_user("bob")
+    response = submit(client, "/edit_profile", {"username": taken, "about_me": "changed"})
+    assert response.status_code == 200
+    assert "Please use a different username." in page_text(response)
+    db.session.refresh(logged_in)
+    assert (logged_in.username, logged_in.about_me) == ("alice", None)
+
+
+def test_edit_profile_limits_about_me_to_140_characters(client, logged_in):
+    response = submit(client, "/edit_profile", {"username": "alice", "about_me": "x" * 141})
+    assert response.status_code == 200
+    assert "Field cannot be longer than 140 characters." in page_text(response)
+
+
+# --- last_seen ------------------------------------------------------------------------
+
+
+def test_last_seen_is_written_at_most_once_a_minute(client, logged_in):
+    recent = utcnow() - timedelta(seconds=30)
+    logged_in.last_seen = recent
+    db.session.commit()
+    client.get("/index")
+    db.session.refresh(logged_in)
+    assert logged_in.last_seen == recent
+
+    stale = utcnow() - timedelta(minutes=2)
+    logged_in.last_seen = stale
+    db.session.commit()
+    client.get("/index")
+    db.session.refresh(logged_in)
+    assert logged_in.last_seen > stale + timedelta(minutes=1)
+
+
+# --- Error pages ----------------------------------------------------------------------
+
+
+def crashing_app(**settings) -> Flask:
+    app = build_app(PROPAGATE_EXCEPTIONS=False, **settings)
+
+    @app.route("/boom")
+    def boom():
+        db.session.execute(sa.text("SELECT 1"))
+        raise RuntimeError("secret internals: SELECT password_hash FROM user")
+
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "status", "title"),
+    [
+        ("/missing", "get", 404, "Not Found"),
+        ("/logout", "get", 405, "Method Not Allowed"),
+        ("/logout", "post", 400, "Bad Request"),
+        ("/forbidden", "get", 403, "Forbidden"),
+        ("/teapot", "get", 418, "I&#39;m a teapot"),
+    ],
+)
+def test_http_errors_render_in_the_layout_with_a_way_home(path, method, status, title):
+    app = crashing_app()
+
+    @app.route("/forbidden")
+    def forbidden():
+        abort(403)
+
+    @app.route("/teapot")
+    def teapot():
+        abort(418)
+
+    response = getattr(app.test_client(), method)(path)
+    assert response.status_code == status
+    page = page_text(response)
+    assert title in page
+    assert "Microblog</a>" in page
+    assert "Back to the home page" in page
+    assert response.mimetype == "text/html"
+
+
+def test_405_keeps_the_allow_header():
+    response = crashing_app().test_client().get("/logout")
+    assert set(response.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}
+
+
+def test_oversized_body_is_refused_with_413():
+    app = crashing_app(MAX_CONTENT_LENGTH=1024)
+    response = app.test_client().post("/login", data={"username": "x" * 4096})
+    assert response.status_code == 413
+    assert "Content Too Large" in page_text(response) or "Too Large" in page_text(response)
+
+
+def test_unhandled_exception_gives_friendly_500_without_internals():
+    response = crashing_app().test_client().get("/boom")
+    assert response.status_code == 500
+    page = page_text(response)
+    assert "Internal Server Error" in page
+    assert "Microblog</a>" in page
+    for leak in ("Traceback", "RuntimeError", "SELECT", "password_hash", "secret internals"):
+        assert leak not in page
+
+
+def test_500_rolls_back_the_session_before_rendering():
+    app = crashing_app()
+
+    @app.route("/half-written")
+    def half_written():
+        db.session.add(User(username="ghost", email="ghost@example.com"))
+        db.session.flush()
+        raise RuntimeError("after a flush")
+
+    assert app.test_client().get("/half-written").status_code == 500
+    with app.app_context():
+        assert user_count() == 0
+
+
+def test_500_falls_back_to_a_plain_page_when_the_layout_fails(caplog):
+    app = crashing_app()
+    app.jinja_env.globals["url_for"] = lambda *args, **kwargs: 1 / 0
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    page = page_text(response)
+    assert "<h1>Internal Server Error</h1>" in page
+    assert "Back to the home page" in page
+    assert "RuntimeError" not in page and "ZeroDivisionError" not in page
+    assert "The 500 page could not be rendered" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "error"),
+    [("/missing", 404, "Not Found"), ("/boom", 500, "Internal Server Error")],
+)
+def test_clients_asking_for_json_get_json_errors(path, status, error):
+    client = crashing_app().test_client()
+    response = client.get(path, headers={"Accept": "application/json"})
+    assert response.status_code == status
+    assert response.json["error"] == error
+    assert response.json["message"]
+    assert "secret internals" not in page_text(response)
+
+
+def test_browsers_accepting_anything_get_html_errors():
+    client = crashing_app().test_client()
+    for accept in ("*/*", "text/html,application/json;q=0.9", "application/json;q=0.5,text/html"):
+        response = client.get("/missing", headers={"Accept": accept})
+        assert response.mimetype == "text/html", accept
+
+
+def test_debug_mode_shows_the_werkzeug_debugger():
+    app = build_app(TESTING=False, DEBUG=True)
+
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("debug me")
+
+    client = Client(DebuggedApplication(app, evalex=True))
+    response = client.get("/boom")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Werkzeug Debugger" in page
+    assert "RuntimeError: debug me" in page
+
+
+# --- Concurrency ----------------------------------------------------------------------
+
+
+def run_together(count: int, action) -> list[int]:
+    """Start ``count`` threads that act at the same moment; return their statuses."""
+    barrier = threading.Barrier(count)
+    statuses: list[int] = [0] * count
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        statuses[index] = action(index)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+@pytest.fixture
+def file_app(tmp_path) -> Flask:
+    app = build_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'race.db'}")
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+def test_racing_registrations_for_one_name_make_one_account(file_app):
+    clients = [file_app.test_client() for _ in range(8)]
+    tokens = [csrf_token(client, "/register") for client in clients]
+
+    def register(index: int) -> int:
+        data = {
+            "csrf_token": tokens[index],
+            "username": "racer" if index % 2 else "RACER",
+            "email": f"racer{index}@example.com",
+            "password": PASSWORD,
+            "password2": PASSWORD,
+        }
+        response = clients[index].post("/register", data=data)
+        if response.status_code == 200:
+            assert "Please use a different username." in page_text(response)
+        return response.status_code
+
+    statuses = run_together(len(clients), register)
+    assert sorted(statuses) == [200] * 7 + [302]
+    with file_app.app_context():
+        assert user_count() == 1
+
+
+def test_racing_renames_to_one_name_leave_one_owner(file_app):
+    with file_app.app_context():
+        for number in range(6):
+            make_user(f"user{number}")
+    clients = [file_app.test_client() for _ in range(6)]
+    for number, client in enumerate(clients):
+        Auth(client).login(f"user{number}")
+    tokens = [csrf_token(client, "/edit_profile") for client in clients]
+
+    def rename(index: int) -> int:
+        data = {"csrf_token": tokens[index], "username": "winner", "about_me": ""}
+        response = clients[index].post("/edit_profile", data=data)
+        if response.status_code == 200:
+            assert "Please use a different username." in page_text(response)
+        return response.status_code
+
+    statuses = run_together(len(clients), rename)
+    assert sorted(statuses) == [200] * 5 + [302]
+    with file_app.app_context():
+        names = db.session.scalars(sa.select(User.username)).all()
+        assert sorted(names).count("winner") == 1
+        assert len(names) == 6
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(file_app):
+    with file_app.app_context():
+        pragma = {
+            name: db.session.execute(sa.text(f"PRAGMA {name}")).scalar()
+            for name in ("journal_mode", "foreign_keys", "busy_timeout")
+        }
+    assert pragma == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000}
+
+
+# --- Configuration, migrations, shell -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"), [("1", True), ("Yes", True), ("off", False), ("0", False)]
+)
+def test_booleans_are_parsed_strictly(raw, value):
+    assert parse_bool("MAIL_USE_TLS", raw) is value
+
+
+@pytest.mark.parametrize("raw", ["2", "enabled", "tru"])
+def test_unclear_booleans_are_an_error(raw):
+    with pytest.raises(ConfigError, match="MAIL_USE_TLS"):
+        parse_bool("MAIL_USE_TLS", raw)
+
+
+def test_numbers_are_parsed_with_a_clear_error():
+    assert parse_int("MAIL_PORT", " 587 ") == 587
+    with pytest.raises(ConfigError, match="MAIL_PORT='abc' is not a whole number"):
+        parse_int("MAIL_PORT", "abc")
+
+
+def test_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("MAIL_USE_TLS", "true")
+    monkeypatch.setenv("MAIL_PORT", "587")
+    monkeypatch.setenv("ADMINS", "ops@example.com, dev@example.com")
+    monkeypatch.setenv("POSTS_PER_PAGE", "7")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db/blog")
+    from config import Config
+
+    app = build_app(Config, TESTING=True, SECRET_KEY="x" * 40)
+    assert app.config["MAIL_USE_TLS"] is True
+    assert app.config["MAIL_PORT"] == 587
+    assert app.config["ADMINS"] == ["ops@example.com", "dev@example.com"]
+    assert app.config["POSTS_PER_PAGE"] == 7
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/blog"
+
+
+def test_a_bad_setting_stops_the_app_from_starting(monkeypatch):
+    monkeypatch.setenv("MAIL_USE_SSL", "maybe")
+    from config import Config
+
+    with pytest.raises(ConfigError, match="MAIL_USE_SSL"):
+        build_app(Config, TESTING=True, SECRET_KEY="x" * 40)
+
+
+def test_database_url_spellings():
+    assert parse_database_url("DATABASE_URL", "postgresql://h/d") == "postgresql+psycopg://h/d"
+    assert parse_database_url("DATABASE_URL", "sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_migrations_build_the_schema_the_models_describe(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from flask_migrate import upgrade
+
+    app = build_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'migrated.db'}")
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as connection:
+            # SQLite cannot reflect the lower() unique indexes, so they are checked
+            # by name below instead of by autogenerate.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*expression-based index")
+                diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+            indexes = connection.execute(
+                sa.text("SELECT name FROM sqlite_master WHERE type = 'index'")
+            ).scalars()
+            assert {"uq_user_username_lower", "uq_user_email_lower"} <= set(indexes)
+    assert diff == []
+
+
+def test_flask_shell_offers_db_and_models(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "y" * 40)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    import microblog
+
+    with microblog.app.app_context():
+        context = microblog.app.make_shell_context()
+    assert {"db", "sa", "User", "Post"} <= set(context)
+    assert context["User"] is User
