@@ -92,4 +92,12 @@ class Config:
     MAIL_USE_SSL = env(False, parse_bool)
     MAIL_USERNAME = env()
     MAIL_PASSWORD = env()
+    MAIL_SENDER = env()
+    MAIL_TIMEOUT = env(5, parse_int)
     ADMINS = env([], parse_list)
+    ERROR_EMAIL_WINDOW = env(600, parse_int)
+
+    LOG_DIR = env(str(BASE_DIR / "logs"), parse_path)
+    LOG_MAX_BYTES = env(1024 * 1024, parse_int)
+    LOG_BACKUP_COUNT = env(10, parse_int)
+    LOG_TO_STDOUT = env(False, parse_bool)

@@ -674,8 +674,9 @@ def test_migrations_build_the_schema_the_models_describe(tmp_path):
     assert diff == []
 
 
-def test_flask_shell_offers_db_and_models(monkeypatch):
+def test_flask_shell_offers_db_and_models(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "y" * 40)
+    monkeypatch.setenv("LOG_DIR", str(tmp_path))
     monkeypatch.setenv("DATABASE_URL", "sqlite://")
     import microblog
 

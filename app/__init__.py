@@ -2,7 +2,15 @@
 
 from flask import Flask
 
-from app import database, errors, routes, secrets_check
+from app import (
+    commands,
+    database,
+    errors,
+    logging_setup,
+    request_id,
+    routes,
+    secrets_check,
+)
 from app.extensions import csrf, db, login, migrate
 from config import Config
 
@@ -16,6 +24,9 @@ def create_app(config_class: type = Config) -> Flask:
 
     register_extensions(app)
     register_blueprints(app)
+    request_id.init_app(app)
+    logging_setup.init_app(app)
+    commands.init_app(app)
     return app
 
 

@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from app.extensions import db
+from app.request_id import current_request_id
 
 bp = Blueprint("errors", __name__)
 
@@ -14,7 +15,8 @@ bp = Blueprint("errors", __name__)
 # database that fails again while the layout asks for the current user).
 FALLBACK_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
-<body><h1>{title}</h1><p>{message}</p><p><a href="/">Back to the home page</a></p></body>
+<body><h1>{title}</h1><p>{message}</p><p>Error reference: {reference}</p>
+<p><a href="/">Back to the home page</a></p></body>
 </html>"""
 
 
@@ -28,9 +30,17 @@ def error_response(error: HTTPException) -> ResponseReturnValue:
     code = error.code or 500
     # Keep headers the status relies on (Allow on 405, Retry-After on 429).
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    # A 500 carries the request id, so a user can quote it to the administrator,
+    # who finds the same id in the log file and the error email.
+    reference = current_request_id() if code >= 500 else None
     if wants_json_response():
-        return {"error": error.name, "message": error.description}, code, headers
-    page = render_template("error.html", title=error.name, error=error, code=code)
+        body = {"error": error.name, "message": error.description}
+        if reference:
+            body["reference"] = reference
+        return body, code, headers
+    page = render_template(
+        "error.html", title=error.name, error=error, code=code, error_reference=reference
+    )
     return page, code, headers
 
 
@@ -48,6 +58,8 @@ def handle_internal_error(error: InternalServerError) -> ResponseReturnValue:
     except Exception:
         current_app.logger.exception("The 500 page could not be rendered")
         page = FALLBACK_PAGE.format(
-            title=escape(error.name), message=escape(InternalServerError.description)
+            title=escape(error.name),
+            message=escape(InternalServerError.description),
+            reference=escape(current_request_id() or "-"),
         )
         return Response(page, 500, mimetype="text/html")

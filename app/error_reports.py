@@ -1,0 +1,151 @@
+"""Turning a failure into a report an operator can act on.
+
+Everything here runs in the failing request's own thread, while the request is
+still live: the report is complete (and stripped of secrets) before it is handed
+to the background sender.
+"""
+
+import contextlib
+import logging
+import re
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from flask import current_app, g, has_request_context, request, session
+
+from app.redaction import config_secrets, masked_pairs, sensitive_values, strike
+from app.request_id import current_request_id
+
+APP_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = APP_DIR.parent
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
+MAX_SUBJECT_DETAIL = 200
+
+
+@dataclass(frozen=True)
+class Report:
+    subject: str
+    body: str
+    fingerprint: str
+    request_id: str
+
+
+def one_line(text: str, limit: int = MAX_SUBJECT_DETAIL) -> str:
+    """Text safe for a mail header: no line breaks or control characters, bounded."""
+    cleaned = UNPRINTABLE.sub("?", text)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def request_secrets() -> set[str]:
+    """Sensitive values this request carries (form, query, cookies, credentials)."""
+    if not has_request_context():
+        return set()
+    if "report_secrets" not in g:
+        pairs = [*request.args.items(multi=True), *request.cookies.items(multi=True)]
+        # A body that cannot be parsed holds no form values to hide.
+        with contextlib.suppress(Exception):
+            pairs += request.form.items(multi=True)
+        found = sensitive_values(pairs)
+        authorization = request.headers.get("Authorization", "")
+        found.update({authorization, authorization.partition(" ")[2]})
+        g.report_secrets = found
+    return g.report_secrets
+
+
+def all_secrets() -> set[str]:
+    """Everything that must never be written in a report, a log line or a page."""
+    return request_secrets() | config_secrets(current_app.config)
+
+
+def innermost_app_frame(tb: traceback.StackSummary) -> str:
+    """Where in our own code the failure surfaced, as ``app/routes.py:42``."""
+    for frame in reversed(tb):
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(APP_DIR):
+            return f"{path.relative_to(PROJECT_DIR)}:{frame.lineno}"
+    return f"{tb[-1].filename}:{tb[-1].lineno}" if tb else "-"
+
+
+def describe_user() -> str:
+    # Only what is already in memory: the database may be the thing that failed,
+    # and a report must never issue SQL of its own.
+    user = g.get("_login_user")
+    if user is not None and getattr(user, "is_authenticated", False):
+        state = sa.inspect(user, raiseerr=False)
+        loaded = state.dict if state is not None else {}
+        return f"id {loaded.get('id', '?')} ({loaded.get('username', 'name not loaded')})"
+    user_id = str(session.get("_user_id", "")).partition(":")[0]
+    return f"id {user_id} (not loaded)" if user_id else "anonymous"
+
+
+def masked_url() -> str:
+    query = urlencode(masked_pairs(request.args.items(multi=True)), safe="[]")
+    return request.base_url + (f"?{query}" if query else "")
+
+
+def submitted_field_names() -> str:
+    try:
+        names = list(dict.fromkeys(request.form.keys()))
+    except Exception:
+        return "(body could not be read)"
+    return ", ".join(names) if names else "(none)"
+
+
+def request_context_lines() -> list[tuple[str, str]]:
+    if not has_request_context():
+        return [("Request", "none (outside a web request)")]
+    user_agent = request.user_agent.string or "-"
+    return [
+        ("Request id", current_request_id() or "-"),
+        ("Method", request.method),
+        ("URL", masked_url()),
+        ("Endpoint", request.endpoint or "-"),
+        ("User", describe_user()),
+        ("Client address", request.remote_addr or "-"),
+        ("User agent", one_line(user_agent, 300)),
+        ("Form fields", submitted_field_names()),
+    ]
+
+
+def build_report(record: logging.LogRecord) -> Report:
+    """A complete, secret-free report for one ERROR record."""
+    exc_type, exc, tb = record.exc_info or (None, None, None)
+    where = f" at {request.method} {request.path}" if has_request_context() else ""
+    if exc_type is not None:
+        subject = f"Microblog Failure: {exc_type.__name__}{where}"
+        stack = traceback.extract_tb(tb)
+        details = "".join(traceback.format_exception(exc_type, exc, tb))
+    else:
+        subject = f"Microblog Failure: {record.getMessage()}{where}"
+        stack = traceback.StackSummary()
+        details = "(no traceback)"
+    endpoint = request.endpoint if has_request_context() else None
+    fingerprint = " | ".join(
+        [exc_type.__qualname__ if exc_type else record.getMessage()[:100]]
+        + [innermost_app_frame(stack) if stack else f"{record.pathname}:{record.lineno}"]
+        + [endpoint or "-"]
+    )
+    try:
+        context = request_context_lines()
+    except Exception as error:  # a report without context beats no report
+        context = [("Request context", f"unavailable ({type(error).__name__})")]
+    width = max(len(label) for label, _ in context) + 1
+    body = "\n".join(
+        [
+            f"{record.levelname}: {record.getMessage()}",
+            "",
+            *(f"{label + ':':<{width}} {value}" for label, value in context),
+            "",
+            details,
+        ]
+    )
+    secrets = all_secrets()
+    return Report(
+        subject=one_line(strike(subject, secrets)),
+        body=strike(body, secrets),
+        fingerprint=fingerprint,
+        request_id=current_request_id() or "-",
+    )
