@@ -273,6 +273,24 @@ def test_two_different_failures_give_two_emails(smtp_server, production_app):
     }
 
 
+def test_an_error_logged_without_exception_is_mailed_too(smtp_server, production_app):
+    inbox, port = smtp_server
+    app = production_app(MAIL_PORT=port)
+
+    @app.route("/declined")
+    def declined():
+        current_app.logger.error("payment provider declined %s", "order 7")
+        return "sorry"
+
+    app.test_client().get("/declined")
+    message = inbox.wait_for(1)[0]
+    assert (
+        message["Subject"]
+        == "Microblog Failure: payment provider declined order 7 at GET /declined"
+    )
+    assert "(no traceback)" in body_of(message)
+
+
 def test_a_failure_after_its_window_is_mailed_again():
     storms = StormControl(window_seconds=10)
     report = Report("subject", "body", "RuntimeError | app/x.py:1 | boom", "r1")

@@ -8,6 +8,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from app.error_reports import build_report
+from app.redaction import config_secrets
 from app.report_mailer import MailSettings, deliver
 
 
@@ -31,7 +32,7 @@ def send_test_report() -> None:
             None,
             (type(error), error, error.__traceback__),
         )
-    report = build_report(record)
+    report = build_report(record, config_secrets(config))
     try:
         deliver(settings, report.subject, report.body)
     except (smtplib.SMTPException, OSError) as error:

@@ -14,9 +14,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import current_app, g, has_request_context, request, session
+from flask import g, has_request_context, request, session
 
-from app.redaction import config_secrets, masked_pairs, sensitive_values, strike
+from app.redaction import masked_pairs, sensitive_values, strike
 from app.request_id import current_request_id
 
 APP_DIR = Path(__file__).resolve().parent
@@ -53,11 +53,6 @@ def request_secrets() -> set[str]:
         found.update({authorization, authorization.partition(" ")[2]})
         g.report_secrets = found
     return g.report_secrets
-
-
-def all_secrets() -> set[str]:
-    """Everything that must never be written in a report, a log line or a page."""
-    return request_secrets() | config_secrets(current_app.config)
 
 
 def innermost_app_frame(tb: traceback.StackSummary) -> str:
@@ -110,8 +105,8 @@ def request_context_lines() -> list[tuple[str, str]]:
     ]
 
 
-def build_report(record: logging.LogRecord) -> Report:
-    """A complete, secret-free report for one ERROR record."""
+def build_report(record: logging.LogRecord, app_secrets: set[str]) -> Report:
+    """A complete report for one ERROR record, with ``app_secrets`` struck out."""
     exc_type, exc, tb = record.exc_info or (None, None, None)
     where = f" at {request.method} {request.path}" if has_request_context() else ""
     if exc_type is not None:
@@ -142,7 +137,7 @@ def build_report(record: logging.LogRecord) -> Report:
             details,
         ]
     )
-    secrets = all_secrets()
+    secrets = app_secrets | request_secrets()
     return Report(
         subject=one_line(strike(subject, secrets)),
         body=strike(body, secrets),

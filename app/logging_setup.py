@@ -55,9 +55,10 @@ def init_app(app: Flask) -> None:
     logger.removeHandler(default_handler)
     logger.setLevel(logging.INFO)
 
+    app_secrets = config_secrets(app.config)
     lines = log_line_handler(app)
     lines.setLevel(logging.INFO)
-    lines.setFormatter(RedactingFormatter(LOG_FORMAT, config_secrets(app.config)))
+    lines.setFormatter(RedactingFormatter(LOG_FORMAT, app_secrets))
     install(logger, lines)
 
     if app.config["MAIL_SERVER"]:
@@ -69,7 +70,7 @@ def init_app(app: Flask) -> None:
                 app.config["ERROR_EMAIL_WINDOW"],
                 log=logger.getChild("reports"),
             )
-            mail = ReportQueueHandler(sender)
+            mail = ReportQueueHandler(sender, app_secrets)
             mail.setLevel(logging.ERROR)
             install(logger, mail)
             app.extensions["report_sender"] = sender

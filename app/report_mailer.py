@@ -223,12 +223,13 @@ class ReportSender:
 class ReportQueueHandler(QueueHandler):
     """Builds the report in the failing thread, then hands it to the sender."""
 
-    def __init__(self, sender: ReportSender) -> None:
+    def __init__(self, sender: ReportSender, app_secrets: set[str]) -> None:
         super().__init__(queue=None)  # type: ignore[arg-type]
         self.sender = sender
+        self.app_secrets = app_secrets
 
     def prepare(self, record: logging.LogRecord) -> Report:  # type: ignore[override]
-        return build_report(record)
+        return build_report(record, self.app_secrets)
 
     def enqueue(self, report: Report) -> None:  # type: ignore[override]
         self.sender.submit(report)
