@@ -10,6 +10,7 @@ from app import (
     request_id,
     routes,
     secrets_check,
+    security_headers,
 )
 from app.extensions import csrf, db, login, migrate
 from config import Config
@@ -25,6 +26,7 @@ def create_app(config_class: type = Config) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     request_id.init_app(app)
+    security_headers.init_app(app)
     logging_setup.init_app(app)
     commands.init_app(app)
     return app

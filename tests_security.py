@@ -1,0 +1,67 @@
+"""Hostile tests for the security hardening (issue 4)."""
+
+import pytest
+from flask import Flask
+
+from app import db
+from app.security_headers import CONTENT_SECURITY_POLICY, HSTS
+from conftest import build_app
+
+EXPECTED = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+
+
+def assert_security_headers(response) -> None:
+    for name, value in EXPECTED.items():
+        assert response.headers.get(name) == value, name
+
+
+def test_csp_is_exactly_the_documented_policy() -> None:
+    assert CONTENT_SECURITY_POLICY == (
+        "default-src 'self'; img-src 'self' data: https://www.gravatar.com; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/login", 200), ("GET", "/no-such-page", 404), ("DELETE", "/login", 405)],
+)
+def test_security_headers_on_pages_and_error_pages(client, method, path, status) -> None:
+    response = client.open(path, method=method)
+    assert response.status_code == status
+    assert_security_headers(response)
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_security_headers_on_500_from_failing_route() -> None:
+    app: Flask = build_app(PROPAGATE_EXCEPTIONS=False)
+
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("boom")
+
+    with app.app_context():
+        db.create_all()
+        response = app.test_client().get("/boom")
+        db.session.remove()
+        db.drop_all()
+    assert response.status_code == 500
+    assert_security_headers(response)
+    assert "RuntimeError" not in response.get_data(as_text=True)
+
+
+def test_hsts_only_with_secure_cookies() -> None:
+    app = build_app(SESSION_COOKIE_SECURE=True)
+    with app.app_context():
+        db.create_all()
+        response = app.test_client().get("/no-such-page")
+        db.session.remove()
+        db.drop_all()
+    assert response.status_code == 404
+    assert response.headers["Strict-Transport-Security"] == HSTS
+    assert_security_headers(response)
