@@ -101,3 +101,11 @@ class Config:
     LOG_MAX_BYTES = env(1024 * 1024, parse_int)
     LOG_BACKUP_COUNT = env(10, parse_int)
     LOG_TO_STDOUT = env(False, parse_bool)
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Also sets REMEMBER_COOKIE_SECURE and turns on HSTS (see app.security_headers).
+    SESSION_COOKIE_SECURE = env(False, parse_bool)
+    REMEMBER_COOKIE_DAYS = env(30, parse_int)

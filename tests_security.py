@@ -1,5 +1,9 @@
 """Hostile tests for the security hardening (issue 4)."""
 
+import re
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
 import pytest
 from flask import Flask
 
@@ -65,3 +69,25 @@ def test_hsts_only_with_secure_cookies() -> None:
     assert response.status_code == 404
     assert response.headers["Strict-Transport-Security"] == HSTS
     assert_security_headers(response)
+
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_session_and_remember_cookie_attributes(secure) -> None:
+    from conftest import Auth, make_user
+
+    app = build_app(SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_DAYS=7)
+    with app.app_context():
+        db.create_all()
+        make_user("alice")
+        response = Auth(app.test_client()).login(remember_me=True)
+        db.session.remove()
+        db.drop_all()
+    cookies = {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
+    for name in ("session", "remember_token"):
+        attributes = cookies[name]
+        assert "HttpOnly" in attributes
+        assert "SameSite=Lax" in attributes
+        assert ("Secure" in attributes) is secure
+    expires = re.search(r"Expires=([^;]+)", cookies["remember_token"]).group(1)
+    lifetime = parsedate_to_datetime(expires) - datetime.now(UTC)
+    assert timedelta(days=6, hours=23) < lifetime <= timedelta(days=7)

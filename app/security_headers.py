@@ -1,5 +1,7 @@
 """Security headers added to every response, error pages included."""
 
+from datetime import timedelta
+
 from flask import Flask, Response
 
 CONTENT_SECURITY_POLICY = (
@@ -10,6 +12,12 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 
 def init_app(app: Flask) -> None:
+    secure = bool(app.config.get("SESSION_COOKIE_SECURE"))
+    app.config["REMEMBER_COOKIE_SECURE"] = secure
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(
+        days=app.config.get("REMEMBER_COOKIE_DAYS", 30)
+    )
+
     @app.after_request
     def add_security_headers(response: Response) -> Response:
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
