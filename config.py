@@ -109,3 +109,4 @@ class Config:
     # Also sets REMEMBER_COOKIE_SECURE and turns on HSTS (see app.security_headers).
     SESSION_COOKIE_SECURE = env(False, parse_bool)
     REMEMBER_COOKIE_DAYS = env(30, parse_int)
+    MAX_CONTENT_LENGTH = env(1024 * 1024, parse_int)

@@ -91,3 +91,22 @@ def test_session_and_remember_cookie_attributes(secure) -> None:
     expires = re.search(r"Expires=([^;]+)", cookies["remember_token"]).group(1)
     lifetime = parsedate_to_datetime(expires) - datetime.now(UTC)
     assert timedelta(days=6, hours=23) < lifetime <= timedelta(days=7)
+
+
+@pytest.mark.parametrize("path", ["/console", "/?__debugger__=yes&cmd=resource&f=style.css"])
+def test_werkzeug_debugger_is_unreachable(client, path) -> None:
+    response = client.get(path)
+    # "/" asks anonymous users to log in; the debugger's stylesheet is never served.
+    assert response.status_code in (302, 404)
+    assert response.mimetype != "text/css"
+    body = response.get_data(as_text=True)
+    assert "Werkzeug" not in body
+    if path == "/console":
+        assert response.status_code == 404
+
+
+def test_oversized_request_gets_413_error_page(client) -> None:
+    response = client.post("/login", data={"username": "x" * (1024 * 1024 + 10)})
+    assert response.status_code == 413
+    assert "<html" in response.get_data(as_text=True).lower()
+    assert_security_headers(response)
