@@ -85,6 +85,9 @@ class Config:
         f"sqlite:///{BASE_DIR / 'app.db'}", parse_database_url, var="DATABASE_URL"
     )
     POSTS_PER_PAGE = env(20, parse_int)
+    # Bootstrap's CSS and JavaScript come from this site: it works offline and
+    # within a Content-Security-Policy that allows only 'self'.
+    BOOTSTRAP_SERVE_LOCAL = True
 
     MAIL_SERVER = env()
     MAIL_PORT = env(25, parse_int)

@@ -219,7 +219,7 @@ def test_writing_a_post_shows_it_on_home_and_profile(client, logged_in):
     assert "Your post is now live!" in home
     assert "My first post" in home
     assert 'href="/user/alice"' in home
-    assert logged_in.avatar(36).replace("&", "&amp;") in home
+    assert logged_in.avatar(48).replace("&", "&amp;") in home
     assert "My first post" in page_text(client.get("/user/alice"))
 
 

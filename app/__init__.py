@@ -12,7 +12,7 @@ from app import (
     secrets_check,
     security_headers,
 )
-from app.extensions import csrf, db, login, migrate
+from app.extensions import bootstrap, csrf, db, login, migrate
 from config import Config
 
 __all__ = ["create_app", "db"]
@@ -37,6 +37,7 @@ def register_extensions(app: Flask) -> None:
     database.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
+    bootstrap.init_app(app)
     login.init_app(app)
     login.login_view = "main.login"
     login.login_message = "Please log in to access this page."

@@ -1,0 +1,40 @@
+// Progressive enhancement of <time datetime="...Z"> elements rendered in UTC by the
+// server: show them in the reader's own time zone as relative time ("5 minutes
+// ago"), with the exact local time on hover. Without JavaScript the UTC text stays.
+(function () {
+  "use strict";
+  var units = [
+    ["year", 365 * 24 * 3600],
+    ["month", 30 * 24 * 3600],
+    ["week", 7 * 24 * 3600],
+    ["day", 24 * 3600],
+    ["hour", 3600],
+    ["minute", 60],
+  ];
+  var relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+  var exact = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+
+  function describe(date) {
+    var seconds = (date.getTime() - Date.now()) / 1000;
+    for (var i = 0; i < units.length; i++) {
+      var size = units[i][1];
+      if (Math.abs(seconds) >= size) {
+        return relative.format(Math.round(seconds / size), units[i][0]);
+      }
+    }
+    return "just now";
+  }
+
+  function update() {
+    var times = document.querySelectorAll("time[datetime]");
+    for (var i = 0; i < times.length; i++) {
+      var date = new Date(times[i].getAttribute("datetime"));
+      if (isNaN(date.getTime())) continue;
+      times[i].textContent = describe(date);
+      times[i].title = exact.format(date);
+    }
+  }
+
+  update();
+  window.setInterval(update, 60 * 1000);
+})();
