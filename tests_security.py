@@ -110,3 +110,15 @@ def test_oversized_request_gets_413_error_page(client) -> None:
     assert response.status_code == 413
     assert "<html" in response.get_data(as_text=True).lower()
     assert_security_headers(response)
+
+
+# --- Test harness: every request runs in its own app context ---------------------------
+
+
+def test_a_second_client_does_not_inherit_the_first_clients_user(client, logged_in, app):
+    # Flask-Login caches the user in flask.g: a shared app context would leak it.
+    other = app.test_client()
+    response = other.get("/index")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    assert "Hi, alice!" in client.get("/index").get_data(as_text=True)
