@@ -5,9 +5,12 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from app import db
+from app.models import User
+from app.passwords import MAX_LENGTH, MIN_LENGTH, common_passwords
 from app.security_headers import CONTENT_SECURITY_POLICY, HSTS
 from conftest import build_app
 
@@ -17,6 +20,10 @@ EXPECTED = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "strict-origin-when-cross-origin",
 }
+
+
+def page_text(response) -> str:
+    return response.get_data(as_text=True)
 
 
 def assert_security_headers(response) -> None:
@@ -122,3 +129,54 @@ def test_a_second_client_does_not_inherit_the_first_clients_user(client, logged_
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login")
     assert "Hi, alice!" in client.get("/index").get_data(as_text=True)
+
+
+# --- Passwords ---------------------------------------------------------------------------
+
+
+def register_with_password(auth, password: str, username: str = "bob"):
+    return auth.register(username, password=password)
+
+
+def test_the_common_password_list_is_large_and_only_holds_choosable_entries() -> None:
+    entries = common_passwords()
+    assert len(entries) >= 1000
+    assert all(MIN_LENGTH <= len(entry) <= MAX_LENGTH for entry in entries)
+    assert {"password", "12345678", "iloveyou"} <= entries
+
+
+@pytest.mark.parametrize(
+    "password", ["password", "PassWord", "12345678", "ILOVEYOU", "qwertyuiop"]
+)
+def test_register_refuses_a_common_password_in_any_case(client, auth, password) -> None:
+    response = register_with_password(auth, password)
+    assert response.status_code == 200
+    assert "This password is too common" in page_text(response)
+    assert db.session.scalar(sa.select(User)) is None
+
+
+@pytest.mark.parametrize("password", ["", "short", "a" * 7, "x" * 129])
+def test_register_refuses_passwords_shorter_than_8_or_longer_than_128(client, auth, password):
+    response = register_with_password(auth, password)
+    assert response.status_code == 200
+    expected = "This field is required." if not password else "Passwords are 8 to 128 characters"
+    assert expected in page_text(response)
+    assert db.session.scalar(sa.select(User)) is None
+
+
+@pytest.mark.parametrize(
+    "password", ["zq8 vk2m", "        ", "ναι-όχι-ίσως", "x" * 128, "all lowercase no digits"]
+)
+def test_register_accepts_any_uncommon_password_of_8_to_128_characters(client, auth, password):
+    # No composition rules: no demand for digits, capitals or symbols.
+    response = register_with_password(auth, password)
+    assert response.status_code == 302
+    assert db.session.scalar(sa.select(User)).check_password(password)
+
+
+def test_long_passwords_are_never_truncated(client, auth) -> None:
+    password = "p" * 99 + "1"
+    assert register_with_password(auth, password).status_code == 302
+    near_miss = auth.login("bob", "p" * 99 + "2", follow_redirects=True)
+    assert "Invalid username or password" in page_text(near_miss)
+    assert auth.login("bob", password).headers["Location"] == "/index"
