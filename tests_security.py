@@ -7,12 +7,13 @@ from email.utils import parsedate_to_datetime
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from werkzeug.security import check_password_hash
 
-from app import db
+from app import db, models
 from app.models import User
 from app.passwords import MAX_LENGTH, MIN_LENGTH, common_passwords
 from app.security_headers import CONTENT_SECURITY_POLICY, HSTS
-from conftest import build_app
+from conftest import Auth, build_app
 
 EXPECTED = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -180,3 +181,58 @@ def test_long_passwords_are_never_truncated(client, auth) -> None:
     near_miss = auth.login("bob", "p" * 99 + "2", follow_redirects=True)
     assert "Invalid username or password" in page_text(near_miss)
     assert auth.login("bob", password).headers["Location"] == "/index"
+
+
+# --- Login: no hint whether a username exists --------------------------------------------
+
+
+def count_password_checks(monkeypatch) -> list[str]:
+    """Record every hash check the login makes (the costly part of a login)."""
+    checked: list[str] = []
+
+    def counting_check(pwhash: str, password: str) -> bool:
+        checked.append(pwhash)
+        return check_password_hash(pwhash, password)
+
+    monkeypatch.setattr(models, "check_password_hash", counting_check)
+    return checked
+
+
+def without_csrf_tokens(page: str) -> str:
+    return re.sub(r'value="[^"]*"', 'value=""', page)
+
+
+def test_unknown_user_and_wrong_password_get_identical_answers(app, alice, monkeypatch):
+    checked = count_password_checks(monkeypatch)
+    answers = []
+    for username, password in [("alice", "wrong password!"), ("mallory", "wrong password!")]:
+        client = app.test_client()
+        response = Auth(client).login(username, password, query="next=/user/alice")
+        followed = client.get(response.headers["Location"])
+        answers.append(
+            (
+                response.status_code,
+                response.headers["Location"],
+                page_text(response),
+                followed.status_code,
+                without_csrf_tokens(page_text(followed)),
+            )
+        )
+    assert answers[0] == answers[1]
+    assert "Invalid username or password" in answers[0][4]
+    # One full password hash each: alice's real one, then the dummy for "mallory".
+    assert len(checked) == 2
+    assert checked[0] == alice.password_hash
+    assert checked[1] == models.dummy_password_hash()
+    assert checked[1].split("$")[0] == alice.password_hash.split("$")[0]  # same algorithm
+
+
+def test_account_without_a_password_cannot_log_in_and_still_costs_a_hash(
+    client, auth, alice, monkeypatch
+):
+    alice.password_hash = None
+    db.session.commit()
+    checked = count_password_checks(monkeypatch)
+    response = auth.login(follow_redirects=True)
+    assert "Invalid username or password" in page_text(response)
+    assert checked == [models.dummy_password_hash()]

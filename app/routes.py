@@ -117,8 +117,8 @@ def login() -> Response | str:
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = User.by_username(form.username.data)
-        if user is None or not user.check_password(form.password.data):
+        user = User.authenticate(form.username.data, form.password.data)
+        if user is None:
             flash("Invalid username or password", "danger")
             return redirect(url_for("main.login", next=request.args.get("next")))
         login_user(user, remember=form.remember_me.data)
