@@ -236,3 +236,36 @@ def test_account_without_a_password_cannot_log_in_and_still_costs_a_hash(
     response = auth.login(follow_redirects=True)
     assert "Invalid username or password" in page_text(response)
     assert checked == [models.dummy_password_hash()]
+
+
+# --- Sessions: cleared on login and on logout ----------------------------------------------
+
+
+def plant_in_session(client, **values) -> None:
+    with client.session_transaction() as planted:
+        planted.update(values)
+
+
+def session_keys(client) -> set[str]:
+    with client.session_transaction() as current:
+        return set(current)
+
+
+def test_login_starts_a_fresh_session(client, auth, alice) -> None:
+    # What an attacker could have put in the victim's session before login.
+    plant_in_session(client, planted="attacker", _user_id="999")
+    assert auth.login().headers["Location"] == "/index"
+    keys = session_keys(client)
+    assert "planted" not in keys
+    assert "Hi, alice!" in page_text(client.get("/index"))
+
+
+def test_logout_clears_the_whole_session_and_the_remember_cookie(client, auth, alice) -> None:
+    auth.login(remember_me=True)
+    plant_in_session(client, draft="left behind")
+    assert client.get_cookie("remember_token") is not None
+    auth.logout()
+    assert "draft" not in session_keys(client)
+    assert "_user_id" not in session_keys(client)
+    assert client.get_cookie("remember_token") is None
+    assert client.get("/index").headers["Location"].startswith("/login")
