@@ -13,7 +13,7 @@ from app import db, models
 from app.models import User
 from app.passwords import MAX_LENGTH, MIN_LENGTH, common_passwords
 from app.security_headers import CONTENT_SECURITY_POLICY, HSTS
-from conftest import Auth, build_app
+from conftest import PASSWORD, Auth, build_app
 
 EXPECTED = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -269,3 +269,142 @@ def test_logout_clears_the_whole_session_and_the_remember_cookie(client, auth, a
     assert "_user_id" not in session_keys(client)
     assert client.get_cookie("remember_token") is None
     assert client.get("/index").headers["Location"].startswith("/login")
+
+
+# --- Changing the password ends every other session -------------------------------------
+
+NEW_PASSWORD = "a brand new passphrase"
+
+
+def change_password(client, current: str, new: str, repeat: str | None = None):
+    """Fill in the profile editor's "Change password" form, with its own token."""
+    page = page_text(client.get("/edit_profile"))
+    token = re.search(r'name="password-csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    return client.post(
+        "/change_password",
+        data={
+            "password-csrf_token": token,
+            "password-current_password": current,
+            "password-new_password": new,
+            "password-new_password2": new if repeat is None else repeat,
+        },
+    )
+
+
+def is_logged_in(client) -> bool:
+    return client.get("/edit_profile").status_code == 200
+
+
+def remembered_only(app, auth_name: str = "alice"):
+    """A client that was remembered and whose browser session has since ended."""
+    client = app.test_client()
+    Auth(client).login(auth_name, remember_me=True)
+    client.delete_cookie("session")
+    assert is_logged_in(client)  # the remember cookie alone signs it in
+    return client
+
+
+def test_profile_editor_offers_a_change_password_form(client, logged_in) -> None:
+    page = page_text(client.get("/edit_profile"))
+    assert "Change password" in page
+    assert 'action="/change_password"' in page
+    for field in ("current_password", "new_password", "new_password2"):
+        assert f'id="password-{field}"' in page
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))  # no id clashes with the profile form's
+
+
+def test_changing_password_signs_out_other_sessions_and_remember_cookies(app, client, logged_in):
+    other_browser = app.test_client()
+    Auth(other_browser).login()
+    remembered = remembered_only(app)
+    old_token = logged_in.session_token
+
+    response = change_password(client, PASSWORD, NEW_PASSWORD)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/edit_profile"
+    assert "Your password has been changed." in page_text(client.get("/edit_profile"))
+
+    assert is_logged_in(client)  # this session goes on
+    assert not is_logged_in(other_browser)
+    assert not is_logged_in(remembered)
+    assert remembered.get("/index").headers["Location"].startswith("/login")
+    assert logged_in.session_token != old_token
+    assert logged_in.check_password(NEW_PASSWORD)
+    assert not logged_in.check_password(PASSWORD)
+    fresh = app.test_client()
+    assert "Invalid username or password" in page_text(
+        Auth(fresh).login(password=PASSWORD, follow_redirects=True)
+    )
+    assert Auth(fresh).login(password=NEW_PASSWORD).headers["Location"] == "/index"
+
+
+def test_a_remembered_session_stays_remembered_after_its_own_password_change(app, alice):
+    client = remembered_only(app)
+    assert change_password(client, PASSWORD, NEW_PASSWORD).status_code == 302
+    client.delete_cookie("session")  # the browser closes again
+    assert is_logged_in(client)
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "repeat", "message"),
+    [
+        ("not my password", NEW_PASSWORD, None, "Your current password is not correct."),
+        ("", NEW_PASSWORD, None, "This field is required."),
+        (PASSWORD, "password123", None, "This password is too common"),
+        (PASSWORD, "short", None, "Passwords are 8 to 128 characters long."),
+        (PASSWORD, NEW_PASSWORD, "a different passphrase", "Passwords must match."),
+    ],
+)
+def test_a_refused_password_change_explains_why_and_changes_nothing(
+    app, client, logged_in, current, new, repeat, message
+) -> None:
+    other_browser = app.test_client()
+    Auth(other_browser).login()
+    before = (logged_in.password_hash, logged_in.session_token)
+    response = change_password(client, current, new, repeat)
+    assert response.status_code == 200
+    assert message in page_text(response)
+    assert 'value="alice"' in page_text(response)  # the profile form is still filled in
+    db.session.refresh(logged_in)
+    assert (logged_in.password_hash, logged_in.session_token) == before
+    assert is_logged_in(client)
+    assert is_logged_in(other_browser)
+
+
+def test_a_session_from_before_session_tokens_no_longer_loads_a_user(client, alice) -> None:
+    plant_in_session(client, _user_id=str(alice.id), _fresh=True)
+    assert not is_logged_in(client)
+    plant_in_session(client, _user_id=f"{alice.id}:{'0' * 64}", _fresh=True)
+    assert not is_logged_in(client)
+
+
+def test_migration_0002_gives_every_existing_account_its_own_token(tmp_path) -> None:
+    from flask_migrate import downgrade, upgrade
+
+    app = build_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'upgrade.db'}")
+    with app.app_context():
+        upgrade(revision="0001")
+        with db.engine.begin() as connection:
+            for name in ("alice", "bob"):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO user (username, email, password_hash) "
+                        "VALUES (:name, :name || '@example.com', 'x')"
+                    ),
+                    {"name": name},
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            tokens = connection.execute(sa.text("SELECT session_token FROM user")).scalars().all()
+            indexes = connection.execute(
+                sa.text("SELECT name FROM sqlite_master WHERE type = 'index'")
+            ).scalars()
+            assert {"uq_user_username_lower", "uq_user_email_lower"} <= set(indexes)
+        assert len(tokens) == 2
+        assert len(set(tokens)) == 2
+        assert all(re.fullmatch(r"[0-9a-f]{64}", token) for token in tokens)
+        downgrade(revision="0001")
+        with db.engine.connect() as connection:
+            columns = connection.execute(sa.text("SELECT name FROM pragma_table_info('user')"))
+            assert "session_token" not in set(columns.scalars())
