@@ -99,7 +99,12 @@ class BrowserWatch:
             route.abort()
 
     def check(
-        self, page: Page, name: str, status: int = 200, screenshot: Path | None = None
+        self,
+        page: Page,
+        name: str,
+        status: int = 200,
+        screenshot: Path | None = None,
+        record: bool = True,
     ) -> None:
         """The page has loaded cleanly, fits the screen and passes axe-core."""
         page.wait_for_load_state("load")
@@ -111,7 +116,8 @@ class BrowserWatch:
             if widths[0] > widths[1]:
                 problems.append(f"scrolls sideways: {widths[0]}px of content in {widths[1]}px")
         violations = self.run_axe(page)
-        axe_tally.record(name, self.viewport, violations)
+        if record:
+            axe_tally.record(name, self.viewport, violations)
         problems += [
             f"axe {v['impact']}: {v['id']} ({v['help']}) at "
             + ", ".join(str(node["target"]) for node in v["nodes"][:5])
