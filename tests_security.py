@@ -13,7 +13,7 @@ from app import db, models
 from app.models import User
 from app.passwords import MAX_LENGTH, MIN_LENGTH, common_passwords
 from app.security_headers import CONTENT_SECURITY_POLICY, HSTS
-from conftest import PASSWORD, Auth, build_app
+from conftest import PASSWORD, Auth, build_app, csrf_token
 
 EXPECTED = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -408,3 +408,124 @@ def test_migration_0002_gives_every_existing_account_its_own_token(tmp_path) -> 
         with db.engine.connect() as connection:
             columns = connection.execute(sa.text("SELECT name FROM pragma_table_info('user')"))
             assert "session_token" not in set(columns.scalars())
+
+
+# --- Rate limits on the password forms ------------------------------------------------------
+
+
+def exhaust(client, path: str, data: dict[str, str], attempts: int = 10, **kwargs) -> None:
+    """Spend the allowance: ``attempts`` POSTs that are all answered normally."""
+    for _ in range(attempts):
+        assert client.post(path, data=data, **kwargs).status_code != 429
+
+
+def bad_login(client) -> dict[str, str]:
+    return {"csrf_token": csrf_token(client), "username": "alice", "password": "guess"}
+
+
+def test_the_eleventh_login_attempt_in_a_minute_gets_the_429_page(client, alice) -> None:
+    data = bad_login(client)
+    exhaust(client, "/login", data)
+    response = client.post("/login", data=data)
+    assert response.status_code == 429
+    page = page_text(response)
+    assert "Too Many Requests" in page
+    assert "Too many attempts from your address." in page
+    assert 'class="navbar' in page  # the site's layout
+    assert 0 < int(response.headers["Retry-After"]) <= 60
+    assert_security_headers(response)
+    # The right password does not get through either until the window ends.
+    assert Auth(client).login().status_code == 429
+
+
+def test_json_clients_get_a_json_429_with_retry_after(client, alice) -> None:
+    data = bad_login(client)
+    exhaust(client, "/login", data)
+    response = client.post("/login", data=data, headers={"Accept": "application/json"})
+    assert response.status_code == 429
+    assert response.get_json()["error"] == "Too Many Requests"
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_get_is_never_limited(client, alice) -> None:
+    for _ in range(25):
+        assert client.get("/login").status_code == 200
+        assert client.get("/register").status_code == 200
+    data = bad_login(client)
+    exhaust(client, "/login", data)  # the GETs took nothing from the allowance
+    assert client.post("/login", data=data).status_code == 429
+    assert client.get("/login").status_code == 200
+    assert client.get("/register").status_code == 200
+
+
+def test_registration_is_limited(client) -> None:
+    token = csrf_token(client, "/register")
+    refused = {"csrf_token": token, "username": "x", "email": "x", "password": "p"}
+    exhaust(client, "/register", refused)
+    response = Auth(client).register("bob")
+    assert response.status_code == 429
+    assert db.session.scalar(sa.select(User)) is None
+
+
+def test_password_change_is_limited(client, logged_in) -> None:
+    page = page_text(client.get("/edit_profile"))
+    token = re.search(r'name="password-csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    guess = {"password-csrf_token": token, "password-current_password": "guess"}
+    exhaust(client, "/change_password", guess)
+    before = logged_in.password_hash
+    assert change_password(client, PASSWORD, NEW_PASSWORD).status_code == 429
+    db.session.refresh(logged_in)
+    assert logged_in.password_hash == before
+
+
+def test_limits_count_per_client_address(client, alice) -> None:
+    data = bad_login(client)
+    exhaust(client, "/login", data, environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    blocked = client.post("/login", data=data, environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert blocked.status_code == 429
+    other = client.post("/login", data=data, environ_base={"REMOTE_ADDR": "198.51.100.9"})
+    assert other.status_code == 302
+
+
+def test_counts_do_not_leak_between_apps(alice, client) -> None:
+    exhaust(client, "/login", bad_login(client))
+    assert client.post("/login", data=bad_login(client)).status_code == 429
+    other_app = build_app()
+    with other_app.app_context():
+        db.create_all()
+        other = other_app.test_client()
+        assert other.post("/login", data=bad_login(other)).status_code == 302
+        db.drop_all()
+
+
+@pytest.mark.parametrize("app_settings", [{"RATELIMIT_AUTH": "2 per minute"}])
+def test_the_limit_is_configurable(client, alice) -> None:
+    data = bad_login(client)
+    exhaust(client, "/login", data, attempts=2)
+    assert client.post("/login", data=data).status_code == 429
+
+
+@pytest.mark.parametrize("app_settings", [{"RATELIMIT_ENABLED": False}])
+def test_limits_can_be_switched_off(client, alice) -> None:
+    exhaust(client, "/login", bad_login(client), attempts=15)
+
+
+def test_rate_limit_settings_come_from_the_environment(monkeypatch) -> None:
+    from config import Config
+
+    monkeypatch.setenv("RATELIMIT_AUTH", "5/minute;100/day")
+    monkeypatch.setenv("RATELIMIT_ENABLED", "off")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")
+    app = build_app(Config, TESTING=True, SECRET_KEY="x" * 40)
+    assert app.config["RATELIMIT_AUTH"] == "5/minute;100/day"
+    assert app.config["RATELIMIT_ENABLED"] is False
+    assert Config.RATELIMIT_STORAGE_URI == "memory://"
+
+
+@pytest.mark.parametrize("raw", ["ten per minute", "10 per fortnight", "lots"])
+def test_an_unreadable_rate_limit_stops_the_app_from_starting(monkeypatch, raw) -> None:
+    from config import Config, ConfigError
+
+    monkeypatch.setenv("RATELIMIT_AUTH", raw)
+    with pytest.raises(ConfigError, match="RATELIMIT_AUTH"):
+        build_app(Config, TESTING=True, SECRET_KEY="x" * 40)
