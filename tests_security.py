@@ -3,17 +3,19 @@
 import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from markupsafe import escape
 from werkzeug.security import check_password_hash
 
 from app import db, models
 from app.models import User
 from app.passwords import MAX_LENGTH, MIN_LENGTH, common_passwords
 from app.security_headers import CONTENT_SECURITY_POLICY, HSTS
-from conftest import PASSWORD, Auth, build_app, csrf_token
+from conftest import PASSWORD, Auth, build_app, csrf_token, make_user, submit
 
 EXPECTED = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -420,7 +422,9 @@ def exhaust(client, path: str, data: dict[str, str], attempts: int = 10, **kwarg
 
 
 def bad_login(client) -> dict[str, str]:
-    return {"csrf_token": csrf_token(client), "username": "alice", "password": "guess"}
+    # An empty password: refused by the form without the cost of a password hash,
+    # and counted all the same.
+    return {"csrf_token": csrf_token(client), "username": "alice", "password": ""}
 
 
 def test_the_eleventh_login_attempt_in_a_minute_gets_the_429_page(client, alice) -> None:
@@ -448,7 +452,7 @@ def test_json_clients_get_a_json_429_with_retry_after(client, alice) -> None:
 
 
 def test_get_is_never_limited(client, alice) -> None:
-    for _ in range(25):
+    for _ in range(12):
         assert client.get("/login").status_code == 200
         assert client.get("/register").status_code == 200
     data = bad_login(client)
@@ -484,7 +488,7 @@ def test_limits_count_per_client_address(client, alice) -> None:
     blocked = client.post("/login", data=data, environ_base={"REMOTE_ADDR": "203.0.113.7"})
     assert blocked.status_code == 429
     other = client.post("/login", data=data, environ_base={"REMOTE_ADDR": "198.51.100.9"})
-    assert other.status_code == 302
+    assert other.status_code == 200
 
 
 def test_counts_do_not_leak_between_apps(alice, client) -> None:
@@ -494,7 +498,7 @@ def test_counts_do_not_leak_between_apps(alice, client) -> None:
     with other_app.app_context():
         db.create_all()
         other = other_app.test_client()
-        assert other.post("/login", data=bad_login(other)).status_code == 302
+        assert other.post("/login", data=bad_login(other)).status_code == 200
         db.drop_all()
 
 
@@ -529,3 +533,188 @@ def test_an_unreadable_rate_limit_stops_the_app_from_starting(monkeypatch, raw) 
     monkeypatch.setenv("RATELIMIT_AUTH", raw)
     with pytest.raises(ConfigError, match="RATELIMIT_AUTH"):
         build_app(Config, TESTING=True, SECRET_KEY="x" * 40)
+
+
+# --- Input: CSRF on every state-changing request, nothing changes on GET --------------------
+
+
+def database_state() -> list[tuple]:
+    """Everything a request could change, as plain values."""
+    users = db.session.execute(
+        sa.select(User.id, User.username, User.email, User.password_hash, User.about_me).order_by(
+            User.id
+        )
+    ).all()
+    posts = db.session.execute(sa.select(models.Post.id, models.Post.body)).all()
+    return [tuple(row) for row in [*users, *posts]]
+
+
+STATE_CHANGES = {
+    "/register": {
+        "username": "mallory",
+        "email": "mallory@example.com",
+        "password": NEW_PASSWORD,
+        "password2": NEW_PASSWORD,
+    },
+    "/index": {"body": "posted by a forged form"},
+    "/edit_profile": {"username": "renamed", "about_me": "forged"},
+    "/change_password": {
+        "password-current_password": PASSWORD,
+        "password-new_password": NEW_PASSWORD,
+        "password-new_password2": NEW_PASSWORD,
+    },
+    "/logout": {},
+    "/login": {"username": "alice", "password": PASSWORD},
+}
+
+
+def foreign_token(app) -> str:
+    """A genuine token, but from somebody else's session (what a CSRF attacker has)."""
+    return csrf_token(app.test_client())
+
+
+@pytest.mark.parametrize("token", ["missing", "wrong", "foreign"])
+@pytest.mark.parametrize("path", list(STATE_CHANGES))
+def test_every_state_changing_post_needs_this_sessions_csrf_token(app, alice, path, token):
+    client = app.test_client()
+    if path != "/login":
+        Auth(client).login()
+    data = dict(STATE_CHANGES[path])
+    field = "password-csrf_token" if path == "/change_password" else "csrf_token"
+    if token == "wrong":
+        data[field] = "not-a-token"
+    elif token == "foreign":
+        data[field] = foreign_token(app)
+    before = database_state()
+    logged_in_before = is_logged_in(client)
+
+    response = client.post(path, data=data)
+
+    assert response.status_code == 400
+    assert "CSRF" in page_text(response)
+    assert database_state() == before
+    assert is_logged_in(client) == logged_in_before
+
+
+@pytest.mark.parametrize("path", list(STATE_CHANGES))
+def test_get_never_changes_anything(app, alice, path) -> None:
+    client = app.test_client()
+    if path != "/login":
+        Auth(client).login()
+    before = database_state()
+    response = client.get(
+        path,
+        query_string={
+            "csrf_token": csrf_token(client, "/index" if path != "/login" else "/login"),
+            **STATE_CHANGES[path],
+        },
+    )
+    assert response.status_code in (200, 302, 405)
+    assert database_state() == before
+    assert is_logged_in(client) == (path != "/login")
+
+
+# --- Input: user text is always escaped -----------------------------------------------------
+
+XSS_PAYLOADS = ["<script>alert(1)</script>", "\"'><img src=x onerror=alert(1)>"]
+
+
+def assert_shown_escaped(page: str, payload: str) -> None:
+    assert payload not in page
+    assert str(escape(payload)) in page
+
+
+@pytest.mark.parametrize("payload", XSS_PAYLOADS)
+def test_posts_and_about_me_are_escaped(client, logged_in, payload) -> None:
+    assert submit(client, "/index", {"body": payload}).status_code == 302
+    data = {"username": "alice", "about_me": payload}
+    assert submit(client, "/edit_profile", data).status_code == 302
+    for path in ("/index", "/user/alice"):
+        assert_shown_escaped(page_text(client.get(path)), payload)
+    # Redisplayed inside the form field too.
+    assert_shown_escaped(page_text(client.get("/edit_profile")), payload)
+
+
+@pytest.mark.parametrize("payload", XSS_PAYLOADS)
+def test_a_refused_username_is_redisplayed_escaped(client, logged_in, payload) -> None:
+    response = submit(client, "/edit_profile", {"username": payload, "about_me": ""})
+    assert response.status_code == 200
+    assert "Use only letters, digits, dots, dashes and underscores." in page_text(response)
+    assert_shown_escaped(page_text(response), payload)
+
+
+@pytest.mark.parametrize("payload", XSS_PAYLOADS)
+def test_hostile_usernames_are_escaped_in_pages_and_titles(client, logged_in, payload) -> None:
+    # The form refuses such names; this account bypasses it, as a legacy row or a
+    # future bug might, to prove the templates escape names on their own.
+    make_user(payload, email="legacy@example.com")
+    author = User.by_username(payload)
+    db.session.add(models.Post(body="hello", author=author))
+    db.session.commit()
+    assert_shown_escaped(page_text(client.get("/index")), payload)
+    if "/" not in payload:  # a name with "/" has no profile URL to visit
+        profile = page_text(client.get("/user/" + quote(payload, safe="")))
+        assert_shown_escaped(profile, payload)
+        title = re.search(r"<title>(.*?)</title>", profile, re.S).group(1)
+        assert title == f"{escape(payload)} - Microblog"
+
+
+@pytest.mark.parametrize("payload", XSS_PAYLOADS)
+def test_hostile_urls_are_not_reflected_raw(client, logged_in, payload) -> None:
+    response = client.get("/user/" + quote(payload, safe=""))
+    assert response.status_code == 404
+    assert payload not in page_text(response)
+    response = client.get("/login?next=" + quote(payload, safe=""))
+    assert payload not in page_text(response)
+
+
+# --- Input: the next redirect stays on this site ----------------------------------------------
+
+NEXT_PAYLOADS = [
+    "//evil.com",
+    "////evil.com",
+    "///evil.com",
+    "https:evil.com",
+    "http:/evil.com",
+    "http:///evil.com",
+    "/\\evil.com",
+    "\\\\evil.com",
+    "/%09/evil.com",
+    "%0D%0A//evil.com",
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    "https://localhost@evil.com",
+    "http://evil.com",
+]
+HONOURED_NEXT = ["/user/bob?tab=posts", "/index#x"]
+
+
+def lands_on_this_site(location: str) -> bool:
+    """Where a forgiving browser (WHATWG URL parsing) would go from this Location."""
+    cleaned = re.sub(r"[\t\n\r]", "", location.strip("\x00 ")).replace("\\", "/")
+    return urlsplit(urljoin("http://localhost/login", cleaned)).netloc == "localhost"
+
+
+@pytest.mark.parametrize("encode", [False, True], ids=["raw", "encoded"])
+@pytest.mark.parametrize("target", NEXT_PAYLOADS + HONOURED_NEXT)
+def test_next_lands_on_this_site_and_never_fails(app, alice, target, encode) -> None:
+    if "bob" in target:
+        make_user("bob")
+    query = "next=" + (quote(target, safe="") if encode else target)
+    client = app.test_client()
+    assert client.get(f"/login?{query}").status_code == 200
+    failed = Auth(client).login(password="wrong password!", query=query)
+    assert failed.status_code == 302
+    assert lands_on_this_site(failed.headers["Location"])
+
+    response = Auth(client).login(query=query)
+
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert lands_on_this_site(location)
+    if target in HONOURED_NEXT and encode:
+        assert location == target
+        assert client.get(location).status_code == 200
+    elif target not in HONOURED_NEXT and not encode:
+        assert location == "/index"
+    # Encoded once more, "/%09/evil.com" is the harmless path /%09/evil.com here.
