@@ -10,7 +10,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask, abort
+from flask import Flask, abort, request
 from werkzeug.debug import DebuggedApplication
 from werkzeug.test import Client
 
@@ -654,6 +654,45 @@ def test_a_bad_setting_stops_the_app_from_starting(monkeypatch):
 
     with pytest.raises(ConfigError, match="MAIL_USE_SSL"):
         build_app(Config, TESTING=True, SECRET_KEY="x" * 40)
+
+
+def whoami_app(**settings) -> Flask:
+    app = build_app(**settings)
+
+    @app.route("/whoami")
+    def whoami():
+        return f"{request.remote_addr} {request.scheme} {request.host}"
+
+    return app
+
+
+FORWARDED = {
+    "X-Forwarded-For": "198.51.100.1, 203.0.113.7",
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "blog.example.com",
+}
+
+
+def test_forwarded_headers_are_ignored_without_trusted_proxies():
+    response = whoami_app().test_client().get("/whoami", headers=FORWARDED)
+    assert page_text(response) == "127.0.0.1 http localhost"
+
+
+@pytest.mark.parametrize(("count", "client"), [(1, "203.0.113.7"), (2, "198.51.100.1")])
+def test_trusted_proxies_give_the_real_client_address_scheme_and_host(count, client):
+    response = whoami_app(TRUSTED_PROXIES=count).test_client().get("/whoami", headers=FORWARDED)
+    assert page_text(response) == f"{client} https blog.example.com"
+
+
+def test_trusted_proxies_is_read_from_the_environment_strictly(monkeypatch):
+    from config import Config
+
+    monkeypatch.setenv("TRUSTED_PROXIES", "1")
+    assert build_app(Config, TESTING=True, SECRET_KEY="x" * 40).config["TRUSTED_PROXIES"] == 1
+    for raw, message in (("-1", "must be 0 or more"), ("one", "is not a whole number")):
+        monkeypatch.setenv("TRUSTED_PROXIES", raw)
+        with pytest.raises(ConfigError, match=f"TRUSTED_PROXIES={raw!r} {message}"):
+            build_app(Config, TESTING=True, SECRET_KEY="x" * 40)
 
 
 def test_database_url_spellings():
