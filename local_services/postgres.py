@@ -16,7 +16,6 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -26,6 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
+
+from local_services.ports import free_port
 
 SERVER_SETTINGS = {
     "listen_addresses": "'127.0.0.1'",
@@ -50,12 +51,6 @@ def find_binaries() -> Path:
         if Path(candidate, "pg_ctl").exists() and Path(candidate, "initdb").exists():
             return Path(candidate)
     raise PostgresUnavailable("initdb/pg_ctl not found on PATH nor in /usr/lib/postgresql")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class _Runner:
