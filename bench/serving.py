@@ -112,6 +112,8 @@ class Gunicorn:
         self.stop()
 
     def start(self) -> None:
+        if self.process is not None:
+            raise RuntimeError("this server was already started")
         sock = listening_socket()
         fd = sock.fileno()
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
