@@ -15,6 +15,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # names the port it got.
 LISTENING = re.compile(r"Listening at: (http://127\.0\.0\.1:\d+)")
 START_TIMEOUT = 60
+POSTS_PER_PAGE = 5
 
 
 def production_environment(workdir: Path) -> dict[str, str]:
@@ -33,6 +34,8 @@ def production_environment(workdir: Path) -> dict[str, str]:
         "ADMINS": "",
         # Plain http on loopback: Secure cookies would not be sent back.
         "SESSION_COOKIE_SECURE": "0",
+        # Small pages, so that a few posts show the "Older posts" / "Newer posts" links.
+        "POSTS_PER_PAGE": str(POSTS_PER_PAGE),
         # The journeys post forms quickly, like no person does.
         "RATELIMIT_ENABLED": "0",
     }

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from playwright.sync_api import Page, expect
 
 from app.security_headers import CONTENT_SECURITY_POLICY
+from e2e.live_server import POSTS_PER_PAGE
 from e2e.page_checks import BrowserWatch
 
 PASSWORD = "correct horse battery"
@@ -145,6 +146,34 @@ def test_a_person_registers_posts_edits_the_profile_and_logs_out(
     log_out(page, watch)
     page.goto(f"{base}/user/{me}")
     expect(page).to_have_url(re.compile(r"/login\?next="))
+
+
+def test_a_profile_with_many_posts_reads_page_by_page(
+    page: Page, watch: BrowserWatch, live_server, viewport
+) -> None:
+    base = live_server.url
+    writer = {"desktop": "pat", "phone": "pat.m"}[viewport]
+    register(page, watch, base, writer)
+    log_in(page, watch, writer)
+    for number in range(1, POSTS_PER_PAGE + 2):
+        write_post(page, watch, f"Post number {number}")
+
+    page.goto(f"{base}/user/{writer}")
+    posts = page.locator(".post-list li")
+    expect(posts).to_have_count(POSTS_PER_PAGE)
+    expect(posts.first).to_contain_text(f"Post number {POSTS_PER_PAGE + 1}")
+    expect(page.get_by_role("link", name="Newer posts")).to_have_count(0)
+    watch.check(page, "profile (first of two pages)")
+
+    page.get_by_role("link", name="Older posts").click()
+    expect(posts).to_have_count(1)
+    expect(posts.first).to_contain_text("Post number 1")
+    expect(page.get_by_role("link", name="Older posts")).to_have_count(0)
+    watch.check(page, "profile (second page)")
+
+    page.get_by_role("link", name="Newer posts").click()
+    expect(posts).to_have_count(POSTS_PER_PAGE)
+    expect(page).to_have_url(f"{base}/user/{writer}?page=1")
 
 
 def test_a_missing_page_shows_the_404_page_in_the_site_layout(
