@@ -98,6 +98,15 @@ def test_a_person_registers_posts_edits_the_profile_and_logs_out(
     watch.check(page, "register (invalid)")
     register(page, watch, base, me)
 
+    # A wrong password is refused with a message; the right one lets me in.
+    page.get_by_label("Username").fill(me)
+    page.get_by_label("Password").fill("not my password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("Invalid username or password")
+    watch.check(page, "log in (wrong password)")
+    page.get_by_role("alert").get_by_role("button", name="Close").click()
+    expect(page.get_by_role("alert")).to_have_count(0)
+
     # Log in, write a post, see it on the home page, in the reader's time zone.
     log_in(page, watch, me)
     write_post(page, watch, f"My first post, with a long link: {LONG_WORD}")
