@@ -75,7 +75,7 @@ def log_out(page: Page, watch: BrowserWatch) -> None:
 def test_a_person_registers_posts_edits_the_profile_and_logs_out(
     page: Page, watch: BrowserWatch, live_server, viewport, screenshot
 ) -> None:
-    base = live_server.url
+    base = live_server
     me, other = PEOPLE[viewport]
 
     # Someone else is already there, with a post of their own.
@@ -161,7 +161,7 @@ def test_a_person_registers_posts_edits_the_profile_and_logs_out(
 def test_a_profile_with_many_posts_reads_page_by_page(
     page: Page, watch: BrowserWatch, live_server, viewport
 ) -> None:
-    base = live_server.url
+    base = live_server
     writer = {"desktop": "pat", "phone": "pat.m"}[viewport]
     register(page, watch, base, writer)
     log_in(page, watch, writer)
@@ -189,7 +189,7 @@ def test_a_profile_with_many_posts_reads_page_by_page(
 def test_a_missing_page_shows_the_404_page_in_the_site_layout(
     page: Page, watch: BrowserWatch, live_server, screenshot
 ) -> None:
-    response = page.goto(f"{live_server.url}/no/such/page")
+    response = page.goto(f"{live_server}/no/such/page")
     assert response.status == 404
     expect(page.get_by_role("heading", name="Not Found")).to_be_visible()
     expect(page.get_by_role("navigation", name="Main")).to_contain_text("Microblog")
@@ -203,7 +203,7 @@ def test_a_missing_page_shows_the_404_page_in_the_site_layout(
 def test_a_crash_shows_the_500_page_with_the_reference_found_in_the_log(
     page: Page, watch: BrowserWatch, crashing_server, server_environment, viewport, screenshot
 ) -> None:
-    response = page.goto(f"{crashing_server.url}{CRASH_PATH}")
+    response = page.goto(f"{crashing_server}{CRASH_PATH}")
     assert response.status == 500
     reference = response.headers["x-request-id"]
     expect(page.get_by_role("heading", name="Internal Server Error")).to_be_visible()

@@ -35,7 +35,7 @@ def wait_for(condition, timeout: float = 5.0) -> None:
 def test_page_checks_report_csp_violations_console_errors_other_hosts_and_overflow(
     page: Page, watch: BrowserWatch, live_server
 ) -> None:
-    page.goto(f"{live_server.url}/login")
+    page.goto(f"{live_server}/login")
     page.evaluate(SABOTAGE)
     wait_for(lambda: len(watch.csp_violations) >= 2 and watch.console_errors)
     # Another site opened in the same browser context: it is never reached.
