@@ -30,7 +30,7 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 
-from conftest import PASSWORD
+from conftest import PASSWORD, libpq_url
 from local_services.gunicorn import gunicorn_server
 from local_services.nginx import (
     NginxUnavailable,
@@ -39,7 +39,12 @@ from local_services.nginx import (
     with_upstream_servers,
 )
 from local_services.ports import free_port, wait_until
-from local_services.postgres import PostgresUnavailable, create_database, private_postgres
+from local_services.postgres import (
+    PostgresUnavailable,
+    create_database,
+    drop_database,
+    private_postgres,
+)
 from tests_reporting import Inbox, context_of
 
 ROOT = Path(__file__).resolve().parent
@@ -172,12 +177,14 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
         required(f"scale-out check needs nginx: {reason}")
     with contextlib.ExitStack() as stack:
         try:
-            server_url = os.environ.get("TEST_DATABASE_URL") or stack.enter_context(
+            server_url = libpq_url(os.environ.get("TEST_DATABASE_URL", "")) or stack.enter_context(
                 private_postgres()
             )
         except PostgresUnavailable as reason:
             required(f"scale-out check needs PostgreSQL: {reason}")
-        database_url = create_database(server_url, f"microblog_scaleout_{os.getpid()}")
+        database_name = f"microblog_scaleout_{os.getpid()}"
+        database_url = create_database(server_url, database_name)
+        stack.callback(drop_database, server_url, database_name)
         inbox = Inbox()
         smtp_port = free_port()
         smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
