@@ -135,9 +135,13 @@ class Browser:
         """The same browser (same cookies) talking to another address."""
         return Browser(base_url, self.cookies)
 
-    def request(self, path: str, form: dict[str, str] | None = None) -> Response:
+    def request(
+        self, path: str, form: dict[str, str] | None = None, headers: dict[str, str] | None = None
+    ) -> Response:
         data = urllib.parse.urlencode(form).encode() if form is not None else None
-        request = urllib.request.Request(self.base_url + path, data=data)  # noqa: S310 - loopback
+        request = urllib.request.Request(  # noqa: S310 - loopback
+            self.base_url + path, data=data, headers=headers or {}
+        )
         try:
             with self.opener.open(request, timeout=60) as reply:
                 return Response(reply.status, dict(reply.headers), reply.read().decode())
@@ -293,7 +297,15 @@ def test_racing_registrations_over_both_servers_make_one_account_and_no_500(clus
 
 def test_error_reports_and_log_lines_from_both_servers_carry_their_request_ids(cluster):
     browser = Browser(cluster.url)
-    failures = [browser.request("/boom") for _ in range(4)]
+    # Forged forwarding headers: nginx overwrites or extends them, and the app
+    # (TRUSTED_PROXIES=1) believes only what nginx added.
+    forged = {
+        "X-Forwarded-For": "203.0.113.9",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "evil.example",
+        "X-Request-ID": "forged-id",
+    }
+    failures = [browser.request("/boom", headers=forged) for _ in range(4)]
     assert [failure.status for failure in failures] == [500] * 4
     by_server: dict[str, list[str]] = {"app1": [], "app2": []}
     for failure in failures:
@@ -317,8 +329,11 @@ def test_error_reports_and_log_lines_from_both_servers_carry_their_request_ids(c
         return all(mailed & set(ids) for ids in by_server.values())
 
     assert wait_until(mailed_by_both, 15), cluster.inbox.messages
-    reports = [context_of(message) for message in cluster.inbox.messages]
+    messages = list(cluster.inbox.messages)
+    reports = [context_of(message) for message in messages]
     mailed = Counter(cluster.instance_of(report["Request id"]) for report in reports)
     print(f"\n4 failures through nginx: {by_server}; reports mailed per server {dict(mailed)}")
-    for message in cluster.inbox.messages:
+    for message, report in zip(messages, reports, strict=True):
         assert message["Subject"] == "Microblog Failure: RuntimeError at GET /boom"
+        assert report["URL"] == f"{cluster.url}/boom"
+        assert report["Client address"] == "127.0.0.1"
