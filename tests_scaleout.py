@@ -210,13 +210,15 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
             # One client address (the test) does everything here, on purpose.
             "RATELIMIT_ENABLED": "0",
         }
-        subprocess.run(  # noqa: S603 - fixed command
+        upgrade = subprocess.run(  # noqa: S603 - fixed command
             [sys.executable, "-m", "flask", "db", "upgrade"],
             cwd=ROOT,
             env={**environment, "LOG_DIR": str(workdir)},
-            check=True,
             capture_output=True,
+            text=True,
+            check=False,
         )
+        assert upgrade.returncode == 0, f"flask db upgrade failed:\n{upgrade.stderr}"
         instances = []
         for name in ("app1", "app2"):
             folder = workdir / name
