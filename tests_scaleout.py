@@ -4,8 +4,9 @@
 
 Everything runs on loopback and is stopped at the end: a private PostgreSQL (schema
 made by ``flask db upgrade``), a local SMTP server, two separate gunicorn
-instances of the real application (same SECRET_KEY, own log folders) and
-nginx (Debian's package, installed when missing) with deploy/nginx/microblog.conf.
+instances of the real application with gunicorn.conf.py (same SECRET_KEY, own
+log folders) and nginx (Debian's package, installed when missing) with
+deploy/nginx/microblog.conf.
 Without nginx or PostgreSQL the checks are skipped with the reason, except in CI
 (CI=true), where that is a failure.
 """
@@ -62,7 +63,7 @@ from microblog import app
 def boom():
     raise RuntimeError("scale-out check failure")
 """
-ACCESS_LOG_FORMAT = '%({x-request-id}o)s %(s)s "%(r)s"'
+ACCESS_LOG_REQUEST_ID = re.compile(r" rid=(\S+)$", re.MULTILINE)
 
 
 @dataclass
@@ -73,8 +74,7 @@ class Instance:
 
     def served(self) -> set[str]:
         """Request ids in this instance's access log."""
-        lines = (self.folder / "access.log").read_text().splitlines()
-        return {line.split(" ", 1)[0] for line in lines}
+        return set(ACCESS_LOG_REQUEST_ID.findall((self.folder / "access.log").read_text()))
 
     def app_log(self) -> str:
         return "".join(path.read_text() for path in self.folder.glob("logs/microblog.log*"))
@@ -223,8 +223,9 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
         for name in ("app1", "app2"):
             folder = workdir / name
             folder.mkdir()
-            options = ["--access-logfile", str(folder / "access.log")]
-            options += ["--access-logformat", ACCESS_LOG_FORMAT]
+            # The production settings, with the access log (it ends in rid=<id>) in a file.
+            options = ["--config", str(ROOT / "gunicorn.conf.py")]
+            options += ["--access-logfile", str(folder / "access.log")]
             url = stack.enter_context(
                 gunicorn_server(
                     "crash_app:app",

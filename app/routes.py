@@ -14,7 +14,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
@@ -23,7 +23,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.forms import EditProfileForm, LoginForm, PostForm, RegistrationForm
 from app.models import Post, User
-from app.pagination import paginate
+from app.pagination import Page, paginate
 from app.redirects import is_safe_redirect
 
 bp = Blueprint("main", __name__)
@@ -48,9 +48,12 @@ def requested_page() -> int:
     return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
 
 
-def newest_posts(stmt):
+def newest_posts(*criteria: ColumnElement[bool]) -> Page:
+    """The requested page of the posts that meet ``criteria``, newest first, with authors."""
+    newest_first = (Post.timestamp.desc(), Post.id.desc())
     return paginate(
-        stmt.options(joinedload(Post.author)).order_by(Post.timestamp.desc(), Post.id.desc()),
+        select(Post.id).where(*criteria).order_by(*newest_first),
+        select(Post).options(joinedload(Post.author)).order_by(*newest_first),
         requested_page(),
         current_app.config["POSTS_PER_PAGE"],
     )
@@ -78,7 +81,7 @@ def index() -> Response | str:
         db.session.commit()
         flash("Your post is now live!", "success")
         return redirect(url_for("main.index"))
-    page = newest_posts(select(Post))
+    page = newest_posts()
     return render_template("index.html", title="Home", form=form, page=page)
 
 
@@ -86,7 +89,7 @@ def index() -> Response | str:
 @login_required
 def user(username: str) -> str:
     profile = User.by_username(username) or abort(404)
-    page = newest_posts(select(Post).where(Post.user_id == profile.id))
+    page = newest_posts(Post.user_id == profile.id)
     return render_template("user.html", title=profile.username, user=profile, page=page)
 
 

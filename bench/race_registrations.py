@@ -11,37 +11,19 @@ import argparse
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
 from http.cookiejar import CookieJar
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from serving import ROOT, Gunicorn
+
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1)  # noqa: S310 - loopback URL we built
-            return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.1)
-    raise SystemExit(f"server at {url} did not start")
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -72,30 +54,8 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(  # noqa: S603 - fixed command
-            [
-                python,
-                "-m",
-                "gunicorn",
-                "-w",
-                str(args.workers),
-                "-b",
-                f"127.0.0.1:{port}",
-                "microblog:app",
-            ],
-            cwd=ROOT,
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_until_up(f"{base}/login", time.monotonic() + 30)
-            statuses = race(base, args.clients)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        with Gunicorn(env=environment, workers=args.workers, ready_path="/login") as server:
+            statuses = race(server.url, args.clients)
         count = subprocess.run(  # noqa: S603 - fixed command
             [
                 python,

@@ -1,0 +1,50 @@
+-- wrk script shared by every scenario of bench/run.py.
+--
+-- Environment:
+--   BENCH_REQUESTS  lines of "METHOD /path", sent in turn by each connection's thread
+--   BENCH_SESSIONS  lines of "session=<cookie> <csrf token>" of logged-in users, used in
+--                   turn; a POST carries its session's token and a new post's body
+--   BENCH_AGENT     the User-Agent the sessions were logged in with
+-- At the end it prints one "BENCH key=value ..." line that bench/run.py reads.
+
+local requests = {}
+local sessions = {}
+local agent = os.getenv("BENCH_AGENT") or "microblog-bench"
+local counter = 0
+
+function init(args)
+  for line in string.gmatch(os.getenv("BENCH_REQUESTS") or "GET /", "[^\n]+") do
+    local method, path = line:match("^(%S+)%s+(%S+)$")
+    table.insert(requests, {method = method, path = path})
+  end
+  for line in string.gmatch(os.getenv("BENCH_SESSIONS") or "", "[^\n]+") do
+    local cookie, token = line:match("^(%S+)%s+(%S+)$")
+    table.insert(sessions, {cookie = cookie, token = token})
+  end
+end
+
+function request()
+  counter = counter + 1
+  local entry = requests[(counter % #requests) + 1]
+  local headers = {["User-Agent"] = agent}
+  local body = nil
+  if #sessions > 0 then
+    -- Change user once per round of requests, so every user does every kind.
+    local session = sessions[(math.floor(counter / #requests) % #sessions) + 1]
+    headers["Cookie"] = session.cookie
+    if entry.method == "POST" then
+      headers["Content-Type"] = "application/x-www-form-urlencoded"
+      body = "csrf_token=" .. session.token .. "&body=Benchmark+post+" .. counter .. "&submit=Post"
+    end
+  end
+  return wrk.format(entry.method, entry.path, headers, body)
+end
+
+function done(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format(
+    "BENCH requests=%d duration_us=%d p50_us=%.0f p99_us=%.0f " ..
+    "connect=%d read=%d write=%d timeout=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    errors.connect, errors.read, errors.write, errors.timeout))
+end

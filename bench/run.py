@@ -1,0 +1,505 @@
+"""Benchmark Microblog under gunicorn against a bare Flask ceiling; print a table.
+
+    venv/bin/python bench/run.py [--workers 2] [--duration 5] [--database-url URL]
+
+Seeds a fresh database (1,000 users, 100,000 posts, one user with 10,000 of them,
+one with 10), starts the real app in production mode with gunicorn.conf.py (email
+reports on, to a local aiosmtpd), then the same server settings around a bare
+Flask app, and drives each scenario with wrk from its own process. Statuses are
+checked against the gunicorn access log, so every 404 or 500 that should not be
+there is counted. Needs wrk: installed with apt-get when missing (as root).
+"""
+
+import argparse
+import contextlib
+import os
+import platform
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from serving import ROOT, Gunicorn, free_port, peak_rss_kib
+
+BENCH = Path(__file__).resolve().parent
+LOAD_SCRIPT = BENCH / "load.lua"
+AGENT = "microblog-bench"
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+ACCESS_LINE = re.compile(r'"(?P<method>[A-Z]+) (?P<uri>\S+) HTTP/[0-9.]+" (?P<status>\d{3}) ')
+PER_PAGE = 20
+PROLIFIC, TEN_POSTS = "prolific", "tenposts"
+PROLIFIC_LAST_PAGE = 10_000 // PER_PAGE
+READERS = [f"reader{n}" for n in range(8)]
+PASSWORD = "benchmark password"  # noqa: S105 - bench/seed.py gives every account this one
+CRASH_PATH = "/bench/crash"  # the route bench/crashing_app.py adds
+
+
+@dataclass
+class Scenario:
+    name: str
+    requests: list[tuple[str, str, int]]  # method, path, expected status
+    logged_in: bool = False
+
+
+@dataclass
+class Result:
+    scenario: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    unexpected: int
+    socket_errors: int
+    peak_rss_mib: float
+    statuses: Counter = field(default_factory=Counter)
+    ceiling: float = 0.0
+    ratio: float = 0.0
+
+
+class Inbox:
+    """aiosmtpd handler: counts the failure reports the app mails."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd API
+        self.count += 1
+        return "250 Message accepted for delivery"
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("wrk is missing: installing it with apt-get (Debian's package)", flush=True)
+    if os.geteuid() != 0:
+        raise SystemExit("installing wrk needs root: run `sudo apt-get install -y wrk` first")
+    subprocess.run(["apt-get", "update"], check=True)  # noqa: S607 - system package manager
+    subprocess.run(["apt-get", "install", "-y", "wrk"], check=True)  # noqa: S607
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is still missing after apt-get install")
+    return found
+
+
+def prepare_database(database_url: str, environment: dict[str, str]) -> None:
+    python = sys.executable
+    subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [python, "-m", "flask", "--app", "microblog", "db", "upgrade"],
+        cwd=ROOT,
+        env=environment,
+        check=True,
+        capture_output=True,
+    )
+    seeded = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [python, "-m", "bench.seed", database_url],
+        cwd=ROOT,
+        env=environment,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    print("seeded:", seeded.stdout.strip(), flush=True)
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def log_in(base: str, username: str) -> tuple[str, str]:
+    """Log in like a browser; return the session cookie and a CSRF token for forms."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect())
+    opener.addheaders = [("User-Agent", AGENT)]
+    page = opener.open(f"{base}/login").read().decode()
+    body = urllib.parse.urlencode(
+        {
+            "csrf_token": CSRF.search(page).group(1),
+            "username": username,
+            "password": PASSWORD,
+            "submit": "Sign In",
+        }
+    ).encode()
+    try:
+        opener.open(f"{base}/login", data=body)
+    except urllib.error.HTTPError as redirect:
+        if redirect.code != 302 or not redirect.headers["Location"].endswith("/index"):
+            raise SystemExit(f"logging in {username} failed: {redirect.code}") from None
+    home = opener.open(f"{base}/index").read().decode()
+    [cookie] = [c for c in jar if c.name == "session"]
+    return f"session={cookie.value}", CSRF.search(home).group(1)
+
+
+def check_last_page(base: str, session: str) -> None:
+    """The "last page" scenario must really be the last page, full of posts."""
+    request = urllib.request.Request(  # noqa: S310 - loopback URL we built
+        f"{base}/user/{PROLIFIC}?page={PROLIFIC_LAST_PAGE}",
+        headers={"Cookie": session, "User-Agent": AGENT},
+    )
+    page = urllib.request.urlopen(request).read().decode()  # noqa: S310
+    if page.count('class="list-group-item') != PER_PAGE or "Older posts" in page:
+        raise SystemExit(f"page {PROLIFIC_LAST_PAGE} of {PROLIFIC} is not a full last page")
+
+
+def read_access_log(path: Path, offset: int) -> tuple[list[tuple[str, str, int]], int]:
+    with path.open("rb") as log:
+        log.seek(offset)
+        data = log.read()
+    lines = data.decode(errors="replace").splitlines()
+    entries = []
+    for line in lines:
+        match = ACCESS_LINE.search(line)
+        if match:
+            entries.append((match["method"], match["uri"], int(match["status"])))
+    return entries, offset + len(data)
+
+
+def reset_peak_rss(pids: list[int]) -> None:
+    for pid in pids:
+        # "5" resets VmHWM to the current RSS (Linux >= 4.0).
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def run_wrk(
+    wrk: str,
+    url: str,
+    scenario: Scenario,
+    seconds: int,
+    connections: int,
+    threads: int,
+    sessions: list[tuple[str, str]],
+) -> dict[str, float]:
+    environment = {
+        **os.environ,
+        "BENCH_REQUESTS": "\n".join(f"{method} {path}" for method, path, _ in scenario.requests),
+        "BENCH_SESSIONS": "\n".join(f"{c} {t}" for c, t in sessions) if scenario.logged_in else "",
+        "BENCH_AGENT": AGENT,
+    }
+    command = [
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LOAD_SCRIPT),
+        url + scenario.requests[0][1],
+    ]
+    output = subprocess.run(  # noqa: S603 - wrk with our arguments
+        command, env=environment, capture_output=True, text=True, check=True
+    ).stdout
+    match = re.search(r"^BENCH (.*)$", output, re.MULTILINE)
+    if not match:
+        raise SystemExit(f"wrk printed no summary:\n{output}")
+    return {key: float(value) for key, value in (kv.split("=") for kv in match.group(1).split())}
+
+
+def measure(
+    wrk: str,
+    server: Gunicorn,
+    access_log: Path,
+    scenario: Scenario,
+    args: argparse.Namespace,
+    sessions: list[tuple[str, str]],
+    connections: int | None = None,
+    threads: int = 1,
+    warm: bool = True,
+) -> Result:
+    connections = connections or args.connections
+    print(f"  {scenario.name} ...", end="", flush=True)
+    if warm and args.warmup:
+        run_wrk(wrk, server.url, scenario, args.warmup, connections, threads, sessions)
+        time.sleep(0.3)
+    _, offset = read_access_log(access_log, 0)
+    workers = server.worker_pids()
+    reset_peak_rss(workers)
+    summary = run_wrk(wrk, server.url, scenario, args.duration, connections, threads, sessions)
+    time.sleep(0.5)  # the last responses' log lines
+    entries, _ = read_access_log(access_log, offset)
+    expected = {(method, path): status for method, path, status in scenario.requests}
+    statuses = Counter(status for _, _, status in entries)
+    unexpected = sum(1 for m, uri, status in entries if expected.get((m, uri)) != status)
+    peaks = [peak_rss_kib(pid) or 0 for pid in workers]
+    result = Result(
+        scenario=scenario.name,
+        rps=summary["requests"] / (summary["duration_us"] / 1e6),
+        p50_ms=summary["p50_us"] / 1000,
+        p99_ms=summary["p99_us"] / 1000,
+        unexpected=unexpected,
+        socket_errors=int(
+            summary["connect"] + summary["read"] + summary["write"] + summary["timeout"]
+        ),
+        peak_rss_mib=max(peaks, default=0) / 1024,
+        statuses=statuses,
+    )
+    print(f" {result.rps:.0f} req/s", flush=True)
+    return result
+
+
+def start_server(
+    app: str | None, name: str, environment: dict[str, str], workers: int, tmp: Path
+) -> tuple[Gunicorn, Path]:
+    access_log = tmp / f"{name}-access.log"
+    server = Gunicorn(
+        app,
+        env={**environment, "LOG_DIR": str(tmp / f"{name}-logs")},
+        workers=workers,
+        extra_args=(
+            "--access-logfile",
+            str(access_log),
+            "--error-logfile",
+            str(tmp / f"{name}-gunicorn.log"),
+        ),
+        ready_path="/login" if app != "bench.bare_app:app" else "/",
+    )
+    return server, access_log  # started by its ``with`` block
+
+
+def count_in_logs(tmp: Path, name: str, text: str) -> int:
+    """Occurrences of ``text`` in one server's app log files and gunicorn error log."""
+    files = [*(tmp / f"{name}-logs").glob("*.log*"), tmp / f"{name}-gunicorn.log"]
+    return sum(path.read_text(errors="replace").count(text) for path in files if path.exists())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per scenario")
+    parser.add_argument("--warmup", type=int, default=1, help="warm-up seconds per scenario")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
+    parser.add_argument(
+        "--database-url", help="an EMPTY database to use instead of a fresh SQLite file"
+    )
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+
+    with tempfile.TemporaryDirectory(prefix="microblog-bench-") as folder:
+        tmp = Path(folder)
+        database_url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
+        environment = {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": secrets.token_hex(),
+            "FLASK_DEBUG": "0",
+            "POSTS_PER_PAGE": str(PER_PAGE),
+            "RATELIMIT_ENABLED": "0",
+            "LOG_TO_STDOUT": "0",
+        }
+        prepare_database(database_url, {**os.environ, **environment})
+
+        inbox = Inbox()
+        smtp_port = free_port()
+        smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+        smtp.start()
+        environment.update(
+            MAIL_SERVER="127.0.0.1",
+            MAIL_PORT=str(smtp_port),
+            ADMINS="bench@example.com",
+        )
+        try:
+            ceilings, results, stressed, checks = run_scenarios(wrk, args, environment, tmp)
+        finally:
+            smtp.stop()
+        checks["emails"] = inbox.count
+    print_report(ceilings, results, stressed, checks, args, database_url)
+
+
+def run_scenarios(
+    wrk: str, args: argparse.Namespace, environment: dict[str, str], tmp: Path
+) -> tuple[list[Result], list[Result], Result, dict[str, int]]:
+    bare = Scenario("bare Flask ceiling", [("GET", "/", 200)])
+    scenarios = [
+        Scenario("GET /login (anonymous)", [("GET", "/login", 200)]),
+        Scenario("GET /index (logged in)", [("GET", "/index", 200)], logged_in=True),
+        Scenario(f"GET /user/{TEN_POSTS} (10 posts)", [("GET", f"/user/{TEN_POSTS}", 200)], True),
+        Scenario(
+            f"GET /user/{PROLIFIC} (10k posts) p1", [("GET", f"/user/{PROLIFIC}", 200)], True
+        ),
+        Scenario(
+            f"GET /user/{PROLIFIC} (10k posts) last",
+            [("GET", f"/user/{PROLIFIC}?page={PROLIFIC_LAST_PAGE}", 200)],
+            True,
+        ),
+        Scenario("GET 404 (anonymous)", [("GET", "/no/such/page", 404)]),
+        Scenario(
+            "mixed: 1 POST /index : 3 GETs",
+            [
+                ("POST", "/index", 302),
+                ("GET", "/index", 200),
+                ("GET", f"/user/{TEN_POSTS}", 200),
+                ("GET", f"/user/{PROLIFIC}", 200),
+            ],
+            True,
+        ),
+    ]
+    crash = Scenario("GET failing page (email on)", [("GET", CRASH_PATH, 500)])
+    stress = Scenario(
+        "64 conns x 4 workers, half POSTs",
+        [
+            ("POST", "/index", 302),
+            ("GET", "/index", 200),
+            ("POST", "/index", 302),
+            ("GET", f"/user/{TEN_POSTS}", 200),
+        ],
+        True,
+    )
+    workers = args.workers
+    results: list[Result] = []
+    ceilings: list[Result] = []
+    # All three servers run side by side; the bare one is measured before and after
+    # every scenario, so each ratio compares figures taken under the same load (the
+    # machine may be shared and its load may change during the run).
+    bare_server, bare_log = start_server("bench.bare_app:app", "bare", environment, workers, tmp)
+    app_server, app_log = start_server(None, "app", environment, workers, tmp)
+    crash_server, crash_log = start_server(
+        "bench.crashing_app:app", "crash", environment, workers, tmp
+    )
+    print(f"bare Flask, Microblog and Microblog with a failing page, {workers} workers each")
+    with bare_server, app_server, crash_server:
+        sessions = [log_in(app_server.url, name) for name in READERS]
+        check_last_page(app_server.url, sessions[0][0])
+        ceilings.append(measure(wrk, bare_server, bare_log, bare, args, []))
+        plan = [(app_server, app_log, scenario) for scenario in scenarios]
+        plan.append((crash_server, crash_log, crash))
+        for server, log, scenario in plan:
+            results.append(measure(wrk, server, log, scenario, args, sessions))
+            ceilings.append(measure(wrk, bare_server, bare_log, bare, args, [], warm=False))
+    for n, result in enumerate(results):
+        result.ceiling = (ceilings[n].rps + ceilings[n + 1].rps) / 2
+        result.ratio = result.rps / result.ceiling
+    crashed = results[-1]
+
+    print("Microblog, 4 workers, 64 connections", flush=True)
+    server, log = start_server(None, "stress", environment, 4, tmp)
+    with server:
+        sessions = [log_in(server.url, name) for name in READERS]
+        stressed = measure(wrk, server, log, stress, args, sessions, connections=64, threads=2)
+    checks = {
+        "stress_500s": stressed.statuses[500],
+        "stress_locked": count_in_logs(tmp, "stress", "database is locked"),
+        "crash_500s": crashed.statuses[500],
+    }
+    return ceilings, results, stressed, checks
+
+
+def print_report(
+    ceilings: list[Result],
+    results: list[Result],
+    stressed: Result,
+    checks: dict[str, int],
+    args: argparse.Namespace,
+    database_url: str,
+) -> None:
+    by_name = {r.scenario: r for r in results}
+    bare = [c.rps for c in ceilings]
+    print()
+    print(
+        f"Microblog benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: "
+        f"gunicorn {args.workers} sync workers, wrk {args.connections} connections, "
+        f"{args.duration:g} s per scenario after {args.warmup:g} s warm-up, "
+        f"{'SQLite' if database_url.startswith('sqlite') else 'PostgreSQL'}"
+    )
+    print(f"machine: {machine_description()}")
+    print()
+    print(
+        "| scenario | req/s | p50 ms | p99 ms | unexpected status | socket errors "
+        "| peak RSS/worker MiB | ceiling req/s | ratio |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    rows = [*results, stressed]
+    for r in rows:
+        ceiling = f"{r.ceiling:.0f}" if r.ceiling else "-"
+        ratio = f"{r.ratio:.2f}" if r.ceiling else "-"
+        print(
+            f"| {r.scenario} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.unexpected} "
+            f"| {r.socket_errors} | {r.peak_rss_mib:.0f} | {ceiling} | {ratio} |"
+        )
+    print()
+    print(
+        f"ceiling: bare Flask measured {len(bare)} times, between the scenarios: "
+        f"{min(bare):.0f} to {max(bare):.0f} req/s (peak RSS/worker "
+        f"{max(c.peak_rss_mib for c in ceilings):.0f} MiB); each ratio uses the mean of "
+        "the runs just before and after its scenario"
+    )
+    print(f"failure reports received by the local SMTP server: {checks['emails']}")
+    print()
+
+    def ratio(prefix: str) -> float:
+        return next(r.ratio for name, r in by_name.items() if name.startswith(prefix))
+
+    logged_in = {
+        name: ratio(name)
+        for name in (
+            "GET /index",
+            f"GET /user/{TEN_POSTS}",
+            f"GET /user/{PROLIFIC} (10k posts) p1",
+            f"GET /user/{PROLIFIC} (10k posts) last",
+        )
+    }
+    lowest = min(logged_in, key=logged_in.get)
+    # Profiles are compared by their ratios: each is already normalised by the
+    # ceiling measured around it.
+    ten = ratio(f"GET /user/{TEN_POSTS}")
+    first = ratio(f"GET /user/{PROLIFIC} (10k posts) p1")
+    last = ratio(f"GET /user/{PROLIFIC} (10k posts) last")
+    targets = [
+        (
+            "logged-in GET pages >= 0.35 of ceiling",
+            logged_in[lowest] >= 0.35,
+            f"lowest {logged_in[lowest]:.2f} ({lowest})",
+        ),
+        ("/login >= 0.5 of ceiling", ratio("GET /login") >= 0.5, f"{ratio('GET /login'):.2f}"),
+        (
+            "failing page >= 0.25 of ceiling, email on",
+            ratio("GET failing") >= 0.25,
+            f"{ratio('GET failing'):.2f}",
+        ),
+        (
+            "10k-post profile p1 within 15% of 10-post",
+            first >= 0.85 * ten,
+            f"p1/10-post = {first / ten:.2f}",
+        ),
+        ("10k-post last page within 2x of p1", last >= first / 2, f"last/p1 = {last / first:.2f}"),
+        (
+            "64 conns x 4 workers: zero 500s, zero 'database is locked'",
+            checks["stress_500s"] == 0 and checks["stress_locked"] == 0,
+            f"{checks['stress_500s']} x 500, {checks['stress_locked']} x locked, "
+            f"{stressed.unexpected} unexpected, {stressed.socket_errors} socket errors",
+        ),
+    ]
+    print("targets:")
+    for name, met, figure in targets:
+        print(f"  [{'met' if met else 'NOT MET'}] {name}: {figure}")
+
+
+def machine_description() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        mem_kib = 0
+    return (
+        f"{os.cpu_count()} CPUs ({model}), {mem_kib / 1024 / 1024:.1f} GiB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Fill an empty, freshly migrated database with the benchmark's users and posts.
+
+    venv/bin/python -m bench.seed DATABASE_URL    (from the project root)
+
+Bulk inserts through SQLAlchemy Core (one executemany per table, one transaction);
+every user gets the same password hash, computed once.
+"""
+
+import argparse
+import json
+import random
+import time
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+
+from sqlalchemy import create_engine, func, insert, select
+from werkzeug.security import generate_password_hash
+
+from app.database import utcnow
+from app.models import Post, User
+
+PASSWORD = "benchmark password"  # noqa: S105 - throwaway accounts in a throwaway database
+PROLIFIC = "prolific"
+TEN_POSTS = "tenposts"
+READERS = tuple(f"reader{n}" for n in range(8))
+
+
+@dataclass(frozen=True)
+class SeedCounts:
+    users: int
+    posts: int
+    prolific_posts: int
+    ten_posts: int
+
+
+def seed(database_url: str, users: int = 1000, posts: int = 100_000) -> SeedCounts:
+    prolific_posts, ten_posts = 10_000, 10
+    names = [PROLIFIC, TEN_POSTS, *READERS]
+    names += [f"user{n:04d}" for n in range(users - len(names))]
+    password_hash = generate_password_hash(PASSWORD)
+    now = utcnow()
+    user_rows = [
+        {
+            "id": n + 1,
+            "username": name,
+            "email": f"{name}@example.com",
+            "password_hash": password_hash,
+            "about_me": f"I am {name}.",
+            "last_seen": now,
+        }
+        for n, name in enumerate(names)
+    ]
+    ids = {row["username"]: row["id"] for row in user_rows}
+    others = [row["id"] for row in user_rows if row["username"] not in (PROLIFIC, TEN_POSTS)]
+    rng = random.Random(2026)  # noqa: S311 - reproducible sample data, not security
+    authors = [ids[PROLIFIC]] * prolific_posts + [ids[TEN_POSTS]] * ten_posts
+    authors += [others[n % len(others)] for n in range(posts - len(authors))]
+    rng.shuffle(authors)
+    # Newest first at one post a minute: every timestamp distinct, over about 70 days.
+    post_rows = [
+        {
+            "body": f"Post number {n} by user {author}: {rng.choice(WORDS)} {rng.choice(WORDS)}.",
+            "timestamp": now - timedelta(minutes=n),
+            "user_id": author,
+        }
+        for n, author in enumerate(authors)
+    ]
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            if connection.scalar(select(func.count()).select_from(User)):
+                raise SystemExit(f"{database_url} already holds users: give an empty database")
+            connection.execute(insert(User), user_rows)
+            connection.execute(insert(Post), post_rows)
+            counts = SeedCounts(
+                users=connection.scalar(select(func.count()).select_from(User)),
+                posts=connection.scalar(select(func.count()).select_from(Post)),
+                prolific_posts=connection.scalar(
+                    select(func.count()).where(Post.user_id == ids[PROLIFIC])
+                ),
+                ten_posts=connection.scalar(
+                    select(func.count()).where(Post.user_id == ids[TEN_POSTS])
+                ),
+            )
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as connection:
+                # Explicit ids leave the sequence behind; new rows must not collide.
+                connection.exec_driver_sql(
+                    "SELECT setval(pg_get_serial_sequence('\"user\"', 'id'), "
+                    '(SELECT max(id) FROM "user"))'
+                )
+                connection.exec_driver_sql("ANALYZE")
+                connection.commit()
+    finally:
+        engine.dispose()
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Seed the benchmark's data.")
+    parser.add_argument("database_url")
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--posts", type=int, default=100_000)
+    args = parser.parse_args()
+    started = time.monotonic()
+    counts = seed(args.database_url, args.users, args.posts)
+    print(json.dumps({**asdict(counts), "seconds": round(time.monotonic() - started, 1)}))
+
+
+WORDS = (
+    "coffee",
+    "rain",
+    "flask",
+    "weekend",
+    "garden",
+    "train",
+    "music",
+    "bread",
+    "mountains",
+    "python",
+)
+
+
+if __name__ == "__main__":
+    main()
