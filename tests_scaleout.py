@@ -201,7 +201,8 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
             "PYTHONPATH": f"{workdir}{os.pathsep}{ROOT}",
             "FLASK_APP": "microblog",
             "SECRET_KEY": secrets.token_hex(),
-            "DATABASE_URL": database_url,
+            # The Heroku-style spelling: config.py sends it through psycopg 3 too.
+            "DATABASE_URL": database_url.replace("postgresql://", "postgres://", 1),
             "TRUSTED_PROXIES": "1",
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": str(smtp_port),
