@@ -4,7 +4,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -26,9 +26,32 @@ class TestConfig(Config):
     ADMINS: list[str] = []
 
 
+class IsolatedRequestClient(FlaskClient):
+    """A test client whose every request gets its own app context, as in production.
+
+    Flask reuses an app context that the test has pushed (the ``app`` fixture
+    does), so ``flask.g`` and the database session would otherwise be shared
+    between requests: Flask-Login caches the user in ``g``, and a second client
+    would see the first client's user. Each request here runs in a fresh app
+    context (fresh ``g``, its own database session); afterwards the test's own
+    session forgets what it loaded, so the test reads what the request wrote.
+    """
+
+    def open(self, *args, **kwargs) -> TestResponse:
+        if self.preserve_context:  # ``with client:`` keeps the request's context
+            return super().open(*args, **kwargs)
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if has_app_context() and db.session.registry.has():
+            db.session.expire_all()
+        return response
+
+
 def build_app(config_class: type = TestConfig, **settings: object) -> Flask:
     config = type("Config", (config_class,), settings)
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = IsolatedRequestClient
+    return app
 
 
 @pytest.fixture

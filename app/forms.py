@@ -3,9 +3,17 @@
 import email_validator
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    Regexp,
+    ValidationError,
+)
 
 from app.models import User
+from app.passwords import new_password_rules
 
 USERNAME_TAKEN = "Please use a different username."
 EMAIL_TAKEN = "Please use a different email address."
@@ -40,10 +48,10 @@ class LoginForm(FlaskForm):
 class RegistrationForm(FlaskForm):
     username = StringField("Username", validators=username_rules)
     email = StringField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired()])
+    password = PasswordField("Password", validators=new_password_rules)
     password2 = PasswordField(
         "Repeat password",
-        validators=[DataRequired(), EqualTo("password", message="Passwords must match.")],
+        validators=[InputRequired(), EqualTo("password", message="Passwords must match.")],
     )
     submit = SubmitField("Register")
 

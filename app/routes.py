@@ -2,7 +2,17 @@
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
@@ -120,17 +130,21 @@ def login() -> Response | str:
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = User.by_username(form.username.data)
-        if user is None or not user.check_password(form.password.data):
+        user = User.authenticate(form.username.data, form.password.data)
+        if user is None:
             flash("Invalid username or password", "danger")
             return redirect(url_for("main.login", next=request.args.get("next")))
-        login_user(user, remember=form.remember_me.data)
         target = request.args.get("next")
+        # A fresh session: nothing planted before login (session fixation) survives.
+        session.clear()
+        login_user(user, remember=form.remember_me.data)
         return redirect(target if is_safe_redirect(target) else url_for("main.index"))
     return render_template("login.html", title="Sign in", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
+    # Clear first: logout_user() then leaves its note to delete the remember cookie.
+    session.clear()
     logout_user()
     return redirect(url_for("main.index"))

@@ -1,0 +1,1 @@
+"""Browser tests: the real application under gunicorn, driven by Debian's Chromium."""

@@ -1,0 +1,51 @@
+"""The page checks themselves catch what they are there for, against the real CSP."""
+
+import time
+
+import pytest
+from playwright.sync_api import Error, Page
+
+from e2e.page_checks import BrowserWatch
+
+# What a careless template change could bring: an inline script, a CDN stylesheet.
+SABOTAGE = """() => {
+  const script = document.createElement("script");
+  script.textContent = "document.title = 'inline'";
+  document.body.append(script);
+  const link = document.createElement("link");
+  link.rel = "stylesheet";
+  link.href = "https://cdn.example.net/bootstrap.css";
+  document.head.append(link);
+  console.error("something broke");
+}"""
+
+
+def wait_for(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("viewport", ["desktop"], indirect=True)
+def test_page_checks_report_csp_violations_console_errors_and_other_hosts(
+    page: Page, watch: BrowserWatch, live_server
+) -> None:
+    page.goto(f"{live_server.url}/login")
+    page.evaluate(SABOTAGE)
+    wait_for(lambda: len(watch.csp_violations) >= 2 and watch.console_errors)
+    # Another site opened in the same browser context: it is never reached.
+    other_tab = page.context.new_page()
+    with pytest.raises(Error):
+        other_tab.goto("https://example.org/")
+    other_tab.close()
+
+    with pytest.raises(AssertionError) as failure:
+        watch.check(page, "log in (sabotaged)", record=False)
+
+    report = str(failure.value)
+    assert '"directive": "script-src-elem"' in report
+    assert '"blocked": "https://cdn.example.net/bootstrap.css"' in report
+    assert "console error: something broke" in report
+    assert "request to another host: https://example.org/" in report
+    # The sabotage was stopped by the site's policy, not merely noticed.
+    assert page.title() == "Sign in - Microblog"
