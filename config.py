@@ -134,14 +134,14 @@ class Config:
     REMEMBER_COOKIE_DAYS = env(30, parse_int)
     MAX_CONTENT_LENGTH = env(1024 * 1024, parse_int)
 
+    # How many reverse proxies (nginx, a load balancer) stand in front of the app.
+    # Only then are their X-Forwarded-For/-Proto/-Host headers believed: the client
+    # address (what rate limits and reports see), https and the public host name.
+    TRUSTED_PROXIES = env(0, parse_count)
+
     # POST /login, /register and /change_password, per client address.
     RATELIMIT_AUTH = env("10 per minute", parse_rate_limit)
     # memory:// counts per worker process; redis:// or memcached:// URIs share counts
     # between workers and machines.
     RATELIMIT_STORAGE_URI = env("memory://")
     RATELIMIT_ENABLED = env(True, parse_bool)
-
-    # How many reverse proxies (nginx, a load balancer) stand in front of the app.
-    # Only then are their X-Forwarded-For/-Proto/-Host headers believed: the client
-    # address (what rate limits and reports see), https and the public host name.
-    TRUSTED_PROXIES = env(0, parse_count)
