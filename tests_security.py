@@ -201,6 +201,48 @@ def test_long_passwords_are_never_truncated(client, auth) -> None:
     assert auth.login("bob", password).headers["Location"] == "/index"
 
 
+# --- Usernames: ASCII, one owner regardless of case ------------------------------------------
+
+HOSTILE_USERNAMES = [
+    "alice\n",  # "$" in a Python regex also matches before a final newline
+    "alice\r\n",
+    " alice",
+    "alice ",
+    "\u0430lice",  # Cyrillic "a": looks exactly like alice
+    "\uff41lice",  # fullwidth "a"
+    "alice\u200b",  # zero-width space
+    "../alice",
+    "alice/../x",
+    "<b>alice</b>",
+]
+
+
+@pytest.mark.parametrize("username", HOSTILE_USERNAMES)
+def test_look_alike_and_hidden_character_usernames_are_refused(client, alice, username):
+    response = Auth(client).register(username, email="impostor@example.com")
+    assert response.status_code == 200
+    assert "Use only letters, digits, dots, dashes and underscores." in page_text(response)
+    assert [user.username for user in db.session.scalars(sa.select(User))] == ["alice"]
+
+
+@pytest.mark.parametrize("username", HOSTILE_USERNAMES[:2])
+def test_a_rename_to_a_hidden_character_name_is_refused(client, logged_in, username):
+    response = submit(client, "/edit_profile", {"username": username, "about_me": ""})
+    assert response.status_code == 200
+    db.session.refresh(logged_in)
+    assert logged_in.username == "alice"
+
+
+@pytest.mark.parametrize(
+    ("name", "email"), [("ALICE", "other@example.com"), ("bob", "Alice@Example.com")]
+)
+def test_the_database_itself_refuses_a_second_owner_regardless_of_case(alice, name, email):
+    db.session.add(User(username=name, email=email, password_hash="x"))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
 # --- Login: no hint whether a username exists --------------------------------------------
 
 
@@ -839,3 +881,28 @@ def test_debug_mode_warns_about_a_placeholder_key(monkeypatch, caplog) -> None:
         app = build_app(config, DEBUG=True, TESTING=False)
     assert app.secret_key == "dev"
     assert "SECRET_KEY is a well-known placeholder: acceptable in debug mode only" in caplog.text
+
+
+# --- Input: NUL characters (PostgreSQL cannot store them) ---------------------------------------
+
+
+NUL_INPUTS = [
+    ("/login", {"username": "al\x00ice", "password": PASSWORD}),
+    ("/register", {"username": "b\x00ob", "email": "bob@example.com", "password": "x"}),
+    ("/index", {"body": "hello\x00world"}),
+    ("/edit_profile", {"username": "alice", "about_me": "\x00"}),
+    ("/user/al%00ice", None),
+    ("/index?page=1%00", None),
+]
+
+
+@pytest.mark.parametrize(("path", "fields"), NUL_INPUTS)
+def test_nul_characters_are_a_bad_request_not_a_crash(app, alice, path, fields):
+    client = app.test_client()
+    if path not in ("/login", "/register"):
+        Auth(client).login()
+    before = database_state()
+    response = client.get(path) if fields is None else submit(client, path, fields)
+    assert response.status_code == 400
+    assert "NUL character" in page_text(response)
+    assert database_state() == before

@@ -24,7 +24,7 @@ username_rules = [
     # ASCII only: look-alike letters from other scripts cannot impersonate a name,
     # and every name is safe in a URL path.
     Regexp(
-        r"^[A-Za-z0-9_.-]+$",
+        r"^[A-Za-z0-9_.-]+\Z",  # \Z, not $: "$" also matches before a final newline
         message="Use only letters, digits, dots, dashes and underscores.",
     ),
 ]
