@@ -604,10 +604,15 @@ def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(tmp_path):
     with app.app_context():
         pragma = {
             name: db.session.execute(sa.text(f"PRAGMA {name}")).scalar()
-            for name in ("journal_mode", "foreign_keys", "busy_timeout")
+            for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
         }
         db.engine.dispose()
-    assert pragma == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000}
+    assert pragma == {
+        "journal_mode": "wal",
+        "foreign_keys": 1,
+        "busy_timeout": 5000,
+        "synchronous": 1,  # NORMAL
+    }
 
 
 # --- Configuration, migrations, shell -------------------------------------------------

@@ -8,10 +8,12 @@ from app import (
     database,
     errors,
     logging_setup,
+    rate_limits,
     request_id,
     routes,
     secrets_check,
     security_headers,
+    templating,
 )
 from app.extensions import bootstrap, csrf, db, login, migrate
 from config import Config
@@ -27,8 +29,10 @@ def create_app(config_class: type = Config) -> Flask:
 
     register_extensions(app)
     register_blueprints(app)
+    rate_limits.init_app(app)
     request_id.init_app(app)
     security_headers.init_app(app)
+    templating.init_app(app)
     logging_setup.init_app(app)
     commands.init_app(app)
     return app

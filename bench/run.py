@@ -31,7 +31,7 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
-from serving import ROOT, Gunicorn, free_port, peak_rss_kib
+from serving import ROOT, Gunicorn, cpu_seconds, free_port, peak_rss_kib
 
 BENCH = Path(__file__).resolve().parent
 LOAD_SCRIPT = BENCH / "load.lua"
@@ -62,9 +62,11 @@ class Result:
     unexpected: int
     socket_errors: int
     peak_rss_mib: float
+    cpu_ms: float  # workers' CPU time per request: steadier than req/s on a busy machine
     statuses: Counter = field(default_factory=Counter)
     ceiling: float = 0.0
     ratio: float = 0.0
+    ceiling_cpu_ms: float = 0.0
 
 
 class Inbox:
@@ -227,7 +229,9 @@ def measure(
     _, offset = read_access_log(access_log, 0)
     workers = server.worker_pids()
     reset_peak_rss(workers)
+    cpu_before = sum(cpu_seconds(pid) for pid in workers)
     summary = run_wrk(wrk, server.url, scenario, args.duration, connections, threads, sessions)
+    cpu_used = sum(cpu_seconds(pid) for pid in workers) - cpu_before
     time.sleep(0.5)  # the last responses' log lines
     entries, _ = read_access_log(access_log, offset)
     expected = {(method, path): status for method, path, status in scenario.requests}
@@ -244,6 +248,7 @@ def measure(
             summary["connect"] + summary["read"] + summary["write"] + summary["timeout"]
         ),
         peak_rss_mib=max(peaks, default=0) / 1024,
+        cpu_ms=cpu_used * 1000 / max(summary["requests"], 1),
         statuses=statuses,
     )
     print(f" {result.rps:.0f} req/s", flush=True)
@@ -380,6 +385,7 @@ def run_scenarios(
     for n, result in enumerate(results):
         result.ceiling = (ceilings[n].rps + ceilings[n + 1].rps) / 2
         result.ratio = result.rps / result.ceiling
+        result.ceiling_cpu_ms = (ceilings[n].cpu_ms + ceilings[n + 1].cpu_ms) / 2
     crashed = results[-1]
 
     print("Microblog, 4 workers, 64 connections", flush=True)
@@ -416,23 +422,31 @@ def print_report(
     print()
     print(
         "| scenario | req/s | p50 ms | p99 ms | unexpected status | socket errors "
-        "| peak RSS/worker MiB | ceiling req/s | ratio |"
+        "| peak RSS/worker MiB | worker CPU ms/req | ceiling req/s | ratio | CPU ratio |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     rows = [*results, stressed]
     for r in rows:
         ceiling = f"{r.ceiling:.0f}" if r.ceiling else "-"
         ratio = f"{r.ratio:.2f}" if r.ceiling else "-"
+        cpu_ratio = f"{r.ceiling_cpu_ms / r.cpu_ms:.2f}" if r.ceiling and r.cpu_ms else "-"
         print(
             f"| {r.scenario} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.unexpected} "
-            f"| {r.socket_errors} | {r.peak_rss_mib:.0f} | {ceiling} | {ratio} |"
+            f"| {r.socket_errors} | {r.peak_rss_mib:.0f} | {r.cpu_ms:.2f} | {ceiling} | {ratio} "
+            f"| {cpu_ratio} |"
         )
     print()
     print(
         f"ceiling: bare Flask measured {len(bare)} times, between the scenarios: "
-        f"{min(bare):.0f} to {max(bare):.0f} req/s (peak RSS/worker "
-        f"{max(c.peak_rss_mib for c in ceilings):.0f} MiB); each ratio uses the mean of "
-        "the runs just before and after its scenario"
+        f"{min(bare):.0f} to {max(bare):.0f} req/s, "
+        f"{min(c.cpu_ms for c in ceilings):.2f} to {max(c.cpu_ms for c in ceilings):.2f} "
+        f"worker CPU ms/req (peak RSS/worker {max(c.peak_rss_mib for c in ceilings):.0f} MiB);"
+        " each ratio uses the mean of the runs just before and after its scenario"
+    )
+    print(
+        "ratio = req/s over the ceiling's req/s (the targets); CPU ratio = the ceiling's "
+        "worker CPU per request over the scenario's (the same comparison, steadier when "
+        "other processes share the CPUs)"
     )
     print(f"failure reports received by the local SMTP server: {checks['emails']}")
     print()
