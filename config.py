@@ -37,6 +37,13 @@ def parse_int(name: str, raw: str) -> int:
         raise ConfigError(f"{name}={raw!r} is not a whole number") from None
 
 
+def parse_count(name: str, raw: str) -> int:
+    value = parse_int(name, raw)
+    if value < 0:
+        raise ConfigError(f"{name}={raw!r} must be 0 or more")
+    return value
+
+
 def parse_list(name: str, raw: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
@@ -113,3 +120,8 @@ class Config:
     SESSION_COOKIE_SECURE = env(False, parse_bool)
     REMEMBER_COOKIE_DAYS = env(30, parse_int)
     MAX_CONTENT_LENGTH = env(1024 * 1024, parse_int)
+
+    # How many reverse proxies (nginx, a load balancer) stand in front of the app.
+    # Only then are their X-Forwarded-For/-Proto/-Host headers believed: the client
+    # address (what rate limits and reports see), https and the public host name.
+    TRUSTED_PROXIES = env(0, parse_count)

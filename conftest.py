@@ -1,16 +1,26 @@
 """Shared pytest fixtures: a fresh application and database for every test."""
 
+import contextlib
+import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app import create_app, db
 from app.models import User
-from config import Config
+from config import Config, parse_database_url
+from local_services.postgres import (
+    PostgresUnavailable,
+    create_database,
+    drop_database,
+    private_postgres,
+)
 
 CSRF_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 PASSWORD = "correct horse battery"
@@ -61,13 +71,12 @@ def app_settings() -> dict[str, object]:
 
 
 @pytest.fixture
-def app(app_settings: dict[str, object]) -> Iterator[Flask]:
-    app = build_app(**app_settings)
+def app(app_settings: dict[str, object], database: "TestDatabase") -> Iterator[Flask]:
+    app = build_app(**{"SQLALCHEMY_DATABASE_URI": database.url(), **app_settings})
     with app.app_context():
-        db.create_all()
+        database.reset()
         yield app
-        db.session.remove()
-        db.drop_all()
+        database.release()
 
 
 @pytest.fixture
@@ -148,3 +157,101 @@ def alice(app: Flask) -> User:
 def logged_in(alice: User, auth: Auth) -> User:
     auth.login()
     return alice
+
+
+# --- Databases: the tests that use `app` (or `database`) run on SQLite and PostgreSQL ---
+#
+# PostgreSQL comes from TEST_DATABASE_URL (a server where the tests may create and
+# drop databases) or from a private server started for the session; without
+# either the PostgreSQL runs are skipped with the reason, except in CI
+# (CI=true), where that is a failure.
+
+
+class TestDatabase:
+    """How one backend gives each test an empty schema."""
+
+    name = ""
+
+    def url(self, tmp_path: Path | None = None) -> str:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Empty tables for the current app (inside its app context)."""
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Close the current app's connections (inside its app context)."""
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+class SQLiteDatabase(TestDatabase):
+    """A new in-memory database per test, or a file for tests that need threads."""
+
+    name = "sqlite"
+
+    def url(self, tmp_path: Path | None = None) -> str:
+        return f"sqlite:///{tmp_path / 'test.db'}" if tmp_path else "sqlite://"
+
+    def reset(self) -> None:
+        db.create_all()
+
+    def release(self) -> None:
+        db.session.remove()
+        db.drop_all()
+        super().release()
+
+
+class PostgresDatabase(TestDatabase):
+    """One database per session: tables made once, truncated before each test."""
+
+    name = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        self._url = parse_database_url("TEST_DATABASE_URL", url)
+        self._schema_made = False
+
+    def url(self, tmp_path: Path | None = None) -> str:
+        return self._url
+
+    def reset(self) -> None:
+        if not self._schema_made:
+            db.create_all()
+            self._schema_made = True
+        tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+        db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A PostgreSQL server URL (libpq spelling) where tests may create databases."""
+    given = os.environ.get("TEST_DATABASE_URL", "").strip()
+    if given:
+        yield given.replace("postgresql+psycopg://", "postgresql://", 1)
+        return
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(private_postgres())
+        except PostgresUnavailable as reason:
+            message = f"no PostgreSQL for the tests (set TEST_DATABASE_URL): {reason}"
+            if os.environ.get("CI") == "true":
+                pytest.fail(message)
+            pytest.skip(message)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_database_url(postgres_server_url: str) -> Iterator[str]:
+    """An empty database of this session (and process) on the PostgreSQL server."""
+    name = f"microblog_test_{os.getpid()}"
+    yield create_database(postgres_server_url, name)
+    drop_database(postgres_server_url, name)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> TestDatabase:
+    if request.param == "sqlite":
+        return SQLiteDatabase()
+    return PostgresDatabase(request.getfixturevalue("postgres_database_url"))

@@ -1,14 +1,16 @@
 """Tests of the application: every page, form rule and error a user can meet."""
 
 import hashlib
+import os
 import threading
 import warnings
+from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask, abort
+from flask import Flask, abort, request
 from werkzeug.debug import DebuggedApplication
 from werkzeug.test import Client
 
@@ -17,6 +19,7 @@ from app.database import utcnow
 from app.models import Post, User
 from config import ConfigError, parse_bool, parse_database_url, parse_int
 from conftest import PASSWORD, Auth, build_app, csrf_token, make_user, submit
+from local_services.postgres import create_database, drop_database
 
 
 def page_text(response) -> str:
@@ -539,11 +542,14 @@ def run_together(count: int, action) -> list[int]:
 
 
 @pytest.fixture
-def file_app(tmp_path) -> Flask:
-    app = build_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'race.db'}")
+def file_app(tmp_path, database) -> Iterator[Flask]:
+    """An app whose database many threads can reach at once (a file for SQLite)."""
+    app = build_app(SQLALCHEMY_DATABASE_URI=database.url(tmp_path))
     with app.app_context():
-        db.create_all()
-    return app
+        database.reset()
+    yield app
+    with app.app_context():
+        database.release()
 
 
 def test_racing_registrations_for_one_name_make_one_account(file_app):
@@ -593,12 +599,14 @@ def test_racing_renames_to_one_name_leave_one_owner(file_app):
         assert len(names) == 6
 
 
-def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(file_app):
-    with file_app.app_context():
+def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(tmp_path):
+    app = build_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'pragma.db'}")
+    with app.app_context():
         pragma = {
             name: db.session.execute(sa.text(f"PRAGMA {name}")).scalar()
             for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
         }
+        db.engine.dispose()
     assert pragma == {
         "journal_mode": "wal",
         "foreign_keys": 1,
@@ -653,6 +661,45 @@ def test_a_bad_setting_stops_the_app_from_starting(monkeypatch):
         build_app(Config, TESTING=True, SECRET_KEY="x" * 40)
 
 
+def whoami_app(**settings) -> Flask:
+    app = build_app(**settings)
+
+    @app.route("/whoami")
+    def whoami():
+        return f"{request.remote_addr} {request.scheme} {request.host}"
+
+    return app
+
+
+FORWARDED = {
+    "X-Forwarded-For": "198.51.100.1, 203.0.113.7",
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "blog.example.com",
+}
+
+
+def test_forwarded_headers_are_ignored_without_trusted_proxies():
+    response = whoami_app().test_client().get("/whoami", headers=FORWARDED)
+    assert page_text(response) == "127.0.0.1 http localhost"
+
+
+@pytest.mark.parametrize(("count", "client"), [(1, "203.0.113.7"), (2, "198.51.100.1")])
+def test_trusted_proxies_give_the_real_client_address_scheme_and_host(count, client):
+    response = whoami_app(TRUSTED_PROXIES=count).test_client().get("/whoami", headers=FORWARDED)
+    assert page_text(response) == f"{client} https blog.example.com"
+
+
+def test_trusted_proxies_is_read_from_the_environment_strictly(monkeypatch):
+    from config import Config
+
+    monkeypatch.setenv("TRUSTED_PROXIES", "1")
+    assert build_app(Config, TESTING=True, SECRET_KEY="x" * 40).config["TRUSTED_PROXIES"] == 1
+    for raw, message in (("-1", "must be 0 or more"), ("one", "is not a whole number")):
+        monkeypatch.setenv("TRUSTED_PROXIES", raw)
+        with pytest.raises(ConfigError, match=f"TRUSTED_PROXIES={raw!r} {message}"):
+            build_app(Config, TESTING=True, SECRET_KEY="x" * 40)
+
+
 def test_database_url_spellings():
     assert parse_database_url("DATABASE_URL", "postgresql://h/d") == "postgresql+psycopg://h/d"
     assert parse_database_url("DATABASE_URL", "sqlite:///x.db") == "sqlite:///x.db"
@@ -677,6 +724,52 @@ def test_migrations_build_the_schema_the_models_describe(tmp_path):
             ).scalars()
             assert {"uq_user_username_lower", "uq_user_email_lower"} <= set(indexes)
     assert diff == []
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_both_postgres_url_spellings_connect_through_psycopg_3(
+    monkeypatch, postgres_server_url, scheme
+):
+    monkeypatch.setenv("DATABASE_URL", f"{scheme}://" + postgres_server_url.split("://", 1)[1])
+    from config import Config
+
+    app = build_app(Config, TESTING=True, SECRET_KEY="x" * 40)
+    with app.app_context():
+        assert db.engine.dialect.name == "postgresql"
+        assert db.engine.dialect.driver == "psycopg"
+        assert db.session.scalar(sa.text("SELECT 1")) == 1
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_flask_db_upgrade_builds_the_schema_on_postgresql_and_downgrade_removes_it(
+    postgres_server_url,
+):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    name = f"microblog_migrations_{os.getpid()}"
+    url = create_database(postgres_server_url, name)
+    app = build_app(SQLALCHEMY_DATABASE_URI=parse_database_url("DATABASE_URL", url))
+    cli = app.test_cli_runner()
+    try:
+        upgraded = cli.invoke(args=["db", "upgrade"])
+        assert upgraded.exit_code == 0, upgraded.output
+        with app.app_context(), db.engine.connect() as connection:
+            diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+            indexes = connection.execute(
+                sa.text("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
+            ).scalars()
+            assert {"uq_user_username_lower", "uq_user_email_lower"} <= set(indexes)
+        assert diff == []
+
+        downgraded = cli.invoke(args=["db", "downgrade", "base"])
+        assert downgraded.exit_code == 0, downgraded.output
+        with app.app_context():
+            assert sa.inspect(db.engine).get_table_names() == ["alembic_version"]
+            db.engine.dispose()
+    finally:
+        drop_database(postgres_server_url, name)
 
 
 def test_flask_shell_offers_db_and_models(monkeypatch, tmp_path):

@@ -1,6 +1,7 @@
 """The Microblog application factory."""
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import (
     commands,
@@ -23,6 +24,7 @@ def create_app(config_class: type = Config) -> Flask:
     app = Flask(__name__)
     app.config.from_object(config_class)
     secrets_check.init_app(app)
+    trust_proxies(app)
 
     register_extensions(app)
     register_blueprints(app)
@@ -32,6 +34,17 @@ def create_app(config_class: type = Config) -> Flask:
     logging_setup.init_app(app)
     commands.init_app(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Take the client's address, scheme and host from the TRUSTED_PROXIES in front."""
+    count = app.config.get("TRUSTED_PROXIES", 0)
+    if count > 0:
+        # Every proxy appends the address it saw to X-Forwarded-For: the last
+        # `count` entries are trustworthy, anything before them came from the
+        # client. The proxy next to the app overwrites -Proto and -Host (see
+        # deploy/nginx/microblog.conf), so exactly one value of each is expected.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=1, x_host=1)
 
 
 def register_extensions(app: Flask) -> None:

@@ -1,0 +1,1 @@
+"""Throwaway local servers (PostgreSQL, nginx) for tests, checks and benchmarks."""
