@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
 BASE_DIR = Path(__file__).resolve().parent
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -51,6 +53,17 @@ def parse_list(name: str, raw: str) -> list[str]:
 def parse_path(name: str, raw: str) -> str:
     """Relative paths are taken from the project root, never the working directory."""
     return str((BASE_DIR / raw.strip()).resolve())
+
+
+def parse_rate_limit(name: str, raw: str) -> str:
+    """A Flask-Limiter rate such as ``10 per minute`` (or ``5/minute;100/day``)."""
+    try:
+        parse_many(raw.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{name}={raw!r} is not a rate limit: write e.g. '10 per minute'"
+        ) from None
+    return raw.strip()
 
 
 def parse_database_url(name: str, raw: str) -> str:
@@ -125,3 +138,10 @@ class Config:
     # Only then are their X-Forwarded-For/-Proto/-Host headers believed: the client
     # address (what rate limits and reports see), https and the public host name.
     TRUSTED_PROXIES = env(0, parse_count)
+
+    # POST /login, /register and /change_password, per client address.
+    RATELIMIT_AUTH = env("10 per minute", parse_rate_limit)
+    # memory:// counts per worker process; redis:// or memcached:// URIs share counts
+    # between workers and machines.
+    RATELIMIT_STORAGE_URI = env("memory://")
+    RATELIMIT_ENABLED = env(True, parse_bool)

@@ -34,6 +34,10 @@ class TestConfig(Config):
     # Pin everything the environment could otherwise change under the tests.
     MAIL_SERVER = None
     ADMINS: list[str] = []
+    # Rate limits stay on, as in production; each app counts on its own.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_AUTH = "10 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
 
 
 class IsolatedRequestClient(FlaskClient):
@@ -170,6 +174,7 @@ def logged_in(alice: User, auth: Auth) -> User:
 class TestDatabase:
     """How one backend gives each test an empty schema."""
 
+    __test__ = False  # a helper, not a class of tests
     name = ""
 
     def url(self, tmp_path: Path | None = None) -> str:
@@ -224,12 +229,17 @@ class PostgresDatabase(TestDatabase):
         db.session.commit()
 
 
+def libpq_url(url: str) -> str:
+    """A SQLAlchemy-style PostgreSQL URL in the spelling psycopg.connect() takes."""
+    return url.strip().replace("postgresql+psycopg://", "postgresql://", 1)
+
+
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:
     """A PostgreSQL server URL (libpq spelling) where tests may create databases."""
-    given = os.environ.get("TEST_DATABASE_URL", "").strip()
+    given = libpq_url(os.environ.get("TEST_DATABASE_URL", ""))
     if given:
-        yield given.replace("postgresql+psycopg://", "postgresql://", 1)
+        yield given
         return
     with contextlib.ExitStack() as stack:
         try:

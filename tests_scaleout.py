@@ -4,8 +4,9 @@
 
 Everything runs on loopback and is stopped at the end: a private PostgreSQL (schema
 made by ``flask db upgrade``), a local SMTP server, two separate gunicorn
-instances of the real application (same SECRET_KEY, own log folders) and
-nginx (Debian's package, installed when missing) with deploy/nginx/microblog.conf.
+instances of the real application with gunicorn.conf.py (same SECRET_KEY, own
+log folders) and nginx (Debian's package, installed when missing) with
+deploy/nginx/microblog.conf.
 Without nginx or PostgreSQL the checks are skipped with the reason, except in CI
 (CI=true), where that is a failure.
 """
@@ -30,7 +31,7 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 
-from conftest import PASSWORD
+from conftest import PASSWORD, libpq_url
 from local_services.gunicorn import gunicorn_server
 from local_services.nginx import (
     NginxUnavailable,
@@ -39,7 +40,12 @@ from local_services.nginx import (
     with_upstream_servers,
 )
 from local_services.ports import free_port, wait_until
-from local_services.postgres import PostgresUnavailable, create_database, private_postgres
+from local_services.postgres import (
+    PostgresUnavailable,
+    create_database,
+    drop_database,
+    private_postgres,
+)
 from tests_reporting import Inbox, context_of
 
 ROOT = Path(__file__).resolve().parent
@@ -57,7 +63,7 @@ from microblog import app
 def boom():
     raise RuntimeError("scale-out check failure")
 """
-ACCESS_LOG_FORMAT = '%({x-request-id}o)s %(s)s "%(r)s"'
+ACCESS_LOG_REQUEST_ID = re.compile(r" rid=(\S+)$", re.MULTILINE)
 
 
 @dataclass
@@ -68,8 +74,7 @@ class Instance:
 
     def served(self) -> set[str]:
         """Request ids in this instance's access log."""
-        lines = (self.folder / "access.log").read_text().splitlines()
-        return {line.split(" ", 1)[0] for line in lines}
+        return set(ACCESS_LOG_REQUEST_ID.findall((self.folder / "access.log").read_text()))
 
     def app_log(self) -> str:
         return "".join(path.read_text() for path in self.folder.glob("logs/microblog.log*"))
@@ -130,9 +135,13 @@ class Browser:
         """The same browser (same cookies) talking to another address."""
         return Browser(base_url, self.cookies)
 
-    def request(self, path: str, form: dict[str, str] | None = None) -> Response:
+    def request(
+        self, path: str, form: dict[str, str] | None = None, headers: dict[str, str] | None = None
+    ) -> Response:
         data = urllib.parse.urlencode(form).encode() if form is not None else None
-        request = urllib.request.Request(self.base_url + path, data=data)  # noqa: S310 - loopback
+        request = urllib.request.Request(  # noqa: S310 - loopback
+            self.base_url + path, data=data, headers=headers or {}
+        )
         try:
             with self.opener.open(request, timeout=60) as reply:
                 return Response(reply.status, dict(reply.headers), reply.read().decode())
@@ -172,12 +181,14 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
         required(f"scale-out check needs nginx: {reason}")
     with contextlib.ExitStack() as stack:
         try:
-            server_url = os.environ.get("TEST_DATABASE_URL") or stack.enter_context(
+            server_url = libpq_url(os.environ.get("TEST_DATABASE_URL", "")) or stack.enter_context(
                 private_postgres()
             )
         except PostgresUnavailable as reason:
             required(f"scale-out check needs PostgreSQL: {reason}")
-        database_url = create_database(server_url, f"microblog_scaleout_{os.getpid()}")
+        database_name = f"microblog_scaleout_{os.getpid()}"
+        database_url = create_database(server_url, database_name)
+        stack.callback(drop_database, server_url, database_name)
         inbox = Inbox()
         smtp_port = free_port()
         smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
@@ -190,7 +201,8 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
             "PYTHONPATH": f"{workdir}{os.pathsep}{ROOT}",
             "FLASK_APP": "microblog",
             "SECRET_KEY": secrets.token_hex(),
-            "DATABASE_URL": database_url,
+            # The Heroku-style spelling: config.py sends it through psycopg 3 too.
+            "DATABASE_URL": database_url.replace("postgresql://", "postgres://", 1),
             "TRUSTED_PROXIES": "1",
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": str(smtp_port),
@@ -199,19 +211,22 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
             # One client address (the test) does everything here, on purpose.
             "RATELIMIT_ENABLED": "0",
         }
-        subprocess.run(  # noqa: S603 - fixed command
+        upgrade = subprocess.run(  # noqa: S603 - fixed command
             [sys.executable, "-m", "flask", "db", "upgrade"],
             cwd=ROOT,
             env={**environment, "LOG_DIR": str(workdir)},
-            check=True,
             capture_output=True,
+            text=True,
+            check=False,
         )
+        assert upgrade.returncode == 0, f"flask db upgrade failed:\n{upgrade.stderr}"
         instances = []
         for name in ("app1", "app2"):
             folder = workdir / name
             folder.mkdir()
-            options = ["--access-logfile", str(folder / "access.log")]
-            options += ["--access-logformat", ACCESS_LOG_FORMAT]
+            # The production settings, with the access log (it ends in rid=<id>) in a file.
+            options = ["--config", str(ROOT / "gunicorn.conf.py")]
+            options += ["--access-logfile", str(folder / "access.log")]
             url = stack.enter_context(
                 gunicorn_server(
                     "crash_app:app",
@@ -286,7 +301,15 @@ def test_racing_registrations_over_both_servers_make_one_account_and_no_500(clus
 
 def test_error_reports_and_log_lines_from_both_servers_carry_their_request_ids(cluster):
     browser = Browser(cluster.url)
-    failures = [browser.request("/boom") for _ in range(4)]
+    # Forged forwarding headers: nginx overwrites or extends them, and the app
+    # (TRUSTED_PROXIES=1) believes only what nginx added.
+    forged = {
+        "X-Forwarded-For": "203.0.113.9",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "evil.example",
+        "X-Request-ID": "forged-id",
+    }
+    failures = [browser.request("/boom", headers=forged) for _ in range(4)]
     assert [failure.status for failure in failures] == [500] * 4
     by_server: dict[str, list[str]] = {"app1": [], "app2": []}
     for failure in failures:
@@ -310,8 +333,11 @@ def test_error_reports_and_log_lines_from_both_servers_carry_their_request_ids(c
         return all(mailed & set(ids) for ids in by_server.values())
 
     assert wait_until(mailed_by_both, 15), cluster.inbox.messages
-    reports = [context_of(message) for message in cluster.inbox.messages]
+    messages = list(cluster.inbox.messages)
+    reports = [context_of(message) for message in messages]
     mailed = Counter(cluster.instance_of(report["Request id"]) for report in reports)
     print(f"\n4 failures through nginx: {by_server}; reports mailed per server {dict(mailed)}")
-    for message in cluster.inbox.messages:
+    for message, report in zip(messages, reports, strict=True):
         assert message["Subject"] == "Microblog Failure: RuntimeError at GET /boom"
+        assert report["URL"] == f"{cluster.url}/boom"
+        assert report["Client address"] == "127.0.0.1"

@@ -8,6 +8,7 @@ from app import (
     database,
     errors,
     logging_setup,
+    rate_limits,
     request_id,
     routes,
     secrets_check,
@@ -28,6 +29,7 @@ def create_app(config_class: type = Config) -> Flask:
 
     register_extensions(app)
     register_blueprints(app)
+    rate_limits.init_app(app)
     request_id.init_app(app)
     security_headers.init_app(app)
     templating.init_app(app)

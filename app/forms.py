@@ -99,3 +99,30 @@ class EditProfileForm(FlaskForm):
 class PostForm(FlaskForm):
     body = TextAreaField("Say something", validators=[DataRequired(), Length(min=1, max=140)])
     submit = SubmitField("Submit")
+
+
+class ChangePasswordForm(FlaskForm):
+    """Shown on the profile editor with ``prefix="password"`` (its own field ids)."""
+
+    current_password = PasswordField(
+        "Current password",
+        validators=[InputRequired()],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        "New password", validators=new_password_rules, render_kw={"autocomplete": "new-password"}
+    )
+    new_password2 = PasswordField(
+        "Repeat new password",
+        validators=[InputRequired(), EqualTo("new_password", message="Passwords must match.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Change password")
+
+    def __init__(self, user: User, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_current_password(self, field: PasswordField) -> None:
+        if not self.user.check_password(field.data):
+            raise ValidationError("Your current password is not correct.")

@@ -14,6 +14,10 @@ from app.database import UTCDateTime, utcnow
 from app.extensions import db, login
 
 
+def new_session_token() -> str:
+    return secrets.token_hex(32)
+
+
 @cache
 def dummy_password_hash() -> str:
     """A real hash of a random password: checking it costs what a real check costs."""
@@ -27,6 +31,9 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(256))
     about_me: Mapped[str | None] = mapped_column(String(140))
     last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of the id Flask-Login keeps in the session and the remember cookie: a
+    # new one on every password change logs the user out everywhere else.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
     posts: Mapped[list["Post"]] = relationship(back_populates="author", lazy="raise_on_sql")
 
@@ -40,8 +47,13 @@ class User(UserMixin, db.Model):
     def __repr__(self) -> str:
         return f"<User {self.username}>"
 
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
     def set_password(self, password: str) -> None:
+        """Store a new password hash and end every session that used the old one."""
         self.password_hash = generate_password_hash(password)
+        self.session_token = new_session_token()
 
     def check_password(self, password: str) -> bool:
         return self.password_hash is not None and check_password_hash(self.password_hash, password)
@@ -90,5 +102,12 @@ class Post(db.Model):
 
 
 @login.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+def load_user(session_id: str) -> User | None:
+    """The user a session or remember cookie names, if its token is still current."""
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None  # a session from before session tokens, or a forged one
+    user = db.session.get(User, int(user_id))
+    if user is None or not secrets.compare_digest(user.session_token, token):
+        return None
+    return user

@@ -21,7 +21,13 @@ from werkzeug.wrappers import Response
 
 from app.database import utcnow
 from app.extensions import db
-from app.forms import EditProfileForm, LoginForm, PostForm, RegistrationForm
+from app.forms import (
+    ChangePasswordForm,
+    EditProfileForm,
+    LoginForm,
+    PostForm,
+    RegistrationForm,
+)
 from app.models import Post, User
 from app.pagination import Page, paginate
 from app.redirects import is_safe_redirect
@@ -93,9 +99,27 @@ def user(username: str) -> str:
     return render_template("user.html", title=profile.username, user=profile, page=page)
 
 
+def render_profile_editor(
+    profile_form: EditProfileForm | None = None,
+    password_form: ChangePasswordForm | None = None,
+) -> str:
+    """The profile editor; the form that was not submitted starts afresh."""
+    if profile_form is None:
+        profile_form = EditProfileForm(current_user.username, formdata=None)
+        profile_form.username.data = current_user.username
+        profile_form.about_me.data = current_user.about_me
+    if password_form is None:
+        password_form = ChangePasswordForm(current_user, prefix="password", formdata=None)
+    return render_template(
+        "edit_profile.html", title="Edit profile", form=profile_form, password_form=password_form
+    )
+
+
 @bp.route("/edit_profile", methods=["GET", "POST"])
 @login_required
 def edit_profile() -> Response | str:
+    if request.method == "GET":
+        return render_profile_editor()
     form = EditProfileForm(current_user.username)
     if form.validate_on_submit():
         current_user.username = form.username.data
@@ -103,10 +127,24 @@ def edit_profile() -> Response | str:
         if commit_unless_taken(form):
             flash("Your changes have been saved.", "success")
             return redirect(url_for("main.edit_profile"))
-    elif request.method == "GET":
-        form.username.data = current_user.username
-        form.about_me.data = current_user.about_me
-    return render_template("edit_profile.html", title="Edit profile", form=form)
+    return render_profile_editor(profile_form=form)
+
+
+@bp.route("/change_password", methods=["POST"])
+@login_required
+def change_password() -> Response | str:
+    form = ChangePasswordForm(current_user, prefix="password")
+    if not form.validate_on_submit():
+        return render_profile_editor(password_form=form)
+    user = current_user._get_current_object()
+    user.set_password(form.new_password.data)
+    db.session.commit()
+    # The new session token has logged out every other session and remember
+    # cookie; this session signs in again with it, remembered if it was before.
+    remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    login_user(user, remember=remembered in request.cookies)
+    flash("Your password has been changed. You have been signed out elsewhere.", "success")
+    return redirect(url_for("main.edit_profile"))
 
 
 @bp.route("/register", methods=["GET", "POST"])

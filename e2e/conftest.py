@@ -8,8 +8,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from e2e import tools
-from e2e.live_server import LiveServer, production_environment, upgrade_database
+from e2e.live_server import production_environment, upgrade_database
 from e2e.page_checks import BrowserWatch, axe_tally
+from local_services.gunicorn import gunicorn_server
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 VIEWPORTS = {
@@ -71,25 +72,25 @@ def server_environment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, st
     return env
 
 
-@pytest.fixture(scope="session")
-def live_server(server_environment: dict[str, str], tmp_path_factory) -> Iterator[LiveServer]:
-    server = LiveServer(
-        "microblog:app", server_environment, tmp_path_factory.mktemp("logs") / "gunicorn.log"
-    )
-    yield server
-    server.stop()
+def serve(app: str, env: dict[str, str], output: Path) -> Iterator[str]:
+    # One worker with threads: the browser fetches a page's files in parallel.
+    options = ["--threads", "4"]
+    with gunicorn_server(app, env, output, workers=1, options=options) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
-def crashing_server(server_environment: dict[str, str], tmp_path_factory) -> Iterator[LiveServer]:
-    """The same application and database plus a failing route (e2e/crashing_app.py)."""
-    server = LiveServer(
-        "e2e.crashing_app:app",
-        server_environment,
-        tmp_path_factory.mktemp("logs") / "gunicorn-crashing.log",
-    )
-    yield server
-    server.stop()
+def live_server(server_environment: dict[str, str], tmp_path_factory) -> Iterator[str]:
+    """The base URL of the real application (microblog:app)."""
+    output = tmp_path_factory.mktemp("gunicorn") / "microblog.log"
+    yield from serve("microblog:app", server_environment, output)
+
+
+@pytest.fixture(scope="session")
+def crashing_server(server_environment: dict[str, str], tmp_path_factory) -> Iterator[str]:
+    """The base URL of the same application and database plus a failing route."""
+    output = tmp_path_factory.mktemp("gunicorn") / "crashing_app.log"
+    yield from serve("e2e.crashing_app:app", server_environment, output)
 
 
 @pytest.fixture(params=list(VIEWPORTS))

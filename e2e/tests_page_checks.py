@@ -7,7 +7,8 @@ from playwright.sync_api import Error, Page
 
 from e2e.page_checks import BrowserWatch
 
-# What a careless template change could bring: an inline script, a CDN stylesheet.
+# What a careless template change could bring: an inline script, a CDN stylesheet,
+# a script error, an element too wide for a phone.
 SABOTAGE = """() => {
   const script = document.createElement("script");
   script.textContent = "document.title = 'inline'";
@@ -17,6 +18,10 @@ SABOTAGE = """() => {
   link.href = "https://cdn.example.net/bootstrap.css";
   document.head.append(link);
   console.error("something broke");
+  const wide = document.createElement("div");
+  wide.style.width = "1000px";  // CSSOM, which CSP allows: a too-wide element
+  wide.textContent = "wide";
+  document.querySelector("main").append(wide);
 }"""
 
 
@@ -26,11 +31,11 @@ def wait_for(condition, timeout: float = 5.0) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("viewport", ["desktop"], indirect=True)
-def test_page_checks_report_csp_violations_console_errors_and_other_hosts(
+@pytest.mark.parametrize("viewport", ["phone"], indirect=True)
+def test_page_checks_report_csp_violations_console_errors_other_hosts_and_overflow(
     page: Page, watch: BrowserWatch, live_server
 ) -> None:
-    page.goto(f"{live_server.url}/login")
+    page.goto(f"{live_server}/login")
     page.evaluate(SABOTAGE)
     wait_for(lambda: len(watch.csp_violations) >= 2 and watch.console_errors)
     # Another site opened in the same browser context: it is never reached.
@@ -47,5 +52,6 @@ def test_page_checks_report_csp_violations_console_errors_and_other_hosts(
     assert '"blocked": "https://cdn.example.net/bootstrap.css"' in report
     assert "console error: something broke" in report
     assert "request to another host: https://example.org/" in report
+    assert "scrolls sideways" in report
     # The sabotage was stopped by the site's policy, not merely noticed.
     assert page.title() == "Sign in - Microblog"

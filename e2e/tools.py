@@ -39,8 +39,11 @@ def apt_install(package: str) -> None:
             f"(root: {os.geteuid() == 0}, apt-get: {apt_get is not None}); "
             f"install it with `apt-get install {package}`"
         )
-    run([apt_get, "update"])
-    run([apt_get, "install", "-y", "--no-install-recommends", package])
+    # Waits for another apt-get (a second test run, an admin) instead of failing.
+    wait_for_lock = ["-o", "DPkg::Lock::Timeout=600"]
+    run([apt_get, *wait_for_lock, "update"])
+    # With its recommended packages, as a person would install it: fonts among them.
+    run([apt_get, *wait_for_lock, "install", "-y", package])
 
 
 def chromium_executable() -> str:

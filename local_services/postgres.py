@@ -112,10 +112,9 @@ def private_postgres(start_timeout: float = 60) -> Iterator[str]:
         password_file.unlink()
         if initdb.returncode != 0:
             raise PostgresUnavailable(f"initdb failed: {initdb.stderr.strip()[-500:]}")
-        url = _start(runner, binaries, workdir, data, password, start_timeout)
         try:
-            yield url
-        finally:
+            yield _start(runner, binaries, workdir, data, password, start_timeout)
+        finally:  # also when it started but never accepted connections
             runner.run(
                 [str(binaries / "pg_ctl"), "--pgdata", str(data), "--mode", "immediate", "stop"],
                 cwd=workdir,
