@@ -280,19 +280,36 @@ def count_in_logs(tmp: Path, name: str, text: str) -> int:
     return sum(path.read_text(errors="replace").count(text) for path in files if path.exists())
 
 
+def private_postgres():
+    """local_services/postgres.py's private server (the project root is not on sys.path)."""
+    sys.path.insert(0, str(ROOT))
+    from local_services.postgres import private_postgres as start
+
+    return start()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--duration", type=int, default=5, help="seconds per scenario")
     parser.add_argument("--warmup", type=int, default=1, help="warm-up seconds per scenario")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
-    parser.add_argument(
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
         "--database-url", help="an EMPTY database to use instead of a fresh SQLite file"
+    )
+    where.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a private PostgreSQL server (local_services/postgres.py) and use it",
     )
     args = parser.parse_args()
     wrk = ensure_wrk()
 
-    with tempfile.TemporaryDirectory(prefix="microblog-bench-") as folder:
+    with contextlib.ExitStack() as stack:
+        if args.postgres:
+            args.database_url = stack.enter_context(private_postgres())
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="microblog-bench-"))
         tmp = Path(folder)
         database_url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
         environment = {
