@@ -1,8 +1,9 @@
 """Pages cost a fixed number of SQL statements, whatever the amount of data behind them."""
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, insert
@@ -109,3 +110,13 @@ def test_last_seen_is_not_rewritten_on_every_page_view(client, logged_in):
     with sql_statements() as statements:
         client.get("/index")
     assert len([s for s in statements if starts_with(s, "UPDATE")]) == 1
+
+
+def test_posts_and_last_seen_show_their_utc_time_in_a_time_element(client, logged_in):
+    moment = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    db.session.add(Post(body="dated", author=logged_in, timestamp=moment))
+    db.session.commit()
+    page = client.get("/user/alice").get_data(as_text=True)
+    element = '<time datetime="2026-03-04T05:06:07Z" title="2026-03-04 05:06 UTC">'
+    assert element + "2026-03-04 05:06 UTC</time>" in page
+    assert re.search(r'Last seen on: <time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"', page)

@@ -13,6 +13,7 @@ from app import (
     routes,
     secrets_check,
     security_headers,
+    templating,
 )
 from app.extensions import bootstrap, csrf, db, login, migrate
 from config import Config
@@ -31,6 +32,7 @@ def create_app(config_class: type = Config) -> Flask:
     rate_limits.init_app(app)
     request_id.init_app(app)
     security_headers.init_app(app)
+    templating.init_app(app)
     logging_setup.init_app(app)
     commands.init_app(app)
     return app

@@ -6,6 +6,7 @@ to the background sender.
 """
 
 import contextlib
+import functools
 import logging
 import re
 import traceback
@@ -55,12 +56,23 @@ def request_secrets() -> set[str]:
     return g.report_secrets
 
 
+@functools.lru_cache(maxsize=1024)
+def app_source_path(filename: str) -> str | None:
+    """``app/routes.py`` for a file of our app, None for any other file.
+
+    Cached: resolving a path costs system calls, a traceback holds a dozen frames,
+    and during an incident every request fails through the same few files.
+    """
+    path = Path(filename).resolve()
+    return str(path.relative_to(PROJECT_DIR)) if path.is_relative_to(APP_DIR) else None
+
+
 def innermost_app_frame(tb: traceback.StackSummary) -> str:
     """Where in our own code the failure surfaced, as ``app/routes.py:42``."""
     for frame in reversed(tb):
-        path = Path(frame.filename).resolve()
-        if path.is_relative_to(APP_DIR):
-            return f"{path.relative_to(PROJECT_DIR)}:{frame.lineno}"
+        source = app_source_path(frame.filename)
+        if source is not None:
+            return f"{source}:{frame.lineno}"
     return f"{tb[-1].filename}:{tb[-1].lineno}" if tb else "-"
 
 
