@@ -89,7 +89,12 @@ def test_a_person_registers_posts_edits_the_profile_and_logs_out(
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     page.get_by_label("Username").fill(me)
     page.get_by_label("Email").fill(f"{me}@example.com")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    password = page.get_by_label("Password", exact=True)
+    # The rules are read out with the field before any mistake.
+    expect(password).to_have_accessible_description(
+        "8 to 128 characters. Common passwords are refused."
+    )
+    password.fill(PASSWORD)
     page.get_by_label("Repeat password").fill(PASSWORD + "!")
     page.get_by_role("button", name="Register").click()
     repeat = page.get_by_label("Repeat password")
@@ -147,7 +152,9 @@ def test_a_person_registers_posts_edits_the_profile_and_logs_out(
     page.get_by_role("button", name="Save").click()
     username = page.get_by_label("Username")
     expect(username).to_have_attribute("aria-invalid", "true")
-    expect(username).to_have_accessible_description("Please use a different username.")
+    expect(username).to_have_accessible_description(
+        re.compile(r"^Please use a different username\. 3 to 64 letters")
+    )
     watch.check(page, "edit profile (name taken)", screenshot=screenshot("edit-profile-taken"))
 
     # My name is unchanged; logging out ends the session.
