@@ -325,7 +325,7 @@ def test_error_reports_and_log_lines_from_both_servers_carry_their_request_ids(c
     # the client by a moment.
     access_log = cluster.nginx_dir / "access.log"
     for failure in failures:
-        assert wait_until(lambda: failure.request_id in access_log.read_text(), 10)  # noqa: B023
+        assert wait_until(lambda: failure.request_id in access_log.read_text(), 30)  # noqa: B023
 
     # Each worker process mails the first failure of a kind at once (storm control
     # counts the repeats), so both servers have mailed at least one report.
