@@ -689,6 +689,23 @@ def test_trusted_proxies_give_the_real_client_address_scheme_and_host(count, cli
     assert page_text(response) == f"{client} https blog.example.com"
 
 
+@pytest.mark.parametrize(
+    "app_settings", [{"TRUSTED_PROXIES": 1, "RATELIMIT_AUTH": "2 per minute"}]
+)
+def test_behind_a_proxy_rate_limits_count_per_real_client_whatever_it_forges(client, alice):
+    data = {"csrf_token": csrf_token(client), "username": "alice", "password": ""}
+
+    def attempt(forwarded_for: str) -> int:
+        headers = {"X-Forwarded-For": forwarded_for}
+        return client.post("/login", data=data, headers=headers).status_code
+
+    # Every request comes from the proxy's address; the proxy appends the client's.
+    assert attempt("203.0.113.7") == 200
+    assert attempt("10.0.0.1, 203.0.113.7") == 200
+    assert attempt("10.0.0.2, 203.0.113.7") == 429
+    assert attempt("198.51.100.9") == 200
+
+
 def test_trusted_proxies_is_read_from_the_environment_strictly(monkeypatch):
     from config import Config
 

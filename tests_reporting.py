@@ -1,5 +1,6 @@
 """Tests of error reporting: emails to a real SMTP server, log files, request ids."""
 
+import contextlib
 import gc
 import logging
 import re
@@ -82,21 +83,28 @@ def context_of(message: EmailMessage) -> dict[str, str]:
     return dict(re.findall(r"^([A-Z][A-Za-z ]+):\s+(.*)$", body_of(message), re.MULTILINE))
 
 
+@contextlib.contextmanager
+def running(controller: Controller) -> Iterator[Controller]:
+    """Run an aiosmtpd server for the duration of a ``with`` block."""
+    controller.start()
+    try:
+        yield controller
+    finally:
+        controller.stop()
+        # A connection the mailer thread had not yet closed when the test ended stays
+        # open on aiosmtpd's stopped loop and is left to the garbage collector, which
+        # warns. Collect it here, where that is expected, rather than in a later test.
+        del controller
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
+
+
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
-    # A connection the mailer thread had not yet closed when the test ended stays
-    # open on aiosmtpd's stopped loop and is left to the garbage collector, which
-    # warns. Collect it here, where that is expected, rather than in a later test.
-    del controller
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
+    inbox, port = Inbox(), free_port()
+    with running(Controller(inbox, hostname="127.0.0.1", port=port)):
+        yield inbox, port
 
 
 @pytest.fixture
@@ -400,17 +408,17 @@ class Credentials:
 
 def test_starttls_with_login_reaches_the_server(trusted, production_app):
     inbox, credentials, port = Inbox(), Credentials(), free_port()
-    controller = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=trusted,
-        require_starttls=True,
-        auth_required=True,
-        authenticator=credentials,
-    )
-    controller.start()
-    try:
+    with running(
+        Controller(
+            inbox,
+            hostname="127.0.0.1",
+            port=port,
+            tls_context=trusted,
+            require_starttls=True,
+            auth_required=True,
+            authenticator=credentials,
+        )
+    ):
         app = production_app(
             MAIL_PORT=port,
             MAIL_USE_TLS=True,
@@ -419,8 +427,6 @@ def test_starttls_with_login_reaches_the_server(trusted, production_app):
         )
         app.test_client().get("/boom")
         message = inbox.wait_for(1)[0]
-    finally:
-        controller.stop()
     assert message["Subject"] == "Microblog Failure: RuntimeError at GET /boom"
     assert credentials.seen == [("reporter", "mail-pa55word")]
     assert "mail-pa55word" not in body_of(message) + log_text(app)
@@ -428,14 +434,10 @@ def test_starttls_with_login_reaches_the_server(trusted, production_app):
 
 def test_implicit_tls_reaches_the_server(trusted, production_app):
     inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=trusted)
-    controller.start()
-    try:
+    with running(Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=trusted)):
         app = production_app(MAIL_PORT=port, MAIL_USE_SSL=True)
         app.test_client().get("/boom")
         message = inbox.wait_for(1)[0]
-    finally:
-        controller.stop()
     assert message["Subject"] == "Microblog Failure: RuntimeError at GET /boom"
 
 
@@ -444,14 +446,10 @@ def test_tls_refuses_a_server_with_an_untrusted_certificate(certificate, product
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_context.load_cert_chain(cert, key)
     inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=server_context)
-    controller.start()
-    try:
+    with running(Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=server_context)):
         app = production_app(MAIL_PORT=port, MAIL_USE_SSL=True)
         app.test_client().get("/boom")
         assert wait_for(lambda: "CERTIFICATE_VERIFY_FAILED" in log_text(app))
-    finally:
-        controller.stop()
     assert inbox.messages == []
 
 

@@ -44,6 +44,27 @@ class NginxUnavailable(RuntimeError):
     """nginx is not installed and cannot be installed here; the message says why."""
 
 
+@contextlib.contextmanager
+def services_not_started() -> Iterator[None]:
+    """Keep the package from starting its system-wide nginx (port 80, every interface).
+
+    Debian's maintainer scripts ask /usr/sbin/policy-rc.d whether they may start a
+    service; exit status 101 means no. Container images usually ship one already.
+    """
+    policy = Path("/usr/sbin/policy-rc.d")
+    if policy.exists():
+        yield
+        return
+    policy.write_text(
+        "#!/bin/sh\n# Written by local_services.nginx while installing nginx.\nexit 101\n"
+    )
+    policy.chmod(0o755)
+    try:
+        yield
+    finally:
+        policy.unlink()
+
+
 def find_or_install_nginx() -> str:
     """The path of the nginx binary, installing Debian's package when missing."""
     found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
@@ -54,12 +75,13 @@ def find_or_install_nginx() -> str:
             "nginx is not installed (install it with `apt-get install nginx` as root)"
         )
     environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "nginx"]):
-        result = subprocess.run(  # noqa: S603 - fixed commands
-            command, env=environment, capture_output=True, text=True, check=False
-        )
-        if result.returncode != 0:
-            raise NginxUnavailable(f"`{' '.join(command)}` failed: {result.stderr[-500:]}")
+    with services_not_started():
+        for command in (["apt-get", "update"], ["apt-get", "install", "-y", "nginx"]):
+            result = subprocess.run(  # noqa: S603 - fixed commands
+                command, env=environment, capture_output=True, text=True, check=False
+            )
+            if result.returncode != 0:
+                raise NginxUnavailable(f"`{' '.join(command)}` failed: {result.stderr[-500:]}")
     found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
     if not found:
         raise NginxUnavailable("apt-get installed nginx but no nginx binary was found")
