@@ -767,6 +767,7 @@ NEXT_PAYLOADS = [
     "JaVaScRiPt:alert(1)",
     "https://localhost@evil.com",
     "http://evil.com",
+    "/\t/evil.com",  # a raw tab, which browsers drop from URLs
 ]
 HONOURED_NEXT = ["/user/bob?tab=posts", "/index#x"]
 
