@@ -9,7 +9,7 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from app.security_headers import CONTENT_SECURITY_POLICY
 from e2e.live_server import POSTS_PER_PAGE
@@ -163,6 +163,45 @@ def test_a_person_registers_posts_edits_the_profile_and_logs_out(
     log_out(page, watch)
     page.goto(f"{base}/user/{me}")
     expect(page).to_have_url(re.compile(r"/login\?next="))
+
+
+def test_changing_the_password_signs_out_the_other_browser(
+    page: Page, watch: BrowserWatch, browser: Browser, axe_source: str, live_server, viewport
+) -> None:
+    base = live_server
+    name = {"desktop": "lin", "phone": "lin.m"}[viewport]
+    new_password = "a brand new passphrase"
+    register(page, watch, base, name)
+    log_in(page, watch, name)
+    # The same person, signed in on another computer.
+    elsewhere = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        elsewhere_watch = BrowserWatch(elsewhere, axe_source, "desktop")
+        other = elsewhere.new_page()
+        other.goto(f"{base}/login")
+        log_in(other, elsewhere_watch, name)
+
+        page.goto(f"{base}/edit_profile")
+        page.get_by_label("Current password").fill(PASSWORD)
+        page.get_by_label("New password", exact=True).fill(new_password)
+        page.get_by_label("Repeat new password").fill(new_password)
+        page.get_by_role("button", name="Change password").click()
+        expect(page.get_by_role("alert")).to_contain_text("Your password has been changed.")
+        watch.check(page, "edit profile (password changed)")
+
+        # This browser stays signed in; the other one is sent to the sign-in page.
+        page.goto(f"{base}/index")
+        expect(page.get_by_role("heading", name=f"Hi, {name}!")).to_be_visible()
+        other.reload()
+        expect(other).to_have_url(re.compile(r"/login\?next="))
+        elsewhere_watch.check(other, "log in (signed out elsewhere)")
+        # Where the new password now works.
+        other.get_by_label("Username").fill(name)
+        other.get_by_label("Password").fill(new_password)
+        other.get_by_role("button", name="Sign in").click()
+        expect(other.get_by_role("heading", name=f"Hi, {name}!")).to_be_visible()
+    finally:
+        elsewhere.close()
 
 
 def test_a_profile_with_many_posts_reads_page_by_page(
