@@ -51,6 +51,23 @@ def test_register_page_shows_the_form(client):
         assert f'name="{field}"' in page
 
 
+def test_register_page_links_hints_and_errors_to_their_fields(client):
+    """Screen readers read a field's rules, then its error, with the field itself."""
+    page = page_text(client.get("/register"))
+    assert 'aria-describedby="password-help"' in page
+    assert '<div id="password-help" class="form-text">8 to 128 characters.' in page
+    response = submit(
+        client,
+        "/register",
+        {"username": "a", "email": "a@example.com", "password": "x", "password2": "y"},
+    )
+    page = page_text(response)
+    assert 'aria-describedby="username-error username-help" aria-invalid="true"' in page
+    assert '<div id="username-error" class="invalid-feedback">Usernames are 3 to 64' in page
+    assert 'aria-describedby="password2-error" aria-invalid="true"' in page
+    assert '<div id="password2-error" class="invalid-feedback">Passwords must match.</div>' in page
+
+
 @pytest.mark.parametrize("taken", ["alice", "ALICE", "Alice"])
 def test_register_refuses_a_taken_username_regardless_of_case(alice, auth, taken):
     response = auth.register(taken, "other@example.com")

@@ -1,8 +1,14 @@
 """Hostile tests for the security hardening (issue 4)."""
 
+import logging
+import os
 import re
+import secrets
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
@@ -148,6 +154,16 @@ def test_the_common_password_list_is_large_and_only_holds_choosable_entries() ->
     assert {"password", "12345678", "iloveyou"} <= entries
 
 
+def test_the_common_password_list_is_read_once_and_only_when_needed(client, auth) -> None:
+    common_passwords.cache_clear()
+    assert client.get("/register").status_code == 200
+    assert common_passwords.cache_info().currsize == 0  # not read to show a form
+    assert auth.register("bob", password="a fine passphrase").status_code == 302
+    assert auth.register("carol", password="another fine one").status_code == 302
+    info = common_passwords.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
+
+
 @pytest.mark.parametrize(
     "password", ["password", "PassWord", "12345678", "ILOVEYOU", "qwertyuiop"]
 )
@@ -183,6 +199,48 @@ def test_long_passwords_are_never_truncated(client, auth) -> None:
     near_miss = auth.login("bob", "p" * 99 + "2", follow_redirects=True)
     assert "Invalid username or password" in page_text(near_miss)
     assert auth.login("bob", password).headers["Location"] == "/index"
+
+
+# --- Usernames: ASCII, one owner regardless of case ------------------------------------------
+
+HOSTILE_USERNAMES = [
+    "alice\n",  # "$" in a Python regex also matches before a final newline
+    "alice\r\n",
+    " alice",
+    "alice ",
+    "\u0430lice",  # Cyrillic "a": looks exactly like alice
+    "\uff41lice",  # fullwidth "a"
+    "alice\u200b",  # zero-width space
+    "../alice",
+    "alice/../x",
+    "<b>alice</b>",
+]
+
+
+@pytest.mark.parametrize("username", HOSTILE_USERNAMES)
+def test_look_alike_and_hidden_character_usernames_are_refused(client, alice, username):
+    response = Auth(client).register(username, email="impostor@example.com")
+    assert response.status_code == 200
+    assert "Use only letters, digits, dots, dashes and underscores." in page_text(response)
+    assert [user.username for user in db.session.scalars(sa.select(User))] == ["alice"]
+
+
+@pytest.mark.parametrize("username", HOSTILE_USERNAMES[:2])
+def test_a_rename_to_a_hidden_character_name_is_refused(client, logged_in, username):
+    response = submit(client, "/edit_profile", {"username": username, "about_me": ""})
+    assert response.status_code == 200
+    db.session.refresh(logged_in)
+    assert logged_in.username == "alice"
+
+
+@pytest.mark.parametrize(
+    ("name", "email"), [("ALICE", "other@example.com"), ("bob", "Alice@Example.com")]
+)
+def test_the_database_itself_refuses_a_second_owner_regardless_of_case(alice, name, email):
+    db.session.add(User(username=name, email=email, password_hash="x"))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()
 
 
 # --- Login: no hint whether a username exists --------------------------------------------
@@ -502,6 +560,30 @@ def test_counts_do_not_leak_between_apps(alice, client) -> None:
         db.drop_all()
 
 
+def test_a_forged_x_forwarded_for_does_not_escape_the_limit(client, alice) -> None:
+    # No proxy is trusted by default: the header is the client's own invention.
+    data = bad_login(client)
+    for n in range(10):
+        forged = {"X-Forwarded-For": f"198.51.100.{n}"}
+        assert client.post("/login", data=data, headers=forged).status_code != 429
+    forged = {"X-Forwarded-For": "198.51.100.99"}
+    assert client.post("/login", data=data, headers=forged).status_code == 429
+
+
+@pytest.mark.parametrize("app_settings", [{"TRUSTED_PROXIES": 1}])
+def test_behind_a_proxy_the_address_it_saw_is_limited(client, alice) -> None:
+    # The client prepends whatever it likes; the trusted proxy appends the real
+    # address, and that is the one counted.
+    data = bad_login(client)
+    for n in range(10):
+        chain = {"X-Forwarded-For": f"198.51.100.{n}, 203.0.113.5"}
+        assert client.post("/login", data=data, headers=chain).status_code != 429
+    chain = {"X-Forwarded-For": "198.51.100.99, 203.0.113.5"}
+    assert client.post("/login", data=data, headers=chain).status_code == 429
+    another = {"X-Forwarded-For": "203.0.113.6"}
+    assert client.post("/login", data=data, headers=another).status_code == 200
+
+
 @pytest.mark.parametrize("app_settings", [{"RATELIMIT_AUTH": "2 per minute"}])
 def test_the_limit_is_configurable(client, alice) -> None:
     data = bad_login(client)
@@ -718,3 +800,109 @@ def test_next_lands_on_this_site_and_never_fails(app, alice, target, encode) -> 
     elif target not in HONOURED_NEXT and not encode:
         assert location == "/index"
     # Encoded once more, "/%09/evil.com" is the harmless path /%09/evil.com here.
+
+
+# --- Secrets: production refuses weak keys, development works without one --------------------
+
+WEAK_KEYS = {
+    "": "SECRET_KEY is not set",
+    "dev": "SECRET_KEY is a well-known placeholder",
+    "you-will-never-guess": "SECRET_KEY is a well-known placeholder",
+    "ChangeMe": "SECRET_KEY is a well-known placeholder",
+    " changeme ": "SECRET_KEY is a well-known placeholder",
+    "x" * 31: "SECRET_KEY is shorter than 32 characters",
+    " " * 40: "SECRET_KEY is not set",
+    "\tshort-key-padded-with-blanks\t\t\t\t\t": "SECRET_KEY is shorter than 32 characters",
+}
+
+
+def production_config(monkeypatch, key: str) -> type:
+    from config import Config
+
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.setenv("SECRET_KEY", key)
+    return Config
+
+
+@pytest.mark.parametrize(("key", "reason"), list(WEAK_KEYS.items()))
+def test_production_refuses_a_weak_secret_key(monkeypatch, key, reason) -> None:
+    from config import ConfigError
+
+    config = production_config(monkeypatch, key)
+    with pytest.raises(ConfigError) as refused:
+        build_app(config, TESTING=False, DEBUG=False)
+    message = str(refused.value)
+    assert message.startswith(reason)
+    assert 'python -c "import secrets; print(secrets.token_hex())"' in message
+    if key.strip():
+        assert key.strip() not in message  # the key itself is not echoed to logs
+
+
+def test_production_accepts_a_generated_key(monkeypatch) -> None:
+    config = production_config(monkeypatch, secrets.token_hex())
+    app = build_app(config, TESTING=False, DEBUG=False, LOG_TO_STDOUT=True)
+    assert len(app.secret_key) == 64
+
+
+@pytest.mark.parametrize("key", ["", "dev", "x" * 31])
+def test_starting_the_site_with_a_weak_key_exits_non_zero(tmp_path, key) -> None:
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "SECRET_KEY": key,  # set, even when empty, so that a .env cannot fill it in
+        "DATABASE_URL": "sqlite://",
+        "LOG_DIR": str(tmp_path),
+    }
+    finished = subprocess.run(  # noqa: S603 - fixed command, our own interpreter
+        [sys.executable, "-c", "import microblog"],
+        cwd=Path(__file__).resolve().parent,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert finished.returncode != 0
+    assert f"ConfigError: {WEAK_KEYS[key]}" in finished.stderr
+
+
+def test_debug_mode_works_without_a_key_and_says_so(monkeypatch, caplog) -> None:
+    config = production_config(monkeypatch, "")
+    with caplog.at_level(logging.WARNING):
+        app = build_app(config, DEBUG=True, TESTING=False)
+    assert len(app.secret_key) == 64
+    assert "SECRET_KEY is not set: using a random key for this process" in caplog.text
+    other = build_app(config, DEBUG=True, TESTING=False)
+    assert other.secret_key != app.secret_key  # generated, never a fixed default
+
+
+def test_debug_mode_warns_about_a_placeholder_key(monkeypatch, caplog) -> None:
+    config = production_config(monkeypatch, "dev")
+    with caplog.at_level(logging.WARNING):
+        app = build_app(config, DEBUG=True, TESTING=False)
+    assert app.secret_key == "dev"
+    assert "SECRET_KEY is a well-known placeholder: acceptable in debug mode only" in caplog.text
+
+
+# --- Input: NUL characters (PostgreSQL cannot store them) ---------------------------------------
+
+
+NUL_INPUTS = [
+    ("/login", {"username": "al\x00ice", "password": PASSWORD}),
+    ("/register", {"username": "b\x00ob", "email": "bob@example.com", "password": "x"}),
+    ("/index", {"body": "hello\x00world"}),
+    ("/edit_profile", {"username": "alice", "about_me": "\x00"}),
+    ("/user/al%00ice", None),
+    ("/index?page=1%00", None),
+]
+
+
+@pytest.mark.parametrize(("path", "fields"), NUL_INPUTS)
+def test_nul_characters_are_a_bad_request_not_a_crash(app, alice, path, fields):
+    client = app.test_client()
+    if path not in ("/login", "/register"):
+        Auth(client).login()
+    before = database_state()
+    response = client.get(path) if fields is None else submit(client, path, fields)
+    assert response.status_code == 400
+    assert "NUL character" in page_text(response)
+    assert database_state() == before

@@ -7,6 +7,7 @@ from app import (
     commands,
     database,
     errors,
+    input_checks,
     logging_setup,
     rate_limits,
     request_id,
@@ -26,6 +27,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.config.from_object(config_class)
     secrets_check.init_app(app)
     trust_proxies(app)
+    input_checks.init_app(app)
 
     register_extensions(app)
     register_blueprints(app)

@@ -13,7 +13,7 @@ from wtforms.validators import (
 )
 
 from app.models import User
-from app.passwords import new_password_rules
+from app.passwords import MAX_LENGTH, MIN_LENGTH, new_password_rules
 
 USERNAME_TAKEN = "Please use a different username."
 EMAIL_TAKEN = "Please use a different email address."
@@ -24,10 +24,16 @@ username_rules = [
     # ASCII only: look-alike letters from other scripts cannot impersonate a name,
     # and every name is safe in a URL path.
     Regexp(
-        r"^[A-Za-z0-9_.-]+$",
+        r"^[A-Za-z0-9_.-]+\Z",  # \Z, not $: "$" also matches before a final newline
         message="Use only letters, digits, dots, dashes and underscores.",
     ),
 ]
+
+
+# Hints shown under the fields (and read out with them), so people meet the rules
+# before an error message tells them.
+USERNAME_HINT = "3 to 64 letters, digits, dots, dashes or underscores."
+NEW_PASSWORD_HINT = f"{MIN_LENGTH} to {MAX_LENGTH} characters. Common passwords are refused."
 
 
 def flag_if_taken(field: StringField, owner: User | None, message: str) -> bool:
@@ -46,9 +52,11 @@ class LoginForm(FlaskForm):
 
 
 class RegistrationForm(FlaskForm):
-    username = StringField("Username", validators=username_rules)
+    username = StringField("Username", validators=username_rules, description=USERNAME_HINT)
     email = StringField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=new_password_rules)
+    password = PasswordField(
+        "Password", validators=new_password_rules, description=NEW_PASSWORD_HINT
+    )
     password2 = PasswordField(
         "Repeat password",
         validators=[InputRequired(), EqualTo("password", message="Passwords must match.")],
@@ -79,7 +87,7 @@ class RegistrationForm(FlaskForm):
 
 
 class EditProfileForm(FlaskForm):
-    username = StringField("Username", validators=username_rules)
+    username = StringField("Username", validators=username_rules, description=USERNAME_HINT)
     about_me = TextAreaField("About me", validators=[Length(max=140)])
     submit = SubmitField("Save")
 
@@ -110,7 +118,10 @@ class ChangePasswordForm(FlaskForm):
         render_kw={"autocomplete": "current-password"},
     )
     new_password = PasswordField(
-        "New password", validators=new_password_rules, render_kw={"autocomplete": "new-password"}
+        "New password",
+        validators=new_password_rules,
+        description=NEW_PASSWORD_HINT,
+        render_kw={"autocomplete": "new-password"},
     )
     new_password2 = PasswordField(
         "Repeat new password",

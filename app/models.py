@@ -87,14 +87,17 @@ class User(UserMixin, db.Model):
 class Post(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     body: Mapped[str] = mapped_column(String(140))
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, index=True, default=utcnow)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     user_id: Mapped[int] = mapped_column(ForeignKey(User.id))
 
     author: Mapped[User] = relationship(back_populates="posts")
 
+    # Pages list posts ORDER BY timestamp DESC, id DESC. With id in the index too
+    # (SQLite adds it implicitly, PostgreSQL does not), a page's ids come from the
+    # index alone, already in order: no sort, and a late page skips index entries.
     __table_args__ = (
-        # Serves a profile's posts newest first without sorting.
-        Index("ix_post_user_id_timestamp", "user_id", "timestamp"),
+        Index("ix_post_timestamp_id", "timestamp", "id"),  # the home page
+        Index("ix_post_user_id_timestamp_id", "user_id", "timestamp", "id"),  # profiles
     )
 
     def __repr__(self) -> str:

@@ -38,7 +38,8 @@ def secret_key_problem(key: str | None) -> str | None:
         return "SECRET_KEY is not set"
     if key.strip().lower() in PLACEHOLDER_KEYS:
         return "SECRET_KEY is a well-known placeholder"
-    if len(key) < MIN_SECRET_KEY_LENGTH:
+    # Spaces around a key (a copy-paste slip) add no secrecy.
+    if len(key.strip()) < MIN_SECRET_KEY_LENGTH:
         return f"SECRET_KEY is shorter than {MIN_SECRET_KEY_LENGTH} characters"
     return None
 
@@ -55,6 +56,8 @@ def init_app(app: Flask) -> None:
                 "SECRET_KEY is not set: using a random key for this process "
                 "(sessions end when it restarts)"
             )
+        elif app.debug:
+            app.logger.warning("%s: acceptable in debug mode only", problem)
         return
     raise ConfigError(
         f"{problem}. Generate one with: "

@@ -280,19 +280,36 @@ def count_in_logs(tmp: Path, name: str, text: str) -> int:
     return sum(path.read_text(errors="replace").count(text) for path in files if path.exists())
 
 
+def private_postgres():
+    """local_services/postgres.py's private server (the project root is not on sys.path)."""
+    sys.path.insert(0, str(ROOT))
+    from local_services.postgres import private_postgres as start
+
+    return start()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--duration", type=int, default=5, help="seconds per scenario")
     parser.add_argument("--warmup", type=int, default=1, help="warm-up seconds per scenario")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
-    parser.add_argument(
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
         "--database-url", help="an EMPTY database to use instead of a fresh SQLite file"
+    )
+    where.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a private PostgreSQL server (local_services/postgres.py) and use it",
     )
     args = parser.parse_args()
     wrk = ensure_wrk()
 
-    with tempfile.TemporaryDirectory(prefix="microblog-bench-") as folder:
+    with contextlib.ExitStack() as stack:
+        if args.postgres:
+            args.database_url = stack.enter_context(private_postgres())
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="microblog-bench-"))
         tmp = Path(folder)
         database_url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
         environment = {
@@ -451,42 +468,49 @@ def print_report(
     print(f"failure reports received by the local SMTP server: {checks['emails']}")
     print()
 
-    def ratio(prefix: str) -> float:
-        return next(r.ratio for name, r in by_name.items() if name.startswith(prefix))
+    def scenario(prefix: str) -> Result:
+        return next(r for name, r in by_name.items() if name.startswith(prefix))
 
-    logged_in = {
-        name: ratio(name)
-        for name in (
-            "GET /index",
-            f"GET /user/{TEN_POSTS}",
-            f"GET /user/{PROLIFIC} (10k posts) p1",
-            f"GET /user/{PROLIFIC} (10k posts) last",
-        )
-    }
-    lowest = min(logged_in, key=logged_in.get)
-    # Profiles are compared by their ratios: each is already normalised by the
-    # ceiling measured around it.
-    ten = ratio(f"GET /user/{TEN_POSTS}")
-    first = ratio(f"GET /user/{PROLIFIC} (10k posts) p1")
-    last = ratio(f"GET /user/{PROLIFIC} (10k posts) last")
+    def cpu_ratio(prefix: str) -> float:
+        found = scenario(prefix)
+        return found.ceiling_cpu_ms / found.cpu_ms
+
+    logged_in = [
+        "GET /index",
+        f"GET /user/{TEN_POSTS}",
+        f"GET /user/{PROLIFIC} (10k posts) p1",
+        f"GET /user/{PROLIFIC} (10k posts) last",
+    ]
+    lowest = min(logged_in, key=lambda name: scenario(name).ratio)
+    lowest_cpu = min(cpu_ratio(name) for name in logged_in)
+    ten, first, last = (scenario(name) for name in logged_in[1:])
+
+    def at_least(prefix: str, target: float) -> tuple[bool, str]:
+        found = scenario(prefix).ratio
+        return found >= target, f"{found:.2f} (CPU ratio {cpu_ratio(prefix):.2f})"
+
+    # Profiles are compared through their ratios: each is already normalised by
+    # the ceiling measured around it.
     targets = [
         (
             "logged-in GET pages >= 0.35 of ceiling",
-            logged_in[lowest] >= 0.35,
-            f"lowest {logged_in[lowest]:.2f} ({lowest})",
+            scenario(lowest).ratio >= 0.35,
+            f"lowest {scenario(lowest).ratio:.2f}, {lowest} (lowest CPU ratio {lowest_cpu:.2f})",
         ),
-        ("/login >= 0.5 of ceiling", ratio("GET /login") >= 0.5, f"{ratio('GET /login'):.2f}"),
-        (
-            "failing page >= 0.25 of ceiling, email on",
-            ratio("GET failing") >= 0.25,
-            f"{ratio('GET failing'):.2f}",
-        ),
+        ("/login >= 0.5 of ceiling", *at_least("GET /login", 0.5)),
+        ("failing page >= 0.25 of ceiling, email on", *at_least("GET failing", 0.25)),
         (
             "10k-post profile p1 within 15% of 10-post",
-            first >= 0.85 * ten,
-            f"p1/10-post = {first / ten:.2f}",
+            first.ratio >= 0.85 * ten.ratio,
+            f"p1/10-post = {first.ratio / ten.ratio:.2f} "
+            f"(by CPU per request {ten.cpu_ms / first.cpu_ms:.2f})",
         ),
-        ("10k-post last page within 2x of p1", last >= first / 2, f"last/p1 = {last / first:.2f}"),
+        (
+            "10k-post last page within 2x of p1",
+            last.ratio >= first.ratio / 2,
+            f"last/p1 = {last.ratio / first.ratio:.2f} "
+            f"(by CPU per request {first.cpu_ms / last.cpu_ms:.2f})",
+        ),
         (
             "64 conns x 4 workers: zero 500s, zero 'database is locked'",
             checks["stress_500s"] == 0 and checks["stress_locked"] == 0,
@@ -494,7 +518,7 @@ def print_report(
             f"{stressed.unexpected} unexpected, {stressed.socket_errors} socket errors",
         ),
     ]
-    print("targets:")
+    print("targets (on req/s ratios, as the issue defines them; CPU figures alongside):")
     for name, met, figure in targets:
         print(f"  [{'met' if met else 'NOT MET'}] {name}: {figure}")
 

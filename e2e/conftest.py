@@ -12,6 +12,7 @@ from e2e.live_server import production_environment, upgrade_database
 from e2e.page_checks import BrowserWatch, axe_tally
 from local_services.gunicorn import gunicorn_server
 
+LOGIN_LIMIT = "3 per minute"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
@@ -88,9 +89,14 @@ def live_server(server_environment: dict[str, str], tmp_path_factory) -> Iterato
 
 @pytest.fixture(scope="session")
 def crashing_server(server_environment: dict[str, str], tmp_path_factory) -> Iterator[str]:
-    """The base URL of the same application and database plus a failing route."""
+    """The same application and database plus a failing route, rate limits on.
+
+    The limits are on as in production, only lower, so a few wrong passwords
+    reach the 429 page.
+    """
+    env = {**server_environment, "RATELIMIT_ENABLED": "1", "RATELIMIT_AUTH": LOGIN_LIMIT}
     output = tmp_path_factory.mktemp("gunicorn") / "crashing_app.log"
-    yield from serve("e2e.crashing_app:app", server_environment, output)
+    yield from serve("e2e.crashing_app:app", env, output)
 
 
 @pytest.fixture(params=list(VIEWPORTS))

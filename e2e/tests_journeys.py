@@ -89,7 +89,12 @@ def test_a_person_registers_posts_edits_the_profile_and_logs_out(
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     page.get_by_label("Username").fill(me)
     page.get_by_label("Email").fill(f"{me}@example.com")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    password = page.get_by_label("Password", exact=True)
+    # The rules are read out with the field before any mistake.
+    expect(password).to_have_accessible_description(
+        "8 to 128 characters. Common passwords are refused."
+    )
+    password.fill(PASSWORD)
     page.get_by_label("Repeat password").fill(PASSWORD + "!")
     page.get_by_role("button", name="Register").click()
     repeat = page.get_by_label("Repeat password")
@@ -147,7 +152,9 @@ def test_a_person_registers_posts_edits_the_profile_and_logs_out(
     page.get_by_role("button", name="Save").click()
     username = page.get_by_label("Username")
     expect(username).to_have_attribute("aria-invalid", "true")
-    expect(username).to_have_accessible_description("Please use a different username.")
+    expect(username).to_have_accessible_description(
+        re.compile(r"^Please use a different username\. 3 to 64 letters")
+    )
     watch.check(page, "edit profile (name taken)", screenshot=screenshot("edit-profile-taken"))
 
     # My name is unchanged; logging out ends the session.
@@ -224,3 +231,25 @@ def test_a_crash_shows_the_500_page_with_the_reference_found_in_the_log(
     expect(page.locator(".error-reference")).to_have_text(f"Error reference: {balancer_id}")
     watch.check(page, "500", status=500, screenshot=screenshot("500"))
     assert f"ERROR [{balancer_id}] Exception on {CRASH_PATH}" in log.read_text()
+
+
+def test_too_many_wrong_passwords_show_the_429_page_in_the_site_layout(
+    page: Page, watch: BrowserWatch, crashing_server, screenshot
+) -> None:
+    # Both viewports share the loopback address, so the allowance may already be
+    # spent: keep trying until the site says stop (3 per minute on this server).
+    page.goto(f"{crashing_server}/login")
+    for _attempt in range(4):
+        page.get_by_label("Username").fill("nobody")
+        page.get_by_label("Password").fill("not the password")
+        with page.expect_response(f"{crashing_server}/login") as answer:
+            page.get_by_role("button", name="Sign in").click()
+        if answer.value.status == 429:
+            break
+        expect(page.get_by_role("alert")).to_contain_text("Invalid username or password")
+    assert answer.value.status == 429
+    assert int(answer.value.headers["retry-after"]) > 0
+    expect(page.get_by_role("heading", name="Too Many Requests")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Too many attempts from your address.")
+    expect(page.get_by_role("navigation", name="Main")).to_contain_text("Microblog")
+    watch.check(page, "429", status=429, screenshot=screenshot("429"))
