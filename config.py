@@ -104,6 +104,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = env(
         f"sqlite:///{BASE_DIR / 'app.db'}", parse_database_url, var="DATABASE_URL"
     )
+    # A pooled connection is tested before use: after a database restart, failover
+    # or idle-connection cull, each worker reconnects instead of failing a request.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     POSTS_PER_PAGE = env(20, parse_int)
     # Bootstrap's CSS and JavaScript come from this site: it works offline and
     # within a Content-Security-Policy that allows only 'self'.

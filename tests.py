@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import quote
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from flask import Flask, abort, request
@@ -18,7 +19,7 @@ from app import db
 from app.database import utcnow
 from app.models import Post, User
 from config import ConfigError, parse_bool, parse_database_url, parse_int
-from conftest import PASSWORD, Auth, build_app, csrf_token, make_user, submit
+from conftest import PASSWORD, Auth, PostgresDatabase, build_app, csrf_token, make_user, submit
 from local_services.postgres import create_database, drop_database
 
 
@@ -735,6 +736,28 @@ def test_both_postgres_url_spellings_connect_through_psycopg_3(
         assert db.session.scalar(sa.text("SELECT 1")) == 1
         db.session.remove()
         db.engine.dispose()
+
+
+def test_connections_postgresql_dropped_cost_no_request(postgres_database_url):
+    """A database restart or failover closes pooled connections; users never notice."""
+    database = PostgresDatabase(postgres_database_url)
+    app = build_app(SQLALCHEMY_DATABASE_URI=database.url())
+    with app.app_context():
+        database.reset()
+        make_user("alice")
+    client = app.test_client()
+    assert Auth(client).login().status_code == 302
+    with psycopg.connect(postgres_database_url, autocommit=True) as admin:
+        dropped = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+    assert dropped >= 1
+    response = client.get("/index")
+    assert response.status_code == 200
+    assert "Hi, alice!" in page_text(response)
+    with app.app_context():
+        database.release()
 
 
 def test_flask_db_upgrade_builds_the_schema_on_postgresql_and_downgrade_removes_it(
