@@ -12,6 +12,7 @@ import re
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ APP_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = APP_DIR.parent
 UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 MAX_SUBJECT_DETAIL = 200
+TRACEBACK_FORMATTER = logging.Formatter()
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,29 @@ def app_source_path(filename: str) -> str | None:
     return str(path.relative_to(PROJECT_DIR)) if path.is_relative_to(APP_DIR) else None
 
 
-def innermost_app_frame(tb: traceback.StackSummary) -> str:
-    """Where in our own code the failure surfaced, as ``app/routes.py:42``."""
-    for frame in reversed(tb):
-        source = app_source_path(frame.filename)
+def innermost_app_frame(tb: TracebackType) -> str:
+    """Where in our own code the failure surfaced, as ``app/routes.py:42``.
+
+    Walks the frames without reading source lines: the text of the traceback is
+    formatted once, in ``exception_text``.
+    """
+    frames = [(frame.f_code.co_filename, lineno) for frame, lineno in traceback.walk_tb(tb)]
+    for filename, lineno in reversed(frames):
+        source = app_source_path(filename)
         if source is not None:
-            return f"{source}:{frame.lineno}"
-    return f"{tb[-1].filename}:{tb[-1].lineno}" if tb else "-"
+            return f"{source}:{lineno}"
+    return f"{frames[-1][0]}:{frames[-1][1]}" if frames else "-"
+
+
+def exception_text(record: logging.LogRecord) -> str:
+    """The record's formatted traceback, computed at most once per record.
+
+    ``logging.Formatter`` caches the same text in ``record.exc_text``: the log
+    line handler and the report share it instead of formatting it twice.
+    """
+    if not record.exc_text:
+        record.exc_text = TRACEBACK_FORMATTER.formatException(record.exc_info)
+    return record.exc_text
 
 
 def describe_user() -> str:
@@ -123,16 +141,14 @@ def build_report(record: logging.LogRecord, app_secrets: set[str]) -> Report:
     where = f" at {request.method} {request.path}" if has_request_context() else ""
     if exc_type is not None:
         subject = f"Microblog Failure: {exc_type.__name__}{where}"
-        stack = traceback.extract_tb(tb)
-        details = "".join(traceback.format_exception(exc_type, exc, tb))
+        details = exception_text(record)
     else:
         subject = f"Microblog Failure: {record.getMessage()}{where}"
-        stack = traceback.StackSummary()
         details = "(no traceback)"
     endpoint = request.endpoint if has_request_context() else None
     fingerprint = " | ".join(
         [exc_type.__qualname__ if exc_type else record.getMessage()[:100]]
-        + [innermost_app_frame(stack) if stack else f"{record.pathname}:{record.lineno}"]
+        + [innermost_app_frame(tb) if tb else f"{record.pathname}:{record.lineno}"]
         + [endpoint or "-"]
     )
     try:
