@@ -2,7 +2,7 @@
 
 import secrets
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from hashlib import md5
 
 from flask_login import UserMixin
@@ -22,6 +22,16 @@ def new_session_token() -> str:
 def dummy_password_hash() -> str:
     """A real hash of a random password: checking it costs what a real check costs."""
     return generate_password_hash(secrets.token_urlsafe(32))
+
+
+@lru_cache(maxsize=4096)
+def gravatar_hash(email: str) -> str:
+    """Cached: a page of posts shows the same few authors' avatars again and again."""
+    return md5(email.lower().encode(), usedforsecurity=False).hexdigest()
+
+
+def avatar_url(email: str, size: int) -> str:
+    return f"https://www.gravatar.com/avatar/{gravatar_hash(email)}?d=identicon&s={size}"
 
 
 class User(UserMixin, db.Model):
@@ -72,8 +82,7 @@ class User(UserMixin, db.Model):
         return user if user.check_password(password) else None
 
     def avatar(self, size: int) -> str:
-        digest = md5(self.email.lower().encode(), usedforsecurity=False).hexdigest()
-        return f"https://www.gravatar.com/avatar/{digest}?d=identicon&s={size}"
+        return avatar_url(self.email, size)
 
     @classmethod
     def by_username(cls, username: str) -> "User | None":

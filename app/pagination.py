@@ -22,7 +22,7 @@ class Page:
 def paginate(keys: Select[Any], rows: Select[Any], number: int, per_page: int) -> Page:
     """Fetch one page plus one row: the extra row says whether a next page exists.
 
-    ``keys`` selects the primary keys in page order, ``rows`` the objects to show
+    ``keys`` selects the primary keys in page order, ``rows`` the rows to show
     in that same order. A COUNT would cost time proportional to the rows matched on
     every page view, and "Newer" / "Older" links need nothing more than this.
 
@@ -34,5 +34,5 @@ def paginate(keys: Select[Any], rows: Select[Any], number: int, per_page: int) -
     number = max(number, 1)
     page_keys = keys.limit(per_page + 1).offset((number - 1) * per_page)
     key = keys.selected_columns[0]
-    found = db.session.scalars(rows.where(key.in_(page_keys))).all()
+    found = db.session.execute(rows.where(key.in_(page_keys))).all()
     return Page(items=list(found[:per_page]), number=number, has_next=len(found) > per_page)

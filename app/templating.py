@@ -9,6 +9,8 @@ from datetime import datetime
 from flask import Flask
 from markupsafe import Markup
 
+from app.models import avatar_url
+
 
 def utc_time(moment: datetime) -> Markup:
     """A <time> element in UTC; static/local-time.js rewrites it in the reader's zone."""
@@ -20,3 +22,5 @@ def utc_time(moment: datetime) -> Markup:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(utc_time)
+    # Posts on a page are plain rows (see routes.newest_posts), not User objects.
+    app.add_template_global(avatar_url)
