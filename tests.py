@@ -173,7 +173,8 @@ def test_logout_is_a_post_that_ends_the_session(client, logged_in, auth):
     assert client.get("/logout").status_code == 405
     assert "Hi, alice!" in page_text(client.get("/index"))
     response = auth.logout()
-    assert response.headers["Location"] == "/index"
+    assert response.headers["Location"] == "/login"
+    assert "You have been logged out." in page_text(client.get("/login"))
     assert client.get("/index").headers["Location"].startswith("/login")
 
 

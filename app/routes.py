@@ -190,4 +190,5 @@ def logout() -> Response:
     # Clear first: logout_user() then leaves its note to delete the remember cookie.
     session.clear()
     logout_user()
-    return redirect(url_for("main.index"))
+    flash("You have been logged out.", "info")
+    return redirect(url_for("main.login"))

@@ -64,8 +64,8 @@ def write_post(page: Page, watch: BrowserWatch, text: str) -> None:
 def log_out(page: Page, watch: BrowserWatch) -> None:
     open_menu(page)
     page.get_by_role("button", name="Log out").click()
-    # Home needs a login: the visitor lands on the sign-in page, logged out.
-    expect(page).to_have_url(re.compile(r"/login\?next="))
+    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(page.get_by_role("alert")).to_contain_text("You have been logged out.")
     # (On a phone the menu is closed again, so the link is there but hidden.)
     expect(page.get_by_role("link", name="Log in", include_hidden=True)).to_be_attached()
     expect(page.get_by_role("button", name="Log out", include_hidden=True)).to_have_count(0)

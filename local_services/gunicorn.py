@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from local_services.ports import came_up, free_port
+from local_services.processes import dies_with_parent
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,7 +39,12 @@ def gunicorn_server(
         command += ["--bind", f"127.0.0.1:{port}", *options, app]
         with output.open("ab") as log:
             server = subprocess.Popen(  # noqa: S603 - our own fixed command
-                command, env=dict(environment), cwd=cwd, stdout=log, stderr=subprocess.STDOUT
+                command,
+                env=dict(environment),
+                cwd=cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=dies_with_parent(),  # noqa: PLW1509 - ends with us even when killed
             )
         if came_up(server, url, start_timeout):
             break

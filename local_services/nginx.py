@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from local_services.ports import came_up, free_port
+from local_services.processes import dies_with_parent
 
 MAIN_CONF = """\
 daemon off;
@@ -122,7 +123,10 @@ def nginx_server(site_conf: str, workdir: Path, start_timeout: float = 30) -> It
         command += ["-c", str(workdir / "nginx.conf")]
         with (workdir / "output.log").open("ab") as output:
             server = subprocess.Popen(  # noqa: S603 - fixed command
-                command, stdout=output, stderr=subprocess.STDOUT
+                command,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                preexec_fn=dies_with_parent(),  # noqa: PLW1509 - ends with us even when killed
             )
         if came_up(server, url, start_timeout):
             break

@@ -3,7 +3,7 @@
     with private_postgres() as url:   # postgresql://postgres:<random>@127.0.0.1:<port>/postgres
         ...
 
-The server uses the ``initdb``/``pg_ctl`` found on PATH (or Debian's
+The server uses the ``initdb``/``postgres`` found on PATH (or Debian's
 /usr/lib/postgresql/<version>/bin), keeps its data in a temporary directory,
 listens only on 127.0.0.1 on a port the OS picked, trades durability for speed
 (fsync off) and is stopped and deleted when the block ends. PostgreSQL refuses to
@@ -16,6 +16,7 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -27,6 +28,7 @@ import psycopg
 from psycopg import sql
 
 from local_services.ports import free_port
+from local_services.processes import dies_with_parent
 
 SERVER_SETTINGS = {
     "listen_addresses": "'127.0.0.1'",
@@ -43,14 +45,13 @@ class PostgresUnavailable(RuntimeError):
 
 
 def find_binaries() -> Path:
-    """The directory holding ``initdb`` and ``pg_ctl``."""
-    found = shutil.which("pg_ctl")
-    if found and shutil.which("initdb"):
-        return Path(found).resolve().parent
-    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if Path(candidate, "pg_ctl").exists() and Path(candidate, "initdb").exists():
-            return Path(candidate)
-    raise PostgresUnavailable("initdb/pg_ctl not found on PATH nor in /usr/lib/postgresql")
+    """The directory holding ``initdb`` and ``postgres`` (where ``pg_ctl`` lives too)."""
+    candidates = [Path(found).resolve().parent for found in [shutil.which("initdb")] if found]
+    candidates += [Path(c) for c in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
+    for candidate in candidates:
+        if (candidate / "initdb").exists() and (candidate / "postgres").exists():
+            return candidate
+    raise PostgresUnavailable("initdb/postgres not found on PATH nor in /usr/lib/postgresql")
 
 
 class _Runner:
@@ -70,11 +71,17 @@ class _Runner:
         if self.user:
             os.chown(path, self.user.pw_uid, self.user.pw_gid)
 
-    def run(self, command: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
+    def _as_user(self, kwargs: dict) -> dict:
         if self.user:
             kwargs.update(user=self.user.pw_uid, group=self.user.pw_gid, extra_groups=[])
+        return kwargs
+
+    def popen(self, command: list[str], **kwargs) -> subprocess.Popen:
+        return subprocess.Popen(command, **self._as_user(kwargs))  # noqa: S603 - fixed commands
+
+    def run(self, command: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
         return subprocess.run(  # noqa: S603 - our own fixed commands
-            command, capture_output=True, text=True, check=False, **kwargs
+            command, capture_output=True, text=True, check=False, **self._as_user(kwargs)
         )
 
 
@@ -112,59 +119,66 @@ def private_postgres(start_timeout: float = 60) -> Iterator[str]:
         password_file.unlink()
         if initdb.returncode != 0:
             raise PostgresUnavailable(f"initdb failed: {initdb.stderr.strip()[-500:]}")
+        server, url = _start(runner, binaries, workdir, data, password, start_timeout)
         try:
-            yield _start(runner, binaries, workdir, data, password, start_timeout)
-        finally:  # also when it started but never accepted connections
-            runner.run(
-                [str(binaries / "pg_ctl"), "--pgdata", str(data), "--mode", "immediate", "stop"],
-                cwd=workdir,
-            )
+            yield url
+        finally:
+            _stop(server)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _start(
     runner: _Runner, binaries: Path, workdir: Path, data: Path, password: str, timeout: float
-) -> str:
-    """Start on a free port (trying again if another process took it first)."""
+) -> tuple[subprocess.Popen, str]:
+    """Start on a free port (trying again if another process took it first).
+
+    The server is our child (not daemonised by pg_ctl), so it ends with us even
+    when we are killed before our clean-up runs.
+    """
     settings = {**SERVER_SETTINGS, "unix_socket_directories": f"'{workdir}'"}
     for _attempt in range(3):
         port = free_port()
         with (data / "postgresql.conf").open("a") as conf:
             for name, value in {**settings, "port": str(port)}.items():
                 conf.write(f"{name} = {value}\n")
-        started = runner.run(
-            [
-                str(binaries / "pg_ctl"),
-                "--pgdata",
-                str(data),
-                "--log",
-                str(workdir / "server.log"),
-                "--wait",
-                "--timeout",
-                str(int(timeout)),
-                "start",
-            ],
-            cwd=workdir,
-        )
-        if started.returncode == 0:
-            url = f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
-            _wait_until_accepting(url, timeout)
-            return url
-    log = (workdir / "server.log").read_text(errors="replace")[-800:]
-    raise PostgresUnavailable(f"pg_ctl start failed: {started.stderr.strip()} {log}")
+        with (workdir / "server.log").open("ab") as log:
+            server = runner.popen(
+                [str(binaries / "postgres"), "-D", str(data)],
+                cwd=workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # SIGQUIT: immediate shutdown, nothing to keep in a throwaway server.
+                preexec_fn=dies_with_parent(signal.SIGQUIT),  # noqa: PLW1509
+            )
+        url = f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
+        if _wait_until_accepting(server, url, timeout):
+            return server, url
+        _stop(server)
+    log_tail = (workdir / "server.log").read_text(errors="replace")[-800:]
+    raise PostgresUnavailable(f"the server did not start: {log_tail}")
 
 
-def _wait_until_accepting(url: str, timeout: float) -> None:
+def _stop(server: subprocess.Popen) -> None:
+    server.send_signal(signal.SIGQUIT)  # immediate shutdown
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def _wait_until_accepting(server: subprocess.Popen, url: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while True:
+    while server.poll() is None:
         try:
             psycopg.connect(url, connect_timeout=5).close()
-            return
+            return True
         except psycopg.OperationalError:
             if time.monotonic() > deadline:
-                raise
+                return False
             time.sleep(0.1)
+    return False
 
 
 def database_url(server_url: str, name: str) -> str:
