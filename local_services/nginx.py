@@ -18,8 +18,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from local_services.ports import came_up, free_port
-from local_services.processes import dies_with_parent
+from local_services.processes import serving_on_free_port
 
 MAIN_CONF = """\
 daemon off;
@@ -108,39 +107,22 @@ def nginx_server(site_conf: str, workdir: Path, start_timeout: float = 30) -> It
     workdir.mkdir(parents=True, exist_ok=True)
     user = "user root;" if os.geteuid() == 0 else ""
     (workdir / "nginx.conf").write_text(MAIN_CONF.format(workdir=workdir, user=user))
-    for _attempt in range(3):
-        port = free_port()
-        site = re.sub(
-            r"^(\s*)listen\s+[^;]+;",
-            rf"\1listen 127.0.0.1:{port};",
-            site_conf,
-            count=1,
-            flags=re.M,
-        )
+    error_log = workdir / "error.log"
+
+    def command_for(port: int) -> list[str]:
+        listen = rf"\1listen 127.0.0.1:{port};"
+        site = re.sub(r"^(\s*)listen\s+[^;]+;", listen, site_conf, count=1, flags=re.M)
         (workdir / "site.conf").write_text(site)
-        url = f"http://127.0.0.1:{port}"
-        command = [binary, "-p", str(workdir), "-e", str(workdir / "error.log")]
-        command += ["-c", str(workdir / "nginx.conf")]
-        with (workdir / "output.log").open("ab") as output:
-            server = subprocess.Popen(  # noqa: S603 - fixed command
-                command,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                preexec_fn=dies_with_parent(),  # noqa: PLW1509 - ends with us even when killed
-            )
-        if came_up(server, url, start_timeout):
-            break
-        server.kill()
-        server.wait()
-    else:
-        log = (workdir / "error.log").read_text(errors="replace")[-1000:]
-        raise RuntimeError(f"nginx did not start:\n{log}")
-    try:
+        return [
+            binary,
+            "-p",
+            str(workdir),
+            "-e",
+            str(error_log),
+            "-c",
+            str(workdir / "nginx.conf"),
+        ]
+
+    # nginx's own error log and anything it prints share one file: one place to read.
+    with serving_on_free_port("nginx", command_for, error_log, start_timeout) as url:
         yield url
-    finally:
-        server.terminate()  # SIGTERM: fast shutdown of the master and its worker
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
