@@ -6,6 +6,7 @@ subclass (tests, benchmarks) overrides a setting with a plain class attribute.
 
 import os
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,16 @@ class env:  # noqa: N801 - reads like a declaration: SECRET_KEY = env(...)
         return self.parse(self.name, raw) if self.parse else raw
 
 
+class derived:  # noqa: N801 - reads like a declaration, as env(...) does
+    """A setting computed from other settings of the same config class."""
+
+    def __init__(self, compute: Callable[[type], Any]) -> None:
+        self.compute = compute
+
+    def __get__(self, obj: object, owner: type) -> Any:
+        return self.compute(owner)
+
+
 class Config:
     SECRET_KEY = env()
     SQLALCHEMY_DATABASE_URI = env(
@@ -132,9 +143,11 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    # Also sets REMEMBER_COOKIE_SECURE and turns on HSTS (see app.security_headers).
+    # Also turns on HSTS (see app.security_headers).
     SESSION_COOKIE_SECURE = env(False, parse_bool)
+    REMEMBER_COOKIE_SECURE = derived(lambda config: config.SESSION_COOKIE_SECURE)
     REMEMBER_COOKIE_DAYS = env(30, parse_int)
+    REMEMBER_COOKIE_DURATION = derived(lambda config: timedelta(days=config.REMEMBER_COOKIE_DAYS))
     MAX_CONTENT_LENGTH = env(1024 * 1024, parse_int)
 
     # How many reverse proxies (nginx, a load balancer) stand in front of the app.

@@ -1,30 +1,29 @@
-"""Tests of the application: every page, form rule and error a user can meet."""
+"""The core behaviour suite: every page, form rule and error a user can meet.
+
+Fixtures (``client``, ``auth``, ``alice``, ``make_app``...) come from testkit.plugin;
+the other in-process suites are in feature_tests/, grouped by feature.
+"""
 
 import hashlib
 import os
 import threading
 import warnings
-from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import quote
 
 import psycopg
 import pytest
 import sqlalchemy as sa
-from flask import Flask, abort, request
 from werkzeug.debug import DebuggedApplication
 from werkzeug.test import Client
 
-from app import db
 from app.database import utcnow
+from app.extensions import db
 from app.models import Post, User
-from config import ConfigError, parse_bool, parse_database_url, parse_int
-from conftest import PASSWORD, Auth, PostgresDatabase, build_app, csrf_token, make_user, submit
-from local_services.postgres import create_database, drop_database
-
-
-def page_text(response) -> str:
-    return response.get_data(as_text=True)
+from config import Config, ConfigError, parse_bool, parse_database_url, parse_int
+from testkit.clients import PASSWORD, Auth, csrf_token, make_user, page_text, submit
+from testkit.databases import PostgresDatabase
+from testkit.services.postgres import create_database, drop_database
 
 
 def user_count() -> int:
@@ -375,41 +374,18 @@ def test_last_seen_is_written_at_most_once_a_minute(client, logged_in):
 # --- Error pages ----------------------------------------------------------------------
 
 
-def crashing_app(**settings) -> Flask:
-    app = build_app(PROPAGATE_EXCEPTIONS=False, **settings)
-
-    @app.route("/boom")
-    def boom():
-        db.session.execute(sa.text("SELECT 1"))
-        raise RuntimeError("secret internals: SELECT password_hash FROM user")
-
-    with app.app_context():
-        db.create_all()
-    return app
-
-
 @pytest.mark.parametrize(
     ("path", "method", "status", "title"),
     [
         ("/missing", "get", 404, "Not Found"),
         ("/logout", "get", 405, "Method Not Allowed"),
         ("/logout", "post", 400, "Bad Request"),
-        ("/forbidden", "get", 403, "Forbidden"),
-        ("/teapot", "get", 418, "I&#39;m a teapot"),
+        ("/crash/status/403", "get", 403, "Forbidden"),
+        ("/crash/status/418", "get", 418, "I&#39;m a teapot"),
     ],
 )
-def test_http_errors_render_in_the_layout_with_a_way_home(path, method, status, title):
-    app = crashing_app()
-
-    @app.route("/forbidden")
-    def forbidden():
-        abort(403)
-
-    @app.route("/teapot")
-    def teapot():
-        abort(418)
-
-    response = getattr(app.test_client(), method)(path)
+def test_http_errors_render_in_the_layout_with_a_way_home(make_app, path, method, status, title):
+    response = getattr(make_app().test_client(), method)(path)
     assert response.status_code == status
     page = page_text(response)
     assert title in page
@@ -418,60 +394,55 @@ def test_http_errors_render_in_the_layout_with_a_way_home(path, method, status, 
     assert response.mimetype == "text/html"
 
 
-def test_405_keeps_the_allow_header():
-    response = crashing_app().test_client().get("/logout")
+def test_405_keeps_the_allow_header(make_app):
+    response = make_app().test_client().get("/logout")
     assert set(response.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}
 
 
-def test_oversized_body_is_refused_with_413():
-    app = crashing_app(MAX_CONTENT_LENGTH=1024)
+def test_oversized_body_is_refused_with_413(make_app):
+    app = make_app(MAX_CONTENT_LENGTH=1024)
     response = app.test_client().post("/login", data={"username": "x" * 4096})
     assert response.status_code == 413
     assert "Content Too Large" in page_text(response) or "Too Large" in page_text(response)
 
 
-def test_unhandled_exception_gives_friendly_500_without_internals():
-    response = crashing_app().test_client().get("/boom")
+def test_unhandled_exception_gives_friendly_500_without_internals(make_app):
+    response = make_app().test_client().get("/crash/after-sql")
     assert response.status_code == 500
     page = page_text(response)
     assert "Internal Server Error" in page
     assert "Microblog</a>" in page
-    for leak in ("Traceback", "RuntimeError", "SELECT", "password_hash", "secret internals"):
+    leaks = ("Traceback", "DeliberateFailure", "RuntimeError", "SELECT", "password_hash")
+    for leak in (*leaks, "secret internals"):
         assert leak not in page
 
 
-def test_500_rolls_back_the_session_before_rendering():
-    app = crashing_app()
-
-    @app.route("/half-written")
-    def half_written():
-        db.session.add(User(username="ghost", email="ghost@example.com"))
-        db.session.flush()
-        raise RuntimeError("after a flush")
-
-    assert app.test_client().get("/half-written").status_code == 500
+def test_500_rolls_back_the_session_before_rendering(make_app):
+    app = make_app()
+    assert app.test_client().get("/crash/after-write").status_code == 500
     with app.app_context():
         assert user_count() == 0
 
 
-def test_500_falls_back_to_a_plain_page_when_the_layout_fails(caplog):
-    app = crashing_app()
+def test_500_falls_back_to_a_plain_page_when_the_layout_fails(make_app, caplog):
+    app = make_app()
     app.jinja_env.globals["url_for"] = lambda *args, **kwargs: 1 / 0
-    response = app.test_client().get("/boom")
+    response = app.test_client().get("/crash/")
     assert response.status_code == 500
     page = page_text(response)
     assert "<h1>Internal Server Error</h1>" in page
     assert "Back to the home page" in page
-    assert "RuntimeError" not in page and "ZeroDivisionError" not in page
+    for leak in ("DeliberateFailure", "RuntimeError", "ZeroDivisionError"):
+        assert leak not in page
     assert "The 500 page could not be rendered" in caplog.text
 
 
 @pytest.mark.parametrize(
     ("path", "status", "error"),
-    [("/missing", 404, "Not Found"), ("/boom", 500, "Internal Server Error")],
+    [("/missing", 404, "Not Found"), ("/crash/after-sql", 500, "Internal Server Error")],
 )
-def test_clients_asking_for_json_get_json_errors(path, status, error):
-    client = crashing_app().test_client()
+def test_clients_asking_for_json_get_json_errors(make_app, path, status, error):
+    client = make_app().test_client()
     response = client.get(path, headers={"Accept": "application/json"})
     assert response.status_code == status
     assert response.json["error"] == error
@@ -479,26 +450,42 @@ def test_clients_asking_for_json_get_json_errors(path, status, error):
     assert "secret internals" not in page_text(response)
 
 
-def test_browsers_accepting_anything_get_html_errors():
-    client = crashing_app().test_client()
+def test_browsers_accepting_anything_get_html_errors(make_app):
+    client = make_app().test_client()
     for accept in ("*/*", "text/html,application/json;q=0.9", "application/json;q=0.5,text/html"):
         response = client.get("/missing", headers={"Accept": accept})
         assert response.mimetype == "text/html", accept
 
 
-def test_debug_mode_shows_the_werkzeug_debugger():
-    app = build_app(TESTING=False, DEBUG=True)
-
-    @app.route("/boom")
-    def boom():
-        raise RuntimeError("debug me")
-
+def test_debug_mode_shows_the_werkzeug_debugger(make_app):
+    app = make_app(DEBUG=True)
     client = Client(DebuggedApplication(app, evalex=True))
-    response = client.get("/boom")
+    response = client.get("/crash/")
     assert response.status_code == 500
     page = response.get_data(as_text=True)
     assert "Werkzeug Debugger" in page
-    assert "RuntimeError: debug me" in page
+    assert "DeliberateFailure: boom" in page
+
+
+def test_debug_mode_offers_a_crash_route_that_opens_the_debugger(make_app):
+    """What the README's debug section tells a newcomer to try with ``flask run --debug``."""
+    app = make_app(DEBUG=True)
+    response = Client(DebuggedApplication(app, evalex=True)).get("/debug/crash")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Werkzeug Debugger" in page
+    assert "Traceback" in page
+    assert "app/debugging.py" in page
+
+
+@pytest.mark.parametrize("settings", [{}, {"TESTING": True}], ids=["production", "testing"])
+def test_the_debug_crash_route_does_not_exist_outside_debug_mode(make_app, settings):
+    app = make_app(**settings)
+    assert not app.debug
+    response = app.test_client().get("/debug/crash")
+    assert response.status_code == 404
+    assert "Not Found" in page_text(response)
+    assert "debugging" not in app.blueprints
 
 
 # --- Concurrency ----------------------------------------------------------------------
@@ -519,17 +506,6 @@ def run_together(count: int, action) -> list[int]:
     for thread in threads:
         thread.join()
     return statuses
-
-
-@pytest.fixture
-def file_app(tmp_path, database) -> Iterator[Flask]:
-    """An app whose database many threads can reach at once (a file for SQLite)."""
-    app = build_app(SQLALCHEMY_DATABASE_URI=database.url(tmp_path))
-    with app.app_context():
-        database.reset()
-    yield app
-    with app.app_context():
-        database.release()
 
 
 def test_racing_registrations_for_one_name_make_one_account(file_app):
@@ -579,8 +555,8 @@ def test_racing_renames_to_one_name_leave_one_owner(file_app):
         assert len(names) == 6
 
 
-def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(tmp_path):
-    app = build_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'pragma.db'}")
+def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(make_app, tmp_path):
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'pragma.db'}")
     with app.app_context():
         pragma = {
             name: db.session.execute(sa.text(f"PRAGMA {name}")).scalar()
@@ -617,15 +593,13 @@ def test_numbers_are_parsed_with_a_clear_error():
         parse_int("MAIL_PORT", "abc")
 
 
-def test_settings_come_from_the_environment(monkeypatch):
+def test_settings_come_from_the_environment(make_app, monkeypatch):
     monkeypatch.setenv("MAIL_USE_TLS", "true")
     monkeypatch.setenv("MAIL_PORT", "587")
     monkeypatch.setenv("ADMINS", "ops@example.com, dev@example.com")
     monkeypatch.setenv("POSTS_PER_PAGE", "7")
     monkeypatch.setenv("DATABASE_URL", "postgres://u@db/blog")
-    from config import Config
-
-    app = build_app(Config, TESTING=True, SECRET_KEY="x" * 40)
+    app = make_app(Config, TESTING=True)
     assert app.config["MAIL_USE_TLS"] is True
     assert app.config["MAIL_PORT"] == 587
     assert app.config["ADMINS"] == ["ops@example.com", "dev@example.com"]
@@ -633,22 +607,10 @@ def test_settings_come_from_the_environment(monkeypatch):
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/blog"
 
 
-def test_a_bad_setting_stops_the_app_from_starting(monkeypatch):
+def test_a_bad_setting_stops_the_app_from_starting(make_app, monkeypatch):
     monkeypatch.setenv("MAIL_USE_SSL", "maybe")
-    from config import Config
-
     with pytest.raises(ConfigError, match="MAIL_USE_SSL"):
-        build_app(Config, TESTING=True, SECRET_KEY="x" * 40)
-
-
-def whoami_app(**settings) -> Flask:
-    app = build_app(**settings)
-
-    @app.route("/whoami")
-    def whoami():
-        return f"{request.remote_addr} {request.scheme} {request.host}"
-
-    return app
+        make_app(Config, TESTING=True)
 
 
 FORWARDED = {
@@ -658,14 +620,14 @@ FORWARDED = {
 }
 
 
-def test_forwarded_headers_are_ignored_without_trusted_proxies():
-    response = whoami_app().test_client().get("/whoami", headers=FORWARDED)
+def test_forwarded_headers_are_ignored_without_trusted_proxies(make_app):
+    response = make_app().test_client().get("/whoami", headers=FORWARDED)
     assert page_text(response) == "127.0.0.1 http localhost"
 
 
 @pytest.mark.parametrize(("count", "client"), [(1, "203.0.113.7"), (2, "198.51.100.1")])
-def test_trusted_proxies_give_the_real_client_address_scheme_and_host(count, client):
-    response = whoami_app(TRUSTED_PROXIES=count).test_client().get("/whoami", headers=FORWARDED)
+def test_trusted_proxies_give_the_real_client_address_scheme_and_host(make_app, count, client):
+    response = make_app(TRUSTED_PROXIES=count).test_client().get("/whoami", headers=FORWARDED)
     assert page_text(response) == f"{client} https blog.example.com"
 
 
@@ -686,15 +648,13 @@ def test_behind_a_proxy_rate_limits_count_per_real_client_whatever_it_forges(cli
     assert attempt("198.51.100.9") == 200
 
 
-def test_trusted_proxies_is_read_from_the_environment_strictly(monkeypatch):
-    from config import Config
-
+def test_trusted_proxies_is_read_from_the_environment_strictly(make_app, monkeypatch):
     monkeypatch.setenv("TRUSTED_PROXIES", "1")
-    assert build_app(Config, TESTING=True, SECRET_KEY="x" * 40).config["TRUSTED_PROXIES"] == 1
+    assert make_app(Config, TESTING=True).config["TRUSTED_PROXIES"] == 1
     for raw, message in (("-1", "must be 0 or more"), ("one", "is not a whole number")):
         monkeypatch.setenv("TRUSTED_PROXIES", raw)
         with pytest.raises(ConfigError, match=f"TRUSTED_PROXIES={raw!r} {message}"):
-            build_app(Config, TESTING=True, SECRET_KEY="x" * 40)
+            make_app(Config, TESTING=True)
 
 
 def test_database_url_spellings():
@@ -702,12 +662,12 @@ def test_database_url_spellings():
     assert parse_database_url("DATABASE_URL", "sqlite:///x.db") == "sqlite:///x.db"
 
 
-def test_migrations_build_the_schema_the_models_describe(tmp_path):
+def test_migrations_build_the_schema_the_models_describe(make_app, tmp_path):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from flask_migrate import upgrade
 
-    app = build_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'migrated.db'}")
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'migrated.db'}")
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
@@ -725,12 +685,10 @@ def test_migrations_build_the_schema_the_models_describe(tmp_path):
 
 @pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
 def test_both_postgres_url_spellings_connect_through_psycopg_3(
-    monkeypatch, postgres_server_url, scheme
+    make_app, monkeypatch, postgres_server_url, scheme
 ):
     monkeypatch.setenv("DATABASE_URL", f"{scheme}://" + postgres_server_url.split("://", 1)[1])
-    from config import Config
-
-    app = build_app(Config, TESTING=True, SECRET_KEY="x" * 40)
+    app = make_app(Config, TESTING=True)
     with app.app_context():
         assert db.engine.dialect.name == "postgresql"
         assert db.engine.dialect.driver == "psycopg"
@@ -739,12 +697,10 @@ def test_both_postgres_url_spellings_connect_through_psycopg_3(
         db.engine.dispose()
 
 
-def test_connections_postgresql_dropped_cost_no_request(postgres_database_url):
+def test_connections_postgresql_dropped_cost_no_request(make_app, postgres_database_url):
     """A database restart or failover closes pooled connections; users never notice."""
-    database = PostgresDatabase(postgres_database_url)
-    app = build_app(SQLALCHEMY_DATABASE_URI=database.url())
+    app = make_app(database=PostgresDatabase(postgres_database_url))
     with app.app_context():
-        database.reset()
         make_user("alice")
     client = app.test_client()
     assert Auth(client).login().status_code == 302
@@ -757,19 +713,17 @@ def test_connections_postgresql_dropped_cost_no_request(postgres_database_url):
     response = client.get("/index")
     assert response.status_code == 200
     assert "Hi, alice!" in page_text(response)
-    with app.app_context():
-        database.release()
 
 
 def test_flask_db_upgrade_builds_the_schema_on_postgresql_and_downgrade_removes_it(
-    postgres_server_url,
+    make_app, postgres_server_url
 ):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     name = f"microblog_migrations_{os.getpid()}"
     url = create_database(postgres_server_url, name)
-    app = build_app(SQLALCHEMY_DATABASE_URI=parse_database_url("DATABASE_URL", url))
+    app = make_app(SQLALCHEMY_DATABASE_URI=parse_database_url("DATABASE_URL", url))
     cli = app.test_cli_runner()
     try:
         upgraded = cli.invoke(args=["db", "upgrade"])

@@ -4,45 +4,47 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import (
-    commands,
+    auth,
     database,
-    errors,
+    debugging,
+    error_pages,
     input_checks,
-    logging_setup,
-    rate_limits,
-    request_id,
-    routes,
+    main,
+    reporting,
     secrets_check,
     security_headers,
     templating,
 )
-from app.extensions import bootstrap, csrf, db, login, migrate
+from app.extensions import bootstrap, csrf, db, limiter, login, migrate
 from config import Config
 
 __all__ = ["create_app", "db"]
 
 
 def create_app(config_class: type = Config) -> Flask:
+    """A complete application configured by ``config_class``."""
     app = Flask(__name__)
     app.config.from_object(config_class)
     secrets_check.init_app(app)
     trust_proxies(app)
-    input_checks.init_app(app)
 
+    # Before-request hooks run in the order they are added, and that order matters:
+    # the request id first (every later hook and log line carries it), then the
+    # refusal of input no page can use, then CSRF, then the rate limits (both from
+    # the extensions), then the blueprints' own hooks (main's last-seen write).
+    reporting.init_app(app)
+    input_checks.init_app(app)
     register_extensions(app)
     register_blueprints(app)
-    rate_limits.init_app(app)
-    request_id.init_app(app)
+
     security_headers.init_app(app)
     templating.init_app(app)
-    logging_setup.init_app(app)
-    commands.init_app(app)
     return app
 
 
 def trust_proxies(app: Flask) -> None:
     """Take the client's address, scheme and host from the TRUSTED_PROXIES in front."""
-    count = app.config.get("TRUSTED_PROXIES", 0)
+    count = app.config["TRUSTED_PROXIES"]
     if count > 0:
         # Every proxy appends the address it saw to X-Forwarded-For: the last
         # `count` entries are trustworthy, anything before them came from the
@@ -56,13 +58,18 @@ def register_extensions(app: Flask) -> None:
     database.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
+    limiter.init_app(app)
     bootstrap.init_app(app)
     login.init_app(app)
-    login.login_view = "main.login"
+    login.login_view = "auth.login"
     login.login_message = "Please log in to access this page."
     login.login_message_category = "info"
 
 
 def register_blueprints(app: Flask) -> None:
-    app.register_blueprint(routes.bp)
-    app.register_blueprint(errors.bp)
+    app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(error_pages.bp)
+    if app.debug:
+        # Only where Werkzeug's debugger shows it: a way to see the debugger at work.
+        app.register_blueprint(debugging.bp)

@@ -1,7 +1,5 @@
 """Security headers added to every response, error pages included."""
 
-from datetime import timedelta
-
 from flask import Flask, Response
 
 CONTENT_SECURITY_POLICY = (
@@ -12,18 +10,17 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 
 def init_app(app: Flask) -> None:
-    secure = bool(app.config.get("SESSION_COOKIE_SECURE"))
-    app.config["REMEMBER_COOKIE_SECURE"] = secure
-    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(
-        days=app.config.get("REMEMBER_COOKIE_DAYS", 30)
-    )
+    fixed_headers = {
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+    }
+    # HTTPS only: a browser that saw HSTS over plain HTTP would lock a local site out.
+    if app.config["SESSION_COOKIE_SECURE"]:
+        fixed_headers["Strict-Transport-Security"] = HSTS
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            response.headers["Strict-Transport-Security"] = HSTS
+        response.headers.update(fixed_headers)
         return response

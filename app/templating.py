@@ -22,5 +22,5 @@ def utc_time(moment: datetime) -> Markup:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(utc_time)
-    # Posts on a page are plain rows (see routes.newest_posts), not User objects.
+    # Posts on a page are plain rows (see main.routes.newest_posts), not User objects.
     app.add_template_global(avatar_url)

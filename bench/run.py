@@ -1,13 +1,13 @@
 """Benchmark Microblog under gunicorn against a bare Flask ceiling; print a table.
 
-    venv/bin/python bench/run.py [--workers 2] [--duration 5] [--database-url URL]
+    venv/bin/python -m bench.run [--workers 2] [--duration 5] [--database-url URL | --postgres]
 
 Seeds a fresh database (1,000 users, 100,000 posts, one user with 10,000 of them,
-one with 10), starts the real app in production mode with gunicorn.conf.py (email
-reports on, to a local aiosmtpd), then the same server settings around a bare
-Flask app, and drives each scenario with wrk from its own process. Statuses are
-checked against the gunicorn access log, so every 404 or 500 that should not be
-there is counted. Needs wrk: installed with apt-get when missing (as root).
+one with 10), starts the real app in production mode with deploy/gunicorn.conf.py
+(email reports on, to a local SMTP server), then the same server settings around a
+bare Flask app, and drives each scenario with wrk from its own process. Statuses
+are checked against the gunicorn access log, so every 404 or 500 that should not
+be there is counted. Needs wrk (testkit/install-system-packages.sh installs it).
 """
 
 import argparse
@@ -15,35 +15,30 @@ import contextlib
 import os
 import platform
 import re
-import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.cookiejar import CookieJar
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
-from serving import ROOT, Gunicorn, cpu_seconds, free_port, peak_rss_kib
+from bench.probes import child_pids, cpu_seconds, peak_rss_kib, reset_peak_rss
+from bench.seed import PASSWORD, PROLIFIC, PROLIFIC_POSTS, READERS, TEN_POSTS, seed
+from config import Config
+from testkit.clients import Auth, LiveClient, token_in
+from testkit.services.gunicorn import gunicorn_server
+from testkit.services.postgres import private_postgres
+from testkit.services.processes import SETUP_SCRIPT, Server
+from testkit.services.production import production_environment, upgrade_database
+from testkit.services.smtp import smtp_sink
 
-BENCH = Path(__file__).resolve().parent
-LOAD_SCRIPT = BENCH / "load.lua"
+LOAD_SCRIPT = Path(__file__).resolve().parent / "load.lua"
 AGENT = "microblog-bench"
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 ACCESS_LINE = re.compile(r'"(?P<method>[A-Z]+) (?P<uri>\S+) HTTP/[0-9.]+" (?P<status>\d{3}) ')
-PER_PAGE = 20
-PROLIFIC, TEN_POSTS = "prolific", "tenposts"
-PROLIFIC_LAST_PAGE = 10_000 // PER_PAGE
-READERS = [f"reader{n}" for n in range(8)]
-PASSWORD = "benchmark password"  # noqa: S105 - bench/seed.py gives every account this one
-CRASH_PATH = "/bench/crash"  # the route bench/crashing_app.py adds
+CRASH_PATH = "/crash/"  # testkit.crashing_app's failing page
 
 
 @dataclass
@@ -69,90 +64,54 @@ class Result:
     ceiling_cpu_ms: float = 0.0
 
 
-class Inbox:
-    """aiosmtpd handler: counts the failure reports the app mails."""
+@dataclass
+class Running:
+    """A gunicorn server of the benchmark and the files it writes."""
 
-    def __init__(self) -> None:
-        self.count = 0
+    server: Server
+    access_log: Path
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd API
-        self.count += 1
-        return "250 Message accepted for delivery"
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def worker_pids(self) -> list[int]:
+        return child_pids(self.server.process.pid)
 
 
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    print("wrk is missing: installing it with apt-get (Debian's package)", flush=True)
-    if os.geteuid() != 0:
-        raise SystemExit("installing wrk needs root: run `sudo apt-get install -y wrk` first")
-    subprocess.run(["apt-get", "update"], check=True)  # noqa: S607 - system package manager
-    subprocess.run(["apt-get", "install", "-y", "wrk"], check=True)  # noqa: S607
+def find_wrk() -> str:
     found = shutil.which("wrk")
     if not found:
-        raise SystemExit("wrk is still missing after apt-get install")
+        raise SystemExit(
+            f"wrk is not installed: run {SETUP_SCRIPT} as root (or apt-get install wrk)"
+        )
     return found
 
 
-def prepare_database(database_url: str, environment: dict[str, str]) -> None:
-    python = sys.executable
-    subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [python, "-m", "flask", "--app", "microblog", "db", "upgrade"],
-        cwd=ROOT,
-        env=environment,
-        check=True,
-        capture_output=True,
-    )
-    seeded = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [python, "-m", "bench.seed", database_url],
-        cwd=ROOT,
-        env=environment,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    print("seeded:", seeded.stdout.strip(), flush=True)
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
+def prepare_database(environment: dict[str, str]) -> None:
+    upgrade_database(environment)
+    started = time.monotonic()
+    counts = seed(environment["DATABASE_URL"])
+    print(f"seeded: {counts} in {time.monotonic() - started:.1f} s", flush=True)
 
 
 def log_in(base: str, username: str) -> tuple[str, str]:
     """Log in like a browser; return the session cookie and a CSRF token for forms."""
-    jar = CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect())
-    opener.addheaders = [("User-Agent", AGENT)]
-    page = opener.open(f"{base}/login").read().decode()
-    body = urllib.parse.urlencode(
-        {
-            "csrf_token": CSRF.search(page).group(1),
-            "username": username,
-            "password": PASSWORD,
-            "submit": "Sign In",
-        }
-    ).encode()
-    try:
-        opener.open(f"{base}/login", data=body)
-    except urllib.error.HTTPError as redirect:
-        if redirect.code != 302 or not redirect.headers["Location"].endswith("/index"):
-            raise SystemExit(f"logging in {username} failed: {redirect.code}") from None
-    home = opener.open(f"{base}/index").read().decode()
-    [cookie] = [c for c in jar if c.name == "session"]
-    return f"session={cookie.value}", CSRF.search(home).group(1)
+    browser = LiveClient(base, headers={"User-Agent": AGENT})
+    reply = Auth(browser).login(username, PASSWORD)
+    if reply.status != 302 or not reply.headers["Location"].endswith("/index"):
+        raise SystemExit(f"logging in {username} failed: {reply.status}")
+    home = browser.get("/index")
+    return f"session={browser.cookie('session')}", token_in(home.text, "/index")
 
 
-def check_last_page(base: str, session: str) -> None:
+def check_last_page(base: str, session: str, per_page: int) -> None:
     """The "last page" scenario must really be the last page, full of posts."""
-    request = urllib.request.Request(  # noqa: S310 - loopback URL we built
-        f"{base}/user/{PROLIFIC}?page={PROLIFIC_LAST_PAGE}",
-        headers={"Cookie": session, "User-Agent": AGENT},
-    )
-    page = urllib.request.urlopen(request).read().decode()  # noqa: S310
-    if page.count('class="list-group-item') != PER_PAGE or "Older posts" in page:
-        raise SystemExit(f"page {PROLIFIC_LAST_PAGE} of {PROLIFIC} is not a full last page")
+    last_page = PROLIFIC_POSTS // per_page
+    browser = LiveClient(base, headers={"Cookie": session, "User-Agent": AGENT})
+    page = browser.get(f"/user/{PROLIFIC}?page={last_page}").text
+    if page.count('class="list-group-item') != per_page or "Older posts" in page:
+        raise SystemExit(f"page {last_page} of {PROLIFIC} is not a full last page")
 
 
 def read_access_log(path: Path, offset: int) -> tuple[list[tuple[str, str, int]], int]:
@@ -166,13 +125,6 @@ def read_access_log(path: Path, offset: int) -> tuple[list[tuple[str, str, int]]
         if match:
             entries.append((match["method"], match["uri"], int(match["status"])))
     return entries, offset + len(data)
-
-
-def reset_peak_rss(pids: list[int]) -> None:
-    for pid in pids:
-        # "5" resets VmHWM to the current RSS (Linux >= 4.0).
-        with contextlib.suppress(OSError):
-            Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
 def run_wrk(
@@ -212,8 +164,7 @@ def run_wrk(
 
 def measure(
     wrk: str,
-    server: Gunicorn,
-    access_log: Path,
+    server: Running,
     scenario: Scenario,
     args: argparse.Namespace,
     sessions: list[tuple[str, str]],
@@ -226,14 +177,14 @@ def measure(
     if warm and args.warmup:
         run_wrk(wrk, server.url, scenario, args.warmup, connections, threads, sessions)
         time.sleep(0.3)
-    _, offset = read_access_log(access_log, 0)
+    _, offset = read_access_log(server.access_log, 0)
     workers = server.worker_pids()
     reset_peak_rss(workers)
     cpu_before = sum(cpu_seconds(pid) for pid in workers)
     summary = run_wrk(wrk, server.url, scenario, args.duration, connections, threads, sessions)
     cpu_used = sum(cpu_seconds(pid) for pid in workers) - cpu_before
     time.sleep(0.5)  # the last responses' log lines
-    entries, _ = read_access_log(access_log, offset)
+    entries, _ = read_access_log(server.access_log, offset)
     expected = {(method, path): status for method, path, status in scenario.requests}
     statuses = Counter(status for _, _, status in entries)
     unexpected = sum(1 for m, uri, status in entries if expected.get((m, uri)) != status)
@@ -255,37 +206,26 @@ def measure(
     return result
 
 
-def start_server(
-    app: str | None, name: str, environment: dict[str, str], workers: int, tmp: Path
-) -> tuple[Gunicorn, Path]:
+@contextlib.contextmanager
+def serving(
+    app: str, name: str, environment: dict[str, str], workers: int, tmp: Path
+) -> Iterator[Running]:
+    """One gunicorn server with the production settings; its files are named after it."""
     access_log = tmp / f"{name}-access.log"
-    server = Gunicorn(
+    with gunicorn_server(
         app,
-        env={**environment, "LOG_DIR": str(tmp / f"{name}-logs")},
+        environment={**environment, "LOG_DIR": str(tmp / f"{name}-logs")},
+        output=tmp / f"{name}-gunicorn.log",
         workers=workers,
-        extra_args=(
-            "--access-logfile",
-            str(access_log),
-            "--error-logfile",
-            str(tmp / f"{name}-gunicorn.log"),
-        ),
-        ready_path="/login" if app != "bench.bare_app:app" else "/",
-    )
-    return server, access_log  # started by its ``with`` block
+        options=["--access-logfile", str(access_log)],
+    ) as server:
+        yield Running(server, access_log)
 
 
 def count_in_logs(tmp: Path, name: str, text: str) -> int:
     """Occurrences of ``text`` in one server's app log files and gunicorn error log."""
     files = [*(tmp / f"{name}-logs").glob("*.log*"), tmp / f"{name}-gunicorn.log"]
     return sum(path.read_text(errors="replace").count(text) for path in files if path.exists())
-
-
-def private_postgres():
-    """local_services/postgres.py's private server (the project root is not on sys.path)."""
-    sys.path.insert(0, str(ROOT))
-    from local_services.postgres import private_postgres as start
-
-    return start()
 
 
 def main() -> None:
@@ -301,47 +241,37 @@ def main() -> None:
     where.add_argument(
         "--postgres",
         action="store_true",
-        help="start a private PostgreSQL server (local_services/postgres.py) and use it",
+        help="start a private PostgreSQL server (testkit.services.postgres) and use it",
     )
     args = parser.parse_args()
-    wrk = ensure_wrk()
+    wrk = find_wrk()
+    # The app's default page size, set explicitly so that a developer's .env cannot
+    # change which page of the prolific user is the last one.
+    per_page = Config.POSTS_PER_PAGE
 
     with contextlib.ExitStack() as stack:
         if args.postgres:
             args.database_url = stack.enter_context(private_postgres())
-        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="microblog-bench-"))
-        tmp = Path(folder)
-        database_url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
-        environment = {
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": secrets.token_hex(),
-            "FLASK_DEBUG": "0",
-            "POSTS_PER_PAGE": str(PER_PAGE),
-            "RATELIMIT_ENABLED": "0",
-            "LOG_TO_STDOUT": "0",
-        }
-        prepare_database(database_url, {**os.environ, **environment})
-
-        inbox = Inbox()
-        smtp_port = free_port()
-        smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
-        smtp.start()
-        environment.update(
-            MAIL_SERVER="127.0.0.1",
-            MAIL_PORT=str(smtp_port),
-            ADMINS="bench@example.com",
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="microblog-bench-")))
+        environment = production_environment(
+            tmp, POSTS_PER_PAGE=str(per_page), RATELIMIT_ENABLED="0"
         )
-        try:
-            ceilings, results, stressed, checks = run_scenarios(wrk, args, environment, tmp)
-        finally:
-            smtp.stop()
-        checks["emails"] = inbox.count
-    print_report(ceilings, results, stressed, checks, args, database_url)
+        if args.database_url:
+            environment["DATABASE_URL"] = args.database_url
+        prepare_database(environment)
+        sink = stack.enter_context(smtp_sink())
+        environment.update(
+            MAIL_SERVER=sink.host, MAIL_PORT=str(sink.port), ADMINS="bench@example.com"
+        )
+        ceilings, results, stressed, checks = run_scenarios(wrk, args, environment, tmp, per_page)
+        checks["emails"] = len(sink.inbox.messages)
+    print_report(ceilings, results, stressed, checks, args, environment["DATABASE_URL"])
 
 
 def run_scenarios(
-    wrk: str, args: argparse.Namespace, environment: dict[str, str], tmp: Path
+    wrk: str, args: argparse.Namespace, environment: dict[str, str], tmp: Path, per_page: int
 ) -> tuple[list[Result], list[Result], Result, dict[str, int]]:
+    last_page = PROLIFIC_POSTS // per_page
     bare = Scenario("bare Flask ceiling", [("GET", "/", 200)])
     scenarios = [
         Scenario("GET /login (anonymous)", [("GET", "/login", 200)]),
@@ -352,7 +282,7 @@ def run_scenarios(
         ),
         Scenario(
             f"GET /user/{PROLIFIC} (10k posts) last",
-            [("GET", f"/user/{PROLIFIC}?page={PROLIFIC_LAST_PAGE}", 200)],
+            [("GET", f"/user/{PROLIFIC}?page={last_page}", 200)],
             True,
         ),
         Scenario("GET 404 (anonymous)", [("GET", "/no/such/page", 404)]),
@@ -384,21 +314,20 @@ def run_scenarios(
     # All three servers run side by side; the bare one is measured before and after
     # every scenario, so each ratio compares figures taken under the same load (the
     # machine may be shared and its load may change during the run).
-    bare_server, bare_log = start_server("bench.bare_app:app", "bare", environment, workers, tmp)
-    app_server, app_log = start_server(None, "app", environment, workers, tmp)
-    crash_server, crash_log = start_server(
-        "bench.crashing_app:app", "crash", environment, workers, tmp
-    )
     print(f"bare Flask, Microblog and Microblog with a failing page, {workers} workers each")
-    with bare_server, app_server, crash_server:
+    with (
+        serving("bench.bare_app:app", "bare", environment, workers, tmp) as bare_server,
+        serving("microblog:app", "app", environment, workers, tmp) as app_server,
+        serving("testkit.crashing_app:app", "crash", environment, workers, tmp) as crash_server,
+    ):
         sessions = [log_in(app_server.url, name) for name in READERS]
-        check_last_page(app_server.url, sessions[0][0])
-        ceilings.append(measure(wrk, bare_server, bare_log, bare, args, []))
-        plan = [(app_server, app_log, scenario) for scenario in scenarios]
-        plan.append((crash_server, crash_log, crash))
-        for server, log, scenario in plan:
-            results.append(measure(wrk, server, log, scenario, args, sessions))
-            ceilings.append(measure(wrk, bare_server, bare_log, bare, args, [], warm=False))
+        check_last_page(app_server.url, sessions[0][0], per_page)
+        ceilings.append(measure(wrk, bare_server, bare, args, []))
+        plan = [(app_server, scenario) for scenario in scenarios]
+        plan.append((crash_server, crash))
+        for server, scenario in plan:
+            results.append(measure(wrk, server, scenario, args, sessions))
+            ceilings.append(measure(wrk, bare_server, bare, args, [], warm=False))
     for n, result in enumerate(results):
         result.ceiling = (ceilings[n].rps + ceilings[n + 1].rps) / 2
         result.ratio = result.rps / result.ceiling
@@ -406,10 +335,9 @@ def run_scenarios(
     crashed = results[-1]
 
     print("Microblog, 4 workers, 64 connections", flush=True)
-    server, log = start_server(None, "stress", environment, 4, tmp)
-    with server:
+    with serving("microblog:app", "stress", environment, 4, tmp) as server:
         sessions = [log_in(server.url, name) for name in READERS]
-        stressed = measure(wrk, server, log, stress, args, sessions, connections=64, threads=2)
+        stressed = measure(wrk, server, stress, args, sessions, connections=64, threads=2)
     checks = {
         "stress_500s": stressed.statuses[500],
         "stress_locked": count_in_logs(tmp, "stress", "database is locked"),

@@ -13,15 +13,19 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from sqlalchemy import create_engine, func, insert, select
+from sqlalchemy import Connection, create_engine, func, insert, select
 from werkzeug.security import generate_password_hash
 
 from app.database import utcnow
 from app.models import Post, User
+from config import parse_database_url
+from testkit.services.processes import wait_until
 
 PASSWORD = "benchmark password"  # noqa: S105 - throwaway accounts in a throwaway database
 PROLIFIC = "prolific"
+PROLIFIC_POSTS = 10_000
 TEN_POSTS = "tenposts"
+TEN_POSTS_COUNT = 10
 READERS = tuple(f"reader{n}" for n in range(8))
 
 
@@ -34,7 +38,7 @@ class SeedCounts:
 
 
 def seed(database_url: str, users: int = 1000, posts: int = 100_000) -> SeedCounts:
-    prolific_posts, ten_posts = 10_000, 10
+    """Insert the users and posts; ``database_url`` is spelled as DATABASE_URL may be."""
     names = [PROLIFIC, TEN_POSTS, *READERS]
     names += [f"user{n:04d}" for n in range(users - len(names))]
     password_hash = generate_password_hash(PASSWORD)
@@ -53,7 +57,7 @@ def seed(database_url: str, users: int = 1000, posts: int = 100_000) -> SeedCoun
     ids = {row["username"]: row["id"] for row in user_rows}
     others = [row["id"] for row in user_rows if row["username"] not in (PROLIFIC, TEN_POSTS)]
     rng = random.Random(2026)  # noqa: S311 - reproducible sample data, not security
-    authors = [ids[PROLIFIC]] * prolific_posts + [ids[TEN_POSTS]] * ten_posts
+    authors = [ids[PROLIFIC]] * PROLIFIC_POSTS + [ids[TEN_POSTS]] * TEN_POSTS_COUNT
     authors += [others[n % len(others)] for n in range(posts - len(authors))]
     rng.shuffle(authors)
     # Newest first at one post a minute: every timestamp distinct, over about 70 days.
@@ -65,7 +69,8 @@ def seed(database_url: str, users: int = 1000, posts: int = 100_000) -> SeedCoun
         }
         for n, author in enumerate(authors)
     ]
-    engine = create_engine(database_url)
+    # The driver the app uses (psycopg 3 for PostgreSQL), whatever the URL's spelling.
+    engine = create_engine(parse_database_url("DATABASE_URL", database_url))
     try:
         with engine.begin() as connection:
             if connection.scalar(select(func.count()).select_from(User)):
@@ -95,18 +100,19 @@ def seed(database_url: str, users: int = 1000, posts: int = 100_000) -> SeedCoun
             # marks a page all-visible only once the commits that filled it are
             # flushed, which a server with synchronous_commit off does a bit later.
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                for _ in range(10):
-                    connection.exec_driver_sql("VACUUM ANALYZE")
-                    hidden = connection.exec_driver_sql(
-                        "SELECT sum(relpages - relallvisible) FROM pg_class "
-                        "WHERE relname IN ('user', 'post')"
-                    ).scalar()
-                    if not hidden:
-                        break
-                    time.sleep(0.5)  # commits not yet flushed to the log: try again
+                wait_until(lambda: all_visible_after_vacuum(connection), 5, interval=0.5)
     finally:
         engine.dispose()
     return counts
+
+
+def all_visible_after_vacuum(connection: Connection) -> bool:
+    """VACUUM ANALYZE; whether every page of the two tables is now marked all-visible."""
+    connection.exec_driver_sql("VACUUM ANALYZE")
+    hidden = connection.exec_driver_sql(
+        "SELECT sum(relpages - relallvisible) FROM pg_class WHERE relname IN ('user', 'post')"
+    ).scalar()
+    return not hidden
 
 
 def main() -> None:

@@ -1,0 +1,116 @@
+"""Account forms: registration, sign-in and password changes, and their rules."""
+
+import email_validator
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, StringField, SubmitField
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    Regexp,
+    ValidationError,
+)
+
+from app.models import User
+from app.passwords import MAX_LENGTH, MIN_LENGTH, new_password_rules
+
+USERNAME_TAKEN = "Please use a different username."
+EMAIL_TAKEN = "Please use a different email address."
+
+username_rules = [
+    DataRequired(),
+    Length(min=3, max=64, message="Usernames are 3 to 64 characters long."),
+    # ASCII only: look-alike letters from other scripts cannot impersonate a name,
+    # and every name is safe in a URL path.
+    Regexp(
+        r"^[A-Za-z0-9_.-]+\Z",  # \Z, not $: "$" also matches before a final newline
+        message="Use only letters, digits, dots, dashes and underscores.",
+    ),
+]
+
+
+# Hints shown under the fields (and read out with them), so people meet the rules
+# before an error message tells them.
+USERNAME_HINT = "3 to 64 letters, digits, dots, dashes or underscores."
+NEW_PASSWORD_HINT = f"{MIN_LENGTH} to {MAX_LENGTH} characters. Common passwords are refused."
+
+
+def flag_if_taken(field: StringField, owner: User | None, message: str) -> bool:
+    """Add ``message`` to ``field`` when ``owner`` (another account) holds its value."""
+    if owner is None:
+        return False
+    field.errors = [*field.errors, message]
+    return True
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired()])
+    password = PasswordField("Password", validators=[DataRequired()])
+    remember_me = BooleanField("Remember me")
+    submit = SubmitField("Sign in")
+
+
+class RegistrationForm(FlaskForm):
+    username = StringField("Username", validators=username_rules, description=USERNAME_HINT)
+    email = StringField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(
+        "Password", validators=new_password_rules, description=NEW_PASSWORD_HINT
+    )
+    password2 = PasswordField(
+        "Repeat password",
+        validators=[InputRequired(), EqualTo("password", message="Passwords must match.")],
+    )
+    submit = SubmitField("Register")
+
+    def validate_username(self, field: StringField) -> None:
+        if User.by_username(field.data) is not None:
+            raise ValidationError(USERNAME_TAKEN)
+
+    def validate_email(self, field: StringField) -> None:
+        try:
+            address = email_validator.validate_email(field.data, check_deliverability=False)
+        except email_validator.EmailNotValidError as error:
+            raise ValidationError(str(error)) from None
+        # Stored lower-cased: one mailbox, one account, one Gravatar.
+        field.data = address.normalized.lower()
+        if User.by_email(field.data) is not None:
+            raise ValidationError(EMAIL_TAKEN)
+
+    def report_taken_fields(self) -> bool:
+        """After a lost race on a unique index, say which value was taken."""
+        username_taken = flag_if_taken(
+            self.username, User.by_username(self.username.data), USERNAME_TAKEN
+        )
+        email_taken = flag_if_taken(self.email, User.by_email(self.email.data), EMAIL_TAKEN)
+        return username_taken or email_taken
+
+
+class ChangePasswordForm(FlaskForm):
+    """Shown on the profile editor with ``prefix="password"`` (its own field ids)."""
+
+    current_password = PasswordField(
+        "Current password",
+        validators=[InputRequired()],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=new_password_rules,
+        description=NEW_PASSWORD_HINT,
+        render_kw={"autocomplete": "new-password"},
+    )
+    new_password2 = PasswordField(
+        "Repeat new password",
+        validators=[InputRequired(), EqualTo("new_password", message="Passwords must match.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Change password")
+
+    def __init__(self, user: User, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_current_password(self, field: PasswordField) -> None:
+        if not self.user.check_password(field.data):
+            raise ValidationError("Your current password is not correct.")

@@ -1,0 +1,65 @@
+"""How failures leave the application: HTML pages for people, JSON for clients."""
+
+from flask import Blueprint, current_app, render_template, request
+from flask.typing import ResponseReturnValue
+from markupsafe import escape
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.wrappers import Response
+
+from app.extensions import db
+from app.reporting.request_ids import current_request_id
+
+bp = Blueprint("error_pages", __name__)
+
+# Shown when even the friendly 500 page cannot be rendered (a broken template, a
+# database that fails again while the layout asks for the current user).
+FALLBACK_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
+<body><h1>{title}</h1><p>{message}</p><p>Error reference: {reference}</p>
+<p><a href="/">Back to the home page</a></p></body>
+</html>"""
+
+
+def wants_json_response() -> bool:
+    # text/html listed first so that "*/*" and ties go to the browser page.
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def error_response(error: HTTPException) -> ResponseReturnValue:
+    code = error.code or 500
+    # Keep headers the status relies on (Allow on 405, Retry-After on 429).
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    # A 500 carries the request id, so a user can quote it to the administrator,
+    # who finds the same id in the log file and the error email.
+    reference = current_request_id() if code >= 500 else None
+    if wants_json_response():
+        body = {"error": error.name, "message": error.description}
+        if reference:
+            body["reference"] = reference
+        return body, code, headers
+    page = render_template(
+        "error.html", title=error.name, error=error, code=code, error_reference=reference
+    )
+    return page, code, headers
+
+
+@bp.app_errorhandler(HTTPException)
+def handle_http_error(error: HTTPException) -> ResponseReturnValue:
+    return error_response(error)
+
+
+@bp.app_errorhandler(InternalServerError)
+def handle_internal_error(error: InternalServerError) -> ResponseReturnValue:
+    # Flask has already logged the original exception; this only answers the user.
+    try:
+        db.session.rollback()
+        return error_response(error)
+    except Exception:
+        current_app.logger.exception("The 500 page could not be rendered")
+        page = FALLBACK_PAGE.format(
+            title=escape(error.name),
+            message=escape(InternalServerError.description),
+            reference=escape(current_request_id() or "-"),
+        )
+        return Response(page, 500, mimetype="text/html")

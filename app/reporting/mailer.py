@@ -1,0 +1,235 @@
+"""Mailing error reports from a background thread, with storm control.
+
+A failing request only builds its report and puts it on a queue; one thread per
+process sends it. So a slow or dead SMTP server never delays a response, and a
+burst of identical failures becomes one email plus one digest, not an inbox flood.
+"""
+
+import atexit
+import email.policy
+import logging
+import os
+import queue
+import smtplib
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from logging.handlers import QueueHandler
+
+from app.reporting.reports import Report, build_report
+from config import ConfigError
+
+MAX_IDS_IN_DIGEST = 50
+EXIT_FLUSH_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    host: str
+    port: int
+    sender: str
+    recipients: list[str]
+    use_tls: bool = False
+    use_ssl: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 5.0
+
+    @classmethod
+    def from_config(cls, config: dict) -> "MailSettings":
+        if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:
+            raise ConfigError(
+                "MAIL_USE_TLS (STARTTLS, port 587) and MAIL_USE_SSL (implicit TLS, port 465) "
+                "exclude each other: set one of them"
+            )
+        return cls(
+            host=config["MAIL_SERVER"],
+            port=config["MAIL_PORT"],
+            sender=config.get("MAIL_SENDER") or f"no-reply@{config['MAIL_SERVER']}",
+            recipients=list(config["ADMINS"]),
+            use_tls=config["MAIL_USE_TLS"],
+            use_ssl=config["MAIL_USE_SSL"],
+            username=config.get("MAIL_USERNAME"),
+            password=config.get("MAIL_PASSWORD"),
+            timeout=config["MAIL_TIMEOUT"],
+        )
+
+
+def deliver(settings: MailSettings, subject: str, body: str) -> None:
+    """Send one email now; raises on any failure (the caller decides what to do)."""
+    # Subjects stay on one header line (RFC 5322 allows 998 characters), so that
+    # every mail client shows them the same way.
+    message = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
+    message["Subject"] = subject
+    message["From"] = settings.sender
+    message["To"] = ", ".join(settings.recipients)
+    message.set_content(body)
+    context = ssl.create_default_context()
+    if settings.use_ssl:
+        connection = smtplib.SMTP_SSL(
+            settings.host, settings.port, timeout=settings.timeout, context=context
+        )
+    else:
+        connection = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    with connection:
+        if settings.use_tls:
+            connection.starttls(context=context)
+        if settings.username:
+            connection.login(settings.username, settings.password or "")
+        connection.send_message(message)
+
+
+@dataclass
+class Storm:
+    """Repeats of one failure seen since its first report was mailed."""
+
+    first: Report
+    ends_at: float
+    repeats: list[Report] = field(default_factory=list)
+
+
+class StormControl:
+    """Mail the first failure of a kind at once; count its repeats for a digest."""
+
+    def __init__(self, window_seconds: float) -> None:
+        self.window = window_seconds
+        self.storms: dict[str, Storm] = {}
+
+    def admit(self, report: Report, now: float) -> bool:
+        """True when ``report`` should be mailed now, False when it was counted."""
+        storm = self.storms.get(report.fingerprint)
+        if storm is None or now >= storm.ends_at:
+            self.storms[report.fingerprint] = Storm(first=report, ends_at=now + self.window)
+            return True
+        storm.repeats.append(report)
+        return False
+
+    def next_deadline(self) -> float | None:
+        return min((storm.ends_at for storm in self.storms.values()), default=None)
+
+    def close_windows(self, now: float, everything: bool = False) -> list[tuple[str, str]]:
+        """End the windows that are over; return (subject, body) of the digests due."""
+        digests = []
+        for fingerprint, storm in list(self.storms.items()):
+            if everything or now >= storm.ends_at:
+                del self.storms[fingerprint]
+                if storm.repeats:
+                    digests.append(self.digest(storm))
+        return digests
+
+    def digest(self, storm: Storm) -> tuple[str, str]:
+        count = len(storm.repeats)
+        ids = [report.request_id for report in storm.repeats[:MAX_IDS_IN_DIGEST]]
+        more = f" (and {count - len(ids)} more)" if count > len(ids) else ""
+        subject = f"{storm.first.subject} (repeated {count} more times)"
+        body = "\n".join(
+            [
+                f"The failure below happened {count} more times within {self.window:g} seconds "
+                f"after it was first reported (request id {storm.first.request_id}).",
+                f"Request ids of the repeats: {', '.join(ids)}{more}",
+                "",
+                "The most recent occurrence:",
+                "",
+                storm.repeats[-1].body,
+            ]
+        )
+        return subject, body
+
+
+STOP = object()
+
+
+class ReportSender:
+    """The per-process thread that mails reports and digests."""
+
+    def __init__(
+        self,
+        settings: MailSettings,
+        window_seconds: float,
+        log: logging.Logger,
+        send: Callable[[MailSettings, str, str], None] = deliver,
+    ) -> None:
+        self.settings = settings
+        self.window = window_seconds
+        self.log = log
+        self.send_mail = send
+        self.lock = threading.Lock()
+        self.pid: int | None = None
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+
+    def submit(self, report: Report) -> None:
+        self._ensure_running()
+        self.queue.put(report)
+
+    def _ensure_running(self) -> None:
+        # Started lazily and per process: a thread started before gunicorn forks
+        # its workers would not exist in them.
+        if self.pid == os.getpid():
+            return
+        with self.lock:
+            if self.pid == os.getpid():
+                return
+            self.queue = queue.SimpleQueue()
+            self.thread = threading.Thread(target=self._run, name="error-report-sender")
+            self.thread.daemon = True
+            self.thread.start()
+            self.pid = os.getpid()
+            atexit.register(self.stop)
+
+    def stop(self, timeout: float = EXIT_FLUSH_SECONDS) -> None:
+        """Send what is pending (digests included), then end the thread."""
+        if self.thread is None or self.pid != os.getpid() or not self.thread.is_alive():
+            return
+        self.queue.put(STOP)
+        self.thread.join(timeout)
+
+    def _run(self) -> None:
+        storms = StormControl(self.window)
+        while True:
+            deadline = storms.next_deadline()
+            wait = None if deadline is None else max(deadline - time.monotonic(), 0)
+            try:
+                item = self.queue.get(timeout=wait)
+            except queue.Empty:
+                item = None
+            if item is STOP:
+                for subject, body in storms.close_windows(time.monotonic(), everything=True):
+                    self._send(subject, body)
+                return
+            if isinstance(item, Report) and storms.admit(item, time.monotonic()):
+                self._send(item.subject, item.body)
+            for subject, body in storms.close_windows(time.monotonic()):
+                self._send(subject, body)
+
+    def _send(self, subject: str, body: str) -> None:
+        try:
+            self.send_mail(self.settings, subject, body)
+        except Exception as error:
+            # Written to the log file, never raised: reporting must not fail the site.
+            self.log.warning(
+                "Could not send error report %r to %s:%s: %s: %s",
+                subject,
+                self.settings.host,
+                self.settings.port,
+                type(error).__name__,
+                error,
+            )
+
+
+class ReportQueueHandler(QueueHandler):
+    """Builds the report in the failing thread, then hands it to the sender."""
+
+    def __init__(self, sender: ReportSender, app_secrets: set[str]) -> None:
+        super().__init__(queue=None)  # type: ignore[arg-type]
+        self.sender = sender
+        self.app_secrets = app_secrets
+
+    def prepare(self, record: logging.LogRecord) -> Report:  # type: ignore[override]
+        return build_report(record, self.app_secrets)
+
+    def enqueue(self, report: Report) -> None:  # type: ignore[override]
+        self.sender.submit(report)

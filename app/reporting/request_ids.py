@@ -1,0 +1,40 @@
+"""A request id for every request: in the response, the log lines and the reports."""
+
+import logging
+import re
+import uuid
+
+from flask import Flask, g, has_request_context, request
+from werkzeug.wrappers import Response
+
+HEADER = "X-Request-ID"
+# A proxy's id is kept only when it is short and plain, so that it can go into a
+# log line, an email header or a page without escaping or forging lines.
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def current_request_id() -> str | None:
+    return g.get("request_id") if has_request_context() else None
+
+
+def assign_request_id() -> None:
+    incoming = request.headers.get(HEADER, "")
+    g.request_id = incoming if SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
+def return_request_id(response: Response) -> Response:
+    response.headers[HEADER] = g.get("request_id") or "-"
+    return response
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamp every record with the id of the request it was written in, or "-"."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id() or "-"
+        return True
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(assign_request_id)
+    app.after_request(return_request_id)

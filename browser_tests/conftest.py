@@ -1,0 +1,148 @@
+"""Fixtures of the browser suite: one Chromium and one server per session.
+
+Chromium (Debian's package) and axe-core (``npm ci`` here) are installed by
+testkit/install-system-packages.sh, never by the tests: without them the suite
+is skipped with the reason, except in CI (CI=true), where that is a failure.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from browser_tests.page_checks import BrowserWatch, axe_tally
+from testkit.services.gunicorn import gunicorn_server
+from testkit.services.processes import SETUP_SCRIPT, unavailable
+from testkit.services.production import production_environment, upgrade_database
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE_SCRIPT = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+LOGIN_LIMIT = "3 per minute"
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {
+        "viewport": {"width": 375, "height": 740},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium (never Playwright's own browser download)."""
+    if not CHROMIUM.exists():
+        unavailable(
+            f"the browser suite needs Chromium: {CHROMIUM} is missing "
+            f"(Debian package chromium; run {SETUP_SCRIPT})"
+        )
+    return str(CHROMIUM)
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core at the version pinned in browser_tests/package-lock.json."""
+    if not AXE_SCRIPT.exists():
+        unavailable(
+            f"the browser suite needs axe-core: {AXE_SCRIPT} is missing "
+            f"(npm ci in browser_tests/; run {SETUP_SCRIPT})"
+        )
+    return AXE_SCRIPT.read_text()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                # Belt and braces for the network rule: the browser can resolve no
+                # name but the loopback address (page requests are also routed).
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def server_environment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    env = production_environment(
+        tmp_path_factory.mktemp("browser-server"),
+        # Plain http on loopback: Secure cookies would not be sent back.
+        SESSION_COOKIE_SECURE="0",
+        # Small pages, so that a few posts show the "Older posts" / "Newer posts" links.
+        POSTS_PER_PAGE="5",
+        # The journeys post forms quickly, like no person does.
+        RATELIMIT_ENABLED="0",
+    )
+    upgrade_database(env)
+    return env
+
+
+def serve(app: str, env: dict[str, str], output: Path) -> Iterator[str]:
+    # One worker with threads: the browser fetches a page's files in parallel.
+    threads = ["--threads", "4"]
+    with gunicorn_server(app, environment=env, output=output, workers=1, options=threads) as up:
+        yield up.url
+
+
+@pytest.fixture(scope="session")
+def live_server(server_environment: dict[str, str], tmp_path_factory) -> Iterator[str]:
+    """The base URL of the real application (microblog:app)."""
+    output = tmp_path_factory.mktemp("gunicorn") / "microblog.log"
+    yield from serve("microblog:app", server_environment, output)
+
+
+@pytest.fixture(scope="session")
+def crashing_server(server_environment: dict[str, str], tmp_path_factory) -> Iterator[str]:
+    """The same application and database plus testkit's failing routes, rate limits on.
+
+    The limits are on as in production, only lower, so a few wrong passwords
+    reach the 429 page.
+    """
+    env = {**server_environment, "RATELIMIT_ENABLED": "1", "RATELIMIT_AUTH": LOGIN_LIMIT}
+    output = tmp_path_factory.mktemp("gunicorn") / "crashing_app.log"
+    yield from serve("testkit.crashing_app:app", env, output)
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def viewport(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def context(browser: Browser, viewport: str) -> Iterator[BrowserContext]:
+    context = browser.new_context(**VIEWPORTS[viewport], locale="en-GB", timezone_id="Asia/Tokyo")
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def watch(context: BrowserContext, axe_source: str, viewport: str) -> BrowserWatch:
+    return BrowserWatch(context, axe_source, viewport)
+
+
+@pytest.fixture
+def page(context: BrowserContext, watch: BrowserWatch) -> Page:
+    return context.new_page()
+
+
+@pytest.fixture
+def screenshot(viewport: str):
+    def path(name: str) -> Path:
+        return SCREENSHOTS / f"{name}-{viewport}.png"
+
+    return path
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if axe_tally.rows:
+        terminalreporter.section("axe-core violations by impact, every page visited")
+        terminalreporter.write_line(axe_tally.table())

@@ -1,0 +1,200 @@
+"""HTTP hardening: security headers, cookies, CSRF, no debugger, NUL characters, body size."""
+
+import re
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Post, User
+from app.security_headers import CONTENT_SECURITY_POLICY, HSTS
+from testkit.clients import (
+    NEW_PASSWORD,
+    PASSWORD,
+    Auth,
+    assert_security_headers,
+    csrf_token,
+    is_logged_in,
+    make_user,
+    page_text,
+    submit,
+)
+
+# --- Security headers and cookies ------------------------------------------------------
+
+
+def test_csp_is_exactly_the_documented_policy() -> None:
+    assert CONTENT_SECURITY_POLICY == (
+        "default-src 'self'; img-src 'self' data: https://www.gravatar.com; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/login", 200), ("GET", "/no-such-page", 404), ("DELETE", "/login", 405)],
+)
+def test_security_headers_on_pages_and_error_pages(client, method, path, status) -> None:
+    response = client.open(path, method=method)
+    assert response.status_code == status
+    assert_security_headers(response)
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_security_headers_on_500_from_failing_route(make_app) -> None:
+    response = make_app().test_client().get("/crash/")
+    assert response.status_code == 500
+    assert_security_headers(response)
+    assert "DeliberateFailure" not in response.get_data(as_text=True)
+
+
+def test_hsts_only_with_secure_cookies(make_app) -> None:
+    response = make_app(SESSION_COOKIE_SECURE=True).test_client().get("/no-such-page")
+    assert response.status_code == 404
+    assert response.headers["Strict-Transport-Security"] == HSTS
+    assert_security_headers(response)
+
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_session_and_remember_cookie_attributes(make_app, secure) -> None:
+    app = make_app(SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_DAYS=7)
+    with app.app_context():
+        make_user("alice")
+    response = Auth(app.test_client()).login(remember_me=True)
+    cookies = {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
+    for name in ("session", "remember_token"):
+        attributes = cookies[name]
+        assert "HttpOnly" in attributes
+        assert "SameSite=Lax" in attributes
+        assert ("Secure" in attributes) is secure
+    expires = re.search(r"Expires=([^;]+)", cookies["remember_token"]).group(1)
+    lifetime = parsedate_to_datetime(expires) - datetime.now(UTC)
+    assert timedelta(days=6, hours=23) < lifetime <= timedelta(days=7)
+
+
+# --- No debugger, no huge bodies -------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/console", "/?__debugger__=yes&cmd=resource&f=style.css"])
+def test_werkzeug_debugger_is_unreachable(client, path) -> None:
+    response = client.get(path)
+    # "/" asks anonymous users to log in; the debugger's stylesheet is never served.
+    assert response.status_code in (302, 404)
+    assert response.mimetype != "text/css"
+    body = response.get_data(as_text=True)
+    assert "Werkzeug" not in body
+    if path == "/console":
+        assert response.status_code == 404
+
+
+def test_oversized_request_gets_413_error_page(client) -> None:
+    response = client.post("/login", data={"username": "x" * (1024 * 1024 + 10)})
+    assert response.status_code == 413
+    assert "<html" in response.get_data(as_text=True).lower()
+    assert_security_headers(response)
+
+
+# --- CSRF on every state-changing request, nothing changes on GET ---------------------------
+
+
+def database_state() -> list[tuple]:
+    """Everything a request could change, as plain values."""
+    users = db.session.execute(
+        sa.select(User.id, User.username, User.email, User.password_hash, User.about_me).order_by(
+            User.id
+        )
+    ).all()
+    posts = db.session.execute(sa.select(Post.id, Post.body)).all()
+    return [tuple(row) for row in [*users, *posts]]
+
+
+STATE_CHANGES = {
+    "/register": {
+        "username": "mallory",
+        "email": "mallory@example.com",
+        "password": NEW_PASSWORD,
+        "password2": NEW_PASSWORD,
+    },
+    "/index": {"body": "posted by a forged form"},
+    "/edit_profile": {"username": "renamed", "about_me": "forged"},
+    "/change_password": {
+        "password-current_password": PASSWORD,
+        "password-new_password": NEW_PASSWORD,
+        "password-new_password2": NEW_PASSWORD,
+    },
+    "/logout": {},
+    "/login": {"username": "alice", "password": PASSWORD},
+}
+
+
+def foreign_token(app) -> str:
+    """A genuine token, but from somebody else's session (what a CSRF attacker has)."""
+    return csrf_token(app.test_client())
+
+
+@pytest.mark.parametrize("token", ["missing", "wrong", "foreign"])
+@pytest.mark.parametrize("path", list(STATE_CHANGES))
+def test_every_state_changing_post_needs_this_sessions_csrf_token(app, alice, path, token):
+    client = app.test_client()
+    if path != "/login":
+        Auth(client).login()
+    data = dict(STATE_CHANGES[path])
+    field = "password-csrf_token" if path == "/change_password" else "csrf_token"
+    if token == "wrong":
+        data[field] = "not-a-token"
+    elif token == "foreign":
+        data[field] = foreign_token(app)
+    before = database_state()
+    logged_in_before = is_logged_in(client)
+
+    response = client.post(path, data=data)
+
+    assert response.status_code == 400
+    assert "CSRF" in page_text(response)
+    assert database_state() == before
+    assert is_logged_in(client) == logged_in_before
+
+
+@pytest.mark.parametrize("path", list(STATE_CHANGES))
+def test_get_never_changes_anything(app, alice, path) -> None:
+    client = app.test_client()
+    if path != "/login":
+        Auth(client).login()
+    before = database_state()
+    response = client.get(
+        path,
+        query_string={
+            "csrf_token": csrf_token(client, "/index" if path != "/login" else "/login"),
+            **STATE_CHANGES[path],
+        },
+    )
+    assert response.status_code in (200, 302, 405)
+    assert database_state() == before
+    assert is_logged_in(client) == (path != "/login")
+
+
+# --- NUL characters (PostgreSQL cannot store them) ---------------------------------------------
+
+
+NUL_INPUTS = [
+    ("/login", {"username": "al\x00ice", "password": PASSWORD}),
+    ("/register", {"username": "b\x00ob", "email": "bob@example.com", "password": "x"}),
+    ("/index", {"body": "hello\x00world"}),
+    ("/edit_profile", {"username": "alice", "about_me": "\x00"}),
+    ("/user/al%00ice", None),
+    ("/index?page=1%00", None),
+]
+
+
+@pytest.mark.parametrize(("path", "fields"), NUL_INPUTS)
+def test_nul_characters_are_a_bad_request_not_a_crash(app, alice, path, fields):
+    client = app.test_client()
+    if path not in ("/login", "/register"):
+        Auth(client).login()
+    before = database_state()
+    response = client.get(path) if fields is None else submit(client, path, fields)
+    assert response.status_code == 400
+    assert "NUL character" in page_text(response)
+    assert database_state() == before

@@ -1,0 +1,151 @@
+"""Rate limits on the password forms (login, registration, password change), per client."""
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import User
+from config import Config, ConfigError
+from testkit.clients import (
+    NEW_PASSWORD,
+    PASSWORD,
+    Auth,
+    assert_security_headers,
+    csrf_token,
+    page_text,
+)
+
+
+def exhaust(client, path: str, data: dict[str, str], attempts: int = 10, **kwargs) -> None:
+    """Spend the allowance: ``attempts`` POSTs that are all answered normally."""
+    for _ in range(attempts):
+        assert client.post(path, data=data, **kwargs).status_code != 429
+
+
+def bad_login(client) -> dict[str, str]:
+    # An empty password: refused by the form without the cost of a password hash,
+    # and counted all the same.
+    return {"csrf_token": csrf_token(client), "username": "alice", "password": ""}
+
+
+def test_the_eleventh_login_attempt_in_a_minute_gets_the_429_page(client, alice) -> None:
+    data = bad_login(client)
+    exhaust(client, "/login", data)
+    response = client.post("/login", data=data)
+    assert response.status_code == 429
+    page = page_text(response)
+    assert "Too Many Requests" in page
+    assert "Too many attempts from your address." in page
+    assert 'class="navbar' in page  # the site's layout
+    assert 0 < int(response.headers["Retry-After"]) <= 60
+    assert_security_headers(response)
+    # The right password does not get through either until the window ends.
+    assert Auth(client).login().status_code == 429
+
+
+def test_json_clients_get_a_json_429_with_retry_after(client, alice) -> None:
+    data = bad_login(client)
+    exhaust(client, "/login", data)
+    response = client.post("/login", data=data, headers={"Accept": "application/json"})
+    assert response.status_code == 429
+    assert response.get_json()["error"] == "Too Many Requests"
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_get_is_never_limited(client, alice) -> None:
+    for _ in range(12):
+        assert client.get("/login").status_code == 200
+        assert client.get("/register").status_code == 200
+    data = bad_login(client)
+    exhaust(client, "/login", data)  # the GETs took nothing from the allowance
+    assert client.post("/login", data=data).status_code == 429
+    assert client.get("/login").status_code == 200
+    assert client.get("/register").status_code == 200
+
+
+def test_registration_is_limited(client) -> None:
+    token = csrf_token(client, "/register")
+    refused = {"csrf_token": token, "username": "x", "email": "x", "password": "p"}
+    exhaust(client, "/register", refused)
+    response = Auth(client).register("bob")
+    assert response.status_code == 429
+    assert db.session.scalar(sa.select(User)) is None
+
+
+def test_password_change_is_limited(client, auth, logged_in) -> None:
+    token = csrf_token(client, "/edit_profile")  # the password form's token too
+    guess = {"password-csrf_token": token, "password-current_password": "guess"}
+    exhaust(client, "/change_password", guess)
+    before = logged_in.password_hash
+    assert auth.change_password(PASSWORD, NEW_PASSWORD).status_code == 429
+    db.session.refresh(logged_in)
+    assert logged_in.password_hash == before
+
+
+def test_limits_count_per_client_address(client, alice) -> None:
+    data = bad_login(client)
+    exhaust(client, "/login", data, environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    blocked = client.post("/login", data=data, environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert blocked.status_code == 429
+    other = client.post("/login", data=data, environ_base={"REMOTE_ADDR": "198.51.100.9"})
+    assert other.status_code == 200
+
+
+def test_counts_do_not_leak_between_apps(alice, client, make_app) -> None:
+    exhaust(client, "/login", bad_login(client))
+    assert client.post("/login", data=bad_login(client)).status_code == 429
+    other = make_app().test_client()
+    assert other.post("/login", data=bad_login(other)).status_code == 200
+
+
+def test_a_forged_x_forwarded_for_does_not_escape_the_limit(client, alice) -> None:
+    # No proxy is trusted by default: the header is the client's own invention.
+    data = bad_login(client)
+    for n in range(10):
+        forged = {"X-Forwarded-For": f"198.51.100.{n}"}
+        assert client.post("/login", data=data, headers=forged).status_code != 429
+    forged = {"X-Forwarded-For": "198.51.100.99"}
+    assert client.post("/login", data=data, headers=forged).status_code == 429
+
+
+@pytest.mark.parametrize("app_settings", [{"TRUSTED_PROXIES": 1}])
+def test_behind_a_proxy_the_address_it_saw_is_limited(client, alice) -> None:
+    # The client prepends whatever it likes; the trusted proxy appends the real
+    # address, and that is the one counted.
+    data = bad_login(client)
+    for n in range(10):
+        chain = {"X-Forwarded-For": f"198.51.100.{n}, 203.0.113.5"}
+        assert client.post("/login", data=data, headers=chain).status_code != 429
+    chain = {"X-Forwarded-For": "198.51.100.99, 203.0.113.5"}
+    assert client.post("/login", data=data, headers=chain).status_code == 429
+    another = {"X-Forwarded-For": "203.0.113.6"}
+    assert client.post("/login", data=data, headers=another).status_code == 200
+
+
+@pytest.mark.parametrize("app_settings", [{"RATELIMIT_AUTH": "2 per minute"}])
+def test_the_limit_is_configurable(client, alice) -> None:
+    data = bad_login(client)
+    exhaust(client, "/login", data, attempts=2)
+    assert client.post("/login", data=data).status_code == 429
+
+
+@pytest.mark.parametrize("app_settings", [{"RATELIMIT_ENABLED": False}])
+def test_limits_can_be_switched_off(client, alice) -> None:
+    exhaust(client, "/login", bad_login(client), attempts=15)
+
+
+def test_rate_limit_settings_come_from_the_environment(make_app, monkeypatch) -> None:
+    monkeypatch.setenv("RATELIMIT_AUTH", "5/minute;100/day")
+    monkeypatch.setenv("RATELIMIT_ENABLED", "off")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")
+    app = make_app(Config, TESTING=True)
+    assert app.config["RATELIMIT_AUTH"] == "5/minute;100/day"
+    assert app.config["RATELIMIT_ENABLED"] is False
+    assert Config.RATELIMIT_STORAGE_URI == "memory://"
+
+
+@pytest.mark.parametrize("raw", ["ten per minute", "10 per fortnight", "lots"])
+def test_an_unreadable_rate_limit_stops_the_app_from_starting(make_app, monkeypatch, raw) -> None:
+    monkeypatch.setenv("RATELIMIT_AUTH", raw)
+    with pytest.raises(ConfigError, match="RATELIMIT_AUTH"):
+        make_app(Config, TESTING=True)

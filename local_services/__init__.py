@@ -1,1 +1,0 @@
-"""Throwaway local servers (PostgreSQL, nginx) for tests, checks and benchmarks."""

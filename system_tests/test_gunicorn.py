@@ -1,0 +1,84 @@
+"""deploy/gunicorn.conf.py: what gunicorn really loads from it, and the server it then runs."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from testkit.clients import LiveClient
+from testkit.services.gunicorn import GUNICORN_CONF, ROOT, gunicorn_server
+from testkit.services.production import production_environment
+
+pytestmark = pytest.mark.system
+
+
+def check_gunicorn_config(tmp_path: Path, **environment: str) -> subprocess.CompletedProcess:
+    """Let gunicorn read the settings file, load the app and print its resolved settings."""
+    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--print-config"],
+        cwd=ROOT,
+        env=production_environment(tmp_path, **environment),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def resolved_gunicorn_settings(tmp_path: Path, **environment: str) -> str:
+    result = check_gunicorn_config(tmp_path, **environment)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def setting(printed: str, name: str) -> str:
+    match = re.search(rf"^{name}\s*=\s*(.*)$", printed, re.MULTILINE)
+    assert match, f"{name} missing from gunicorn --print-config"
+    return match.group(1).strip()
+
+
+def test_gunicorn_conf_defaults_to_two_workers_on_loopback_without_control_socket(
+    tmp_path: Path,
+):
+    printed = resolved_gunicorn_settings(tmp_path)
+    assert setting(printed, "workers") == "2"
+    assert setting(printed, "bind") == "['127.0.0.1:8000']"
+    assert setting(printed, "preload_app") == "False"
+    assert setting(printed, "timeout") == "30"
+    assert setting(printed, "graceful_timeout") == "30"
+    assert setting(printed, "accesslog") == "-"
+    assert setting(printed, "control_socket_disable") == "True"
+    assert setting(printed, "wsgi_app") == "microblog:app"
+
+
+def test_gunicorn_conf_reads_workers_and_bind_from_the_environment(tmp_path: Path):
+    printed = resolved_gunicorn_settings(tmp_path, WEB_CONCURRENCY="5", PORT="9123")
+    assert setting(printed, "workers") == "5"
+    assert setting(printed, "bind") == "['127.0.0.1:9123']"
+    printed = resolved_gunicorn_settings(
+        tmp_path, GUNICORN_BIND="unix:/run/microblog.sock", PORT="9123"
+    )
+    assert setting(printed, "bind") == "['unix:/run/microblog.sock']"
+
+
+def test_gunicorn_conf_refuses_a_port_that_is_not_a_number(tmp_path: Path):
+    result = check_gunicorn_config(tmp_path, PORT="eighty")
+    assert result.returncode != 0
+    assert "PORT='eighty' is not a whole number" in result.stdout + result.stderr
+
+
+def test_access_log_lines_carry_the_request_id_the_response_had(tmp_path: Path):
+    environment = production_environment(tmp_path, RATELIMIT_ENABLED="0")
+    # The settings file sends the access log to standard output: into this file.
+    output = tmp_path / "gunicorn.out"
+    with gunicorn_server(environment=environment, output=output, workers=1) as server:
+        browser = LiveClient(server.url)
+        page = browser.get("/login")
+        assert page.status == 200
+        request_id = page.request_id
+        assert browser.get("/login", headers={"X-Request-ID": "lb-42"}).request_id == "lb-42"
+    lines = output.read_text().splitlines()
+    served = [line for line in lines if '"GET /login HTTP/1.1" 200' in line]
+    assert any(line.endswith(f"rid={request_id}") for line in served)
+    assert any(line.endswith("rid=lb-42") for line in served)

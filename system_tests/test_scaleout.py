@@ -1,0 +1,214 @@
+"""Scale-out check: two gunicorn instances share one PostgreSQL behind nginx.
+
+    venv/bin/python -m pytest system_tests/test_scaleout.py -s
+
+Everything runs on loopback and is stopped at the end: PostgreSQL (schema made
+by ``flask db upgrade``), a local SMTP server, two separate gunicorn instances of
+the real application plus testkit's failing routes with deploy/gunicorn.conf.py
+(same SECRET_KEY, own log folders) and nginx with deploy/nginx/microblog.conf.
+Without nginx or PostgreSQL the checks are skipped with the reason, except in CI
+(CI=true), where that is a failure.
+"""
+
+import contextlib
+import os
+import re
+import urllib.parse
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from testkit.clients import Auth, LiveClient, register_all_at_once
+from testkit.services.gunicorn import ROOT, gunicorn_server
+from testkit.services.nginx import (
+    NginxUnavailable,
+    find_nginx,
+    nginx_server,
+    with_upstream_servers,
+)
+from testkit.services.postgres import create_database, drop_database
+from testkit.services.processes import unavailable, wait_until
+from testkit.services.production import production_environment, upgrade_database
+from testkit.services.smtp import Inbox, context_of, smtp_sink
+
+pytestmark = pytest.mark.system
+
+SITE_CONF = ROOT / "deploy" / "nginx" / "microblog.conf"
+ERROR_REFERENCE = re.compile(r"Error reference: <code>([^<]+)</code>")
+ACCESS_LOG_REQUEST_ID = re.compile(r" rid=(\S+)$", re.MULTILINE)
+ADMIN = "ops@example.com"
+CRASH_PATH = "/crash/"  # testkit.crashing: raises DeliberateFailure("boom")
+
+
+@dataclass
+class Instance:
+    name: str
+    url: str
+    folder: Path
+
+    def served(self) -> set[str]:
+        """Request ids in this instance's access log."""
+        return set(ACCESS_LOG_REQUEST_ID.findall((self.folder / "access.log").read_text()))
+
+    def app_log(self) -> str:
+        return "".join(path.read_text() for path in self.folder.glob("logs/microblog.log*"))
+
+
+@dataclass
+class Cluster:
+    url: str
+    instances: list[Instance]
+    database_url: str
+    inbox: Inbox
+    nginx_dir: Path
+
+    def instance_of(self, request_id: str) -> str:
+        """Which instance served a request (its access line may lag the reply a little)."""
+
+        def serving() -> list[str]:
+            return [i.name for i in self.instances if request_id in i.served()]
+
+        wait_until(serving, 30)
+        names = serving()
+        assert len(names) == 1, f"{request_id} served by {names}"
+        return names[0]
+
+    def count_users(self, username: str) -> int:
+        with psycopg.connect(self.database_url) as connection:
+            query = 'SELECT count(*) FROM "user" WHERE lower(username) = lower(%s)'
+            return connection.execute(query, (username,)).fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, postgres_server_url: str) -> Iterator[Cluster]:
+    workdir = tmp_path_factory.mktemp("scaleout")
+    try:
+        find_nginx()
+    except NginxUnavailable as reason:
+        unavailable(f"scale-out check needs nginx: {reason}")
+    with contextlib.ExitStack() as stack:
+        database_name = f"microblog_scaleout_{os.getpid()}"
+        database_url = create_database(postgres_server_url, database_name)
+        stack.callback(drop_database, postgres_server_url, database_name)
+        smtp = stack.enter_context(smtp_sink())
+        environment = production_environment(
+            workdir,
+            # The Heroku-style spelling: config.py sends it through psycopg 3 too.
+            DATABASE_URL=database_url.replace("postgresql://", "postgres://", 1),
+            TRUSTED_PROXIES="1",
+            MAIL_SERVER=smtp.host,
+            MAIL_PORT=str(smtp.port),
+            ADMINS=ADMIN,
+            # Limits on, but one client address (the test) does everything here.
+            RATELIMIT_AUTH="1000 per minute",
+        )
+        upgrade_database(environment)
+        instances = []
+        for name in ("app1", "app2"):
+            folder = workdir / name
+            folder.mkdir()
+            # The production settings, with the access log (it ends in rid=<id>) in a file.
+            server = stack.enter_context(
+                gunicorn_server(
+                    "testkit.crashing_app:app",
+                    environment={**environment, "LOG_DIR": str(folder / "logs")},
+                    output=folder / "gunicorn.out",
+                    options=["--access-logfile", str(folder / "access.log")],
+                )
+            )
+            instances.append(Instance(name, server.url, folder))
+        upstreams = [instance.url.removeprefix("http://") for instance in instances]
+        site = with_upstream_servers(SITE_CONF.read_text(), upstreams)
+        url = stack.enter_context(nginx_server(site, workdir / "nginx"))
+        where = urllib.parse.urlsplit(database_url)
+        print(f"\nnginx {url} -> {', '.join(upstreams)}; PostgreSQL {where.hostname}:{where.port}")
+        yield Cluster(url, instances, database_url, smtp.inbox, workdir / "nginx")
+
+
+def test_a_user_logged_in_through_one_server_stays_logged_in_through_the_other(cluster):
+    first, second = cluster.instances
+    browser = LiveClient(first.url)
+    auth = Auth(browser)
+    assert auth.register("carol").status == 302
+    assert auth.login("carol").status == 302
+
+    home = browser.at(second.url).get("/index")
+    assert home.status == 200
+    assert "Hi, carol!" in home.text
+
+    # Through nginx, consecutive pages land on both servers and the user stays in.
+    through_proxy = browser.at(cluster.url)
+    pages = [through_proxy.get("/index") for _ in range(6)]
+    assert [page.status for page in pages] == [200] * 6
+    assert all("Hi, carol!" in page.text for page in pages)
+    servers = Counter(cluster.instance_of(page.request_id) for page in pages)
+    print(f"\nlogged in through {first.name}; 6 pages through nginx served by {dict(servers)}")
+    assert set(servers) == {"app1", "app2"}
+
+
+def test_racing_registrations_over_both_servers_make_one_account_and_no_500(cluster):
+    count = 16
+    replies = register_all_at_once(
+        cluster.url, ["racer" if i % 2 else "RACER" for i in range(count)]
+    )
+
+    statuses = Counter(reply.status for reply in replies)
+    servers = Counter(cluster.instance_of(reply.request_id) for reply in replies)
+    print(f"\n{count} racing registrations: statuses {dict(statuses)}, servers {dict(servers)}")
+    assert statuses == {302: 1, 200: count - 1}
+    for reply in replies:
+        if reply.status == 200:
+            assert "Please use a different username." in reply.text
+    assert cluster.count_users("racer") == 1
+    assert set(servers) == {"app1", "app2"}
+
+
+def test_error_reports_and_log_lines_from_both_servers_carry_their_request_ids(cluster):
+    browser = LiveClient(cluster.url)
+    # Forged forwarding headers: nginx overwrites or extends them, and the app
+    # (TRUSTED_PROXIES=1) believes only what nginx added.
+    forged = {
+        "X-Forwarded-For": "203.0.113.9",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "evil.example",
+        "X-Request-ID": "forged-id",
+    }
+    failures = [browser.get(CRASH_PATH, headers=forged) for _ in range(4)]
+    assert [failure.status for failure in failures] == [500] * 4
+    by_server: dict[str, list[str]] = {"app1": [], "app2": []}
+    for failure in failures:
+        # nginx's $request_id: 32 hex digits, the same on the page and in the header.
+        assert re.fullmatch(r"[0-9a-f]{32}", failure.request_id)
+        assert ERROR_REFERENCE.search(failure.text).group(1) == failure.request_id
+        by_server[cluster.instance_of(failure.request_id)].append(failure.request_id)
+    assert all(by_server.values()), by_server
+
+    for instance in cluster.instances:
+        for request_id in by_server[instance.name]:
+            assert wait_until(lambda: request_id in instance.app_log(), 30)  # noqa: B023
+            assert f"ERROR [{request_id}] Exception on {CRASH_PATH} [GET]" in instance.app_log()
+    # nginx writes its access line once the response has gone out, so it can trail
+    # the client by a moment.
+    access_log = cluster.nginx_dir / "access.log"
+    for failure in failures:
+        assert wait_until(lambda: failure.request_id in access_log.read_text(), 30)  # noqa: B023
+
+    # Each worker process mails the first failure of a kind at once (storm control
+    # counts the repeats), so both servers have mailed at least one report.
+    def mailed_by_both() -> bool:
+        mailed = {context_of(m).get("Request id") for m in cluster.inbox.messages}
+        return all(mailed & set(ids) for ids in by_server.values())
+
+    assert wait_until(mailed_by_both, 30), cluster.inbox.messages
+    messages = list(cluster.inbox.messages)
+    reports = [context_of(message) for message in messages]
+    mailed = Counter(cluster.instance_of(report["Request id"]) for report in reports)
+    print(f"\n4 failures through nginx: {by_server}; reports mailed per server {dict(mailed)}")
+    for message, report in zip(messages, reports, strict=True):
+        assert message["Subject"] == f"Microblog Failure: DeliberateFailure at GET {CRASH_PATH}"
+        assert report["URL"] == f"{cluster.url}{CRASH_PATH}"
+        assert report["Client address"] == "127.0.0.1"

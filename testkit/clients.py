@@ -1,0 +1,266 @@
+"""Clients that drive the site as a browser would: forms with their CSRF token.
+
+For the Flask test client: ``csrf_token()``, ``submit()``, ``page_text()``,
+``is_logged_in()``, ``assert_security_headers()`` and ``make_user()``. For a live
+server (gunicorn, nginx): ``LiveClient``, one person's browser with its own
+cookies that never follows a redirect. ``Auth`` (register, log in, log out,
+change the password) works with both.
+"""
+
+import re
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from email.message import Message
+from http.cookiejar import CookieJar
+from typing import NamedTuple
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from app.extensions import db
+from app.models import User
+from app.security_headers import CONTENT_SECURITY_POLICY
+
+# The hidden field Flask-WTF renders in every form: the only copy of this pattern.
+CSRF_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+PASSWORD = "correct horse battery"
+NEW_PASSWORD = "a brand new passphrase"
+
+
+class MissingCsrfToken(LookupError):
+    """A page that should hold a form has no CSRF token."""
+
+
+def token_in(page: str, where: str) -> str:
+    """The CSRF token of the first form on ``page`` (fetched from ``where``)."""
+    match = CSRF_TOKEN.search(page)
+    if not match:
+        raise MissingCsrfToken(f"no CSRF token on {where}")
+    return match.group(1)
+
+
+# --- The Flask test client ----------------------------------------------------------------
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """Read the CSRF token from a page, as a browser's form would carry it."""
+    return token_in(client.get(path).get_data(as_text=True), path)
+
+
+def submit(client: FlaskClient, path: str, data: dict[str, object], **kwargs) -> TestResponse:
+    """POST a form the way a browser does: with the token from the page."""
+    form_page = kwargs.pop("form_page", path.split("?")[0])
+    return client.post(path, data={"csrf_token": csrf_token(client, form_page), **data}, **kwargs)
+
+
+def page_text(response: TestResponse) -> str:
+    return response.get_data(as_text=True)
+
+
+# The headers every response carries, error pages included (HSTS only with secure cookies).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+
+
+def assert_security_headers(response: TestResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers.get(name) == value, name
+
+
+def is_logged_in(client: FlaskClient) -> bool:
+    """Whether the client's cookies open a page that is for members only."""
+    return client.get("/edit_profile").status_code == 200
+
+
+def make_user(username: str, email: str | None = None, password: str = PASSWORD) -> User:
+    """Add an account straight to the database (inside an app context)."""
+    user = User(username=username, email=email or f"{username.lower()}@example.com")
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+# --- A live server --------------------------------------------------------------------------
+
+
+class Reply(NamedTuple):
+    """What a live server answered; ``headers`` is case-insensitive."""
+
+    status: int
+    headers: Message
+    text: str
+
+    @property
+    def request_id(self) -> str:
+        return self.headers["X-Request-ID"]
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Hand 3xx answers back to the caller, who checks where they point."""
+
+    def redirect_request(self, *args, **kwargs) -> None:
+        return None
+
+
+class LiveClient:
+    """One person's browser talking to a live server: own cookies, no redirects followed."""
+
+    def __init__(
+        self,
+        base_url: str,
+        cookies: CookieJar | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.cookies = cookies if cookies is not None else CookieJar()
+        self.headers = dict(headers or {})
+        self.timeout = timeout
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect
+        )
+
+    def at(self, base_url: str) -> "LiveClient":
+        """The same browser (same cookies and headers) talking to another address."""
+        return LiveClient(base_url, self.cookies, self.headers, self.timeout)
+
+    def cookie(self, name: str) -> str | None:
+        """The value of one of this browser's cookies, if it has it."""
+        return next((cookie.value for cookie in self.cookies if cookie.name == name), None)
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> Reply:
+        return self._open(path, None, headers)
+
+    def post(
+        self, path: str, data: dict[str, object], headers: dict[str, str] | None = None
+    ) -> Reply:
+        return self._open(path, urllib.parse.urlencode(data).encode(), headers)
+
+    def csrf_token(self, path: str = "/login") -> str:
+        """Read the CSRF token from a page, as a browser's form would carry it."""
+        page = self.get(path)
+        return token_in(page.text, f"{path} ({page.status})")
+
+    def submit(
+        self,
+        path: str,
+        data: dict[str, object],
+        headers: dict[str, str] | None = None,
+        form_page: str | None = None,
+    ) -> Reply:
+        """POST a form the way a browser does: with the token from the page."""
+        token = self.csrf_token(form_page or path.split("?")[0])
+        return self.post(path, {"csrf_token": token, **data}, headers)
+
+    def _open(self, path: str, body: bytes | None, headers: dict[str, str] | None) -> Reply:
+        request = urllib.request.Request(  # noqa: S310 - the test's own server
+            self.base_url + path, data=body, headers={**self.headers, **(headers or {})}
+        )
+        try:
+            with self._opener.open(request, timeout=self.timeout) as reply:
+                return Reply(reply.status, reply.headers, reply.read().decode())
+        except urllib.error.HTTPError as error:  # 3xx, 4xx and 5xx answers
+            with error:
+                return Reply(error.code, error.headers, error.read().decode())
+
+
+def register_all_at_once(base_url: str, usernames: list[str]) -> list[Reply]:
+    """Register each name from its own browser, all released at the same moment.
+
+    Every browser first fetches the form (its own session and CSRF token), so the
+    POSTs reach the server together: the race that unique indexes must settle.
+    """
+    browsers = [LiveClient(base_url) for _ in usernames]
+    tokens = [browser.csrf_token("/register") for browser in browsers]
+    barrier = threading.Barrier(len(usernames))
+    replies: list[Reply] = []
+
+    def register(index: int) -> None:
+        form = {
+            "csrf_token": tokens[index],
+            "username": usernames[index],
+            "email": f"racer{index}@example.com",
+            "password": PASSWORD,
+            "password2": PASSWORD,
+        }
+        barrier.wait()
+        replies.append(browsers[index].post("/register", form))
+
+    threads = [threading.Thread(target=register, args=(i,)) for i in range(len(usernames))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return replies
+
+
+# --- Either client ----------------------------------------------------------------------------
+
+
+class Auth:
+    """Register, log in and log out through the forms, with a test client or a LiveClient."""
+
+    def __init__(self, client: FlaskClient | LiveClient) -> None:
+        self.client = client
+
+    def register(
+        self, username: str = "alice", email: str | None = None, password: str = PASSWORD
+    ) -> TestResponse | Reply:
+        fields = {
+            "username": username,
+            "email": email or f"{username}@example.com",
+            "password": password,
+            "password2": password,
+        }
+        return self._submit("/register", fields)
+
+    def login(
+        self,
+        username: str = "alice",
+        password: str = PASSWORD,
+        query: str = "",
+        remember_me: bool = False,
+        **kwargs,
+    ) -> TestResponse | Reply:
+        """Log in; ``query`` is sent as the raw query string, e.g. ``next=/index``."""
+        path = f"/login?{query}" if query else "/login"
+        data = {"username": username, "password": password}
+        if remember_me:
+            data["remember_me"] = "y"
+        return self._submit(path, data, form_page="/login", **kwargs)
+
+    def logout(self) -> TestResponse | Reply:
+        return self._submit("/logout", {}, form_page="/index")
+
+    def change_password(
+        self, current: str, new: str, repeat: str | None = None
+    ) -> TestResponse | Reply:
+        """Fill in the profile editor's "Change password" form.
+
+        Its fields carry the form's prefix, the CSRF token's too; every form on a
+        page holds the same token.
+        """
+        data = {
+            "password-csrf_token": self._csrf_token("/edit_profile"),
+            "password-current_password": current,
+            "password-new_password": new,
+            "password-new_password2": new if repeat is None else repeat,
+        }
+        return self.client.post("/change_password", data=data)
+
+    def _csrf_token(self, path: str) -> str:
+        if isinstance(self.client, LiveClient):
+            return self.client.csrf_token(path)
+        return csrf_token(self.client, path)
+
+    def _submit(self, path: str, data: dict[str, object], **kwargs) -> TestResponse | Reply:
+        if isinstance(self.client, LiveClient):
+            return self.client.submit(path, data, **kwargs)
+        return submit(self.client, path, data, **kwargs)

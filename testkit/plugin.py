@@ -1,0 +1,168 @@
+"""The pytest fixtures of every suite (loaded with ``-p testkit.plugin`` in pyproject.toml).
+
+``app``, ``client``, ``auth``, ``alice`` and ``logged_in`` give each test a fresh
+app and database, as the Flask tutorial's fixtures do; ``database`` runs them on
+SQLite and on PostgreSQL. ``make_app`` builds apps as production runs them,
+``file_app`` one whose database many threads can reach, ``smtp`` a mail server.
+
+PostgreSQL comes from TEST_DATABASE_URL (a server where the tests may create and
+drop databases) or from a private server started for the session; without
+either the PostgreSQL runs are skipped with the reason, except in CI
+(CI=true), where that is a failure.
+
+Nothing from app/ is imported at the top of this module: ``-p testkit.plugin``
+loads it before pytest-cov starts measuring, and whatever app/ ran then (its
+imports, class and function definitions) would count as never run. The
+fixtures import the helpers that build apps when they first run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from testkit.services.postgres import (
+    PostgresUnavailable,
+    create_database,
+    drop_database,
+    libpq_url,
+    private_postgres,
+)
+from testkit.services.processes import unavailable
+from testkit.services.smtp import SmtpSink, smtp_sink
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask.testing import FlaskClient
+
+    from app.models import User
+    from testkit.clients import Auth
+    from testkit.databases import TestDatabase
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that run on PostgreSQL, so that ``-m "not postgresql"`` leaves them."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("database") == "postgresql"
+        uses_server = {"postgres_server_url", "postgres_database_url"} & set(item.fixturenames)
+        if on_postgres or uses_server:
+            item.add_marker(pytest.mark.postgresql)
+
+
+# --- Databases ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A PostgreSQL server URL (libpq spelling) where tests may create databases."""
+    given = libpq_url(os.environ.get("TEST_DATABASE_URL", ""))
+    if given:
+        yield given
+        return
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(private_postgres())
+        except PostgresUnavailable as reason:
+            unavailable(f"no PostgreSQL for the tests (set TEST_DATABASE_URL): {reason}")
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_database_url(postgres_server_url: str) -> Iterator[str]:
+    """An empty database of this session (and process) on the PostgreSQL server."""
+    name = f"microblog_test_{os.getpid()}"
+    yield create_database(postgres_server_url, name)
+    drop_database(postgres_server_url, name)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> TestDatabase:
+    from testkit.databases import PostgresDatabase, SQLiteDatabase
+
+    if request.param == "sqlite":
+        return SQLiteDatabase()
+    return PostgresDatabase(request.getfixturevalue("postgres_database_url"))
+
+
+# --- The app under test, as the tutorial's fixtures give it ------------------------------------
+
+
+@pytest.fixture
+def app_settings() -> dict[str, object]:
+    """Override in a test module (or parametrize) to change the app's config."""
+    return {}
+
+
+@pytest.fixture
+def app(app_settings: dict[str, object], database: TestDatabase) -> Iterator[Flask]:
+    from testkit.apps import build_app
+
+    app = build_app(**{"SQLALCHEMY_DATABASE_URI": database.url(), **app_settings})
+    with app.app_context():
+        database.reset()
+        yield app
+        database.release()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> Auth:
+    from testkit.clients import Auth
+
+    return Auth(client)
+
+
+@pytest.fixture
+def alice(app: Flask) -> User:
+    from testkit.clients import make_user
+
+    return make_user("alice")
+
+
+@pytest.fixture
+def logged_in(alice: User, auth: Auth) -> User:
+    auth.login()
+    return alice
+
+
+@pytest.fixture
+def file_app(tmp_path: Path, database: TestDatabase) -> Iterator[Flask]:
+    """An app whose database many threads can reach at once (a file for SQLite)."""
+    from testkit.apps import build_app
+
+    app = build_app(SQLALCHEMY_DATABASE_URI=database.url(tmp_path))
+    with app.app_context():
+        database.reset()
+    yield app
+    with app.app_context():
+        database.release()
+
+
+# --- Apps as production runs them, and a mail server for their reports -------------------------
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    """A local SMTP server that keeps every message (``smtp.inbox``)."""
+    with smtp_sink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Build apps as production runs them: see ``testkit.apps.ProductionLikeApps``."""
+    from testkit.apps import ProductionLikeApps
+
+    apps = ProductionLikeApps(tmp_path / "logs")
+    yield apps
+    apps.close()

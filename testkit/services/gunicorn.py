@@ -1,0 +1,49 @@
+"""The one way to run the application under gunicorn, on a free loopback port.
+
+with gunicorn_server(environment=production_environment(workdir), output=log) as server:
+    server.url       # http://127.0.0.1:<port>
+    server.process   # the arbiter (its children are the workers)
+"""
+
+import contextlib
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+from testkit.services.processes import Server, serving_on_free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
+
+
+@contextlib.contextmanager
+def gunicorn_server(
+    app: str = "microblog:app",
+    *,
+    environment: Mapping[str, str],
+    output: Path,
+    workers: int = 2,
+    options: Sequence[str] = (),
+    config: Path | None = GUNICORN_CONF,
+    cwd: Path = ROOT,
+    start_timeout: float = 60,
+) -> Iterator[Server]:
+    """Serve ``app`` (``module:variable``) until the block ends.
+
+    ``config`` is the production settings file (None: gunicorn's defaults); the
+    port, ``workers`` and ``options`` given here override it. gunicorn's output
+    (its errors, and the access log, which the production settings send to
+    standard output) is appended to ``output``; ``ServerFailed`` if it never answers.
+    """
+
+    def command_for(port: int) -> list[str]:
+        command = [sys.executable, "-m", "gunicorn"]
+        if config is not None:
+            command += ["--config", str(config)]
+        command += ["--workers", str(workers), "--bind", f"127.0.0.1:{port}"]
+        return [*command, *options, app]
+
+    with serving_on_free_port(
+        f"gunicorn {app}", command_for, output, start_timeout, env=dict(environment), cwd=cwd
+    ) as server:
+        yield server
