@@ -20,6 +20,41 @@ FALLBACK_PAGE = """<!doctype html>
 </html>"""
 
 
+# The site's own words for the errors people meet; any other status keeps
+# Werkzeug's name and description. A view's own description (why a request was
+# refused, how long to wait) is kept: it says more than a general sentence.
+FRIENDLY_WORDS = {
+    400: (
+        "Bad request",
+        "Your browser sent something this page cannot use. Go back, "
+        "reload the page and try again.",
+    ),
+    403: ("Not allowed", "You do not have permission to see this page."),
+    404: (
+        "Page not found",
+        "We could not find that page. The link may be mistyped, or the page may have moved.",
+    ),
+    405: ("Not allowed here", "This page cannot be used that way."),
+    413: ("Too much at once", "What you sent is larger than this site accepts."),
+    429: (
+        "Please wait a moment",
+        "Too many attempts in a short time. Please wait a little and try again.",
+    ),
+    500: (
+        "Something went wrong",
+        "Something went wrong on our side. It has been reported "
+        "and we will look into it. Please try again in a little while.",
+    ),
+}
+
+
+def words_for(error: HTTPException, code: int) -> tuple[str, str]:
+    """The heading and sentence the error page shows."""
+    title, sentence = FRIENDLY_WORDS.get(code, (error.name, error.description))
+    own_description = error.description != type(error).description
+    return title, (error.description if own_description else sentence)
+
+
 def wants_json_response() -> bool:
     # text/html listed first so that "*/*" and ties go to the browser page.
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
@@ -38,8 +73,9 @@ def error_response(error: HTTPException) -> ResponseReturnValue:
         if reference:
             body["reference"] = reference
         return body, code, headers
+    title, sentence = words_for(error, code)
     page = render_template(
-        "error.html", title=error.name, error=error, code=code, error_reference=reference
+        "error.html", title=title, sentence=sentence, code=code, error_reference=reference
     )
     return page, code, headers
 
@@ -57,9 +93,10 @@ def handle_internal_error(error: InternalServerError) -> ResponseReturnValue:
         return error_response(error)
     except Exception:
         current_app.logger.exception("The 500 page could not be rendered")
+        title, sentence = FRIENDLY_WORDS[500]
         page = FALLBACK_PAGE.format(
-            title=escape(error.name),
-            message=escape(InternalServerError.description),
+            title=escape(title),
+            message=escape(sentence),
             reference=escape(current_request_id() or "-"),
         )
         return Response(page, 500, mimetype="text/html")

@@ -1,4 +1,4 @@
-"""The data: users and their posts."""
+"""The data: users, who follows whom, and their posts."""
 
 import secrets
 from datetime import datetime
@@ -6,8 +6,22 @@ from functools import cache, lru_cache
 from hashlib import md5
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, func, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Select,
+    String,
+    Table,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.database import UTCDateTime, utcnow
@@ -34,6 +48,31 @@ def avatar_url(email: str, size: int) -> str:
     return f"https://www.gravatar.com/avatar/{gravatar_hash(email)}?d=identicon&s={size}"
 
 
+# Who follows whom: one row per pair, so the primary key itself refuses a second
+# follow, however many requests race. The primary key serves "whom does X follow";
+# the second index serves "who follows X" (a profile's count and list).
+followers = Table(
+    "followers",
+    db.metadata,
+    Column("follower_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("followed_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_followers_followed_id_follower_id", "followed_id", "follower_id"),
+)
+
+# ON CONFLICT DO NOTHING is spelled the same way by both backends, but each
+# dialect builds its own statement.
+_INSERT_BY_DIALECT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+# How a feed is read depends on how many people it covers. Following many, a page
+# is found by walking every post newest first and keeping the followed authors'
+# (a few dozen rows for 50 follows); seeking each author's posts through the author
+# index would read and sort all of them first (50,000 rows for 500 follows). Following
+# few, their posts are few, and seeking them beats walking past everyone else's.
+# Measured on the benchmark's data (SQLite, page 1): following 50, 0.22 ms walking
+# against 1.31 ms seeking; following 500, 0.17 ms against 13.3 ms.
+WALK_FEED_FROM = 20
+
+
 class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
@@ -46,6 +85,21 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
     posts: Mapped[list["Post"]] = relationship(back_populates="author", lazy="raise_on_sql")
+    # Write-only: a celebrity's followers are never loaded whole, only queried.
+    following: WriteOnlyMapped["User"] = relationship(
+        secondary=followers,
+        primaryjoin=lambda: followers.c.follower_id == User.id,
+        secondaryjoin=lambda: followers.c.followed_id == User.id,
+        back_populates="followers",
+        passive_deletes=True,
+    )
+    followers: WriteOnlyMapped["User"] = relationship(
+        secondary=followers,
+        primaryjoin=lambda: followers.c.followed_id == User.id,
+        secondaryjoin=lambda: followers.c.follower_id == User.id,
+        back_populates="following",
+        passive_deletes=True,
+    )
 
     # Case-insensitive uniqueness lives in the database, the authority when two
     # requests race: "Alice" and "alice" can never both exist.
@@ -81,6 +135,65 @@ class User(UserMixin, db.Model):
             return None
         return user if user.check_password(password) else None
 
+    def follow(self, user: "User") -> bool:
+        """Follow ``user``; False when already following (a racing request included).
+
+        The database settles races: the insert does nothing when the pair exists,
+        so a double click or two browsers at once never make a second row or an
+        error. The caller commits.
+        """
+        if user.id == self.id:
+            raise ValueError("a user cannot follow themselves")
+        insert = _INSERT_BY_DIALECT[db.session.get_bind().dialect.name]
+        statement = insert(followers).values(follower_id=self.id, followed_id=user.id)
+        # RETURNING, not rowcount: psycopg reports no count for a skipped insert.
+        inserted = statement.on_conflict_do_nothing().returning(followers.c.follower_id)
+        return db.session.execute(inserted).first() is not None
+
+    def unfollow(self, user: "User") -> bool:
+        """Stop following ``user``; False when not following. The caller commits."""
+        result = db.session.execute(
+            delete(followers).where(
+                followers.c.follower_id == self.id, followers.c.followed_id == user.id
+            )
+        )
+        return result.rowcount == 1
+
+    def is_following(self, user: "User") -> bool:
+        pair = select(followers.c.follower_id).where(
+            followers.c.follower_id == self.id, followers.c.followed_id == user.id
+        )
+        return db.session.scalar(pair) is not None
+
+    def followers_count(self) -> int:
+        count = select(func.count()).where(followers.c.followed_id == self.id)
+        return db.session.scalar(count.select_from(followers))
+
+    def following_count(self) -> int:
+        count = select(func.count()).where(followers.c.follower_id == self.id)
+        return db.session.scalar(count.select_from(followers))
+
+    def in_feed(self, following_count: int) -> ColumnElement[bool]:
+        """Posts of the people this user follows, and the user's own.
+
+        ``following_count`` (what ``following_count()`` says) picks how the database
+        reads the feed; the posts are the same either way.
+        """
+        if following_count == 0:
+            return Post.user_id == self.id
+        followed = select(followers.c.followed_id).where(followers.c.follower_id == self.id)
+        author = Post.user_id
+        if following_count >= WALK_FEED_FROM:
+            # "+ 0" hides the author index from the planner, which would otherwise
+            # prefer it (SQLite always does).
+            author = Post.user_id + 0
+        return or_(author.in_(followed), author == self.id)
+
+    def following_posts(self) -> Select[tuple["Post"]]:
+        """The user's feed, newest first: followed people's posts and their own."""
+        feed = self.in_feed(self.following_count())
+        return select(Post).where(feed).order_by(*Post.newest_first())
+
     def avatar(self, size: int) -> str:
         return avatar_url(self.email, size)
 
@@ -111,6 +224,20 @@ class Post(db.Model):
 
     def __repr__(self) -> str:
         return f"<Post {self.body[:20]!r}>"
+
+    @staticmethod
+    def newest_first() -> tuple[ColumnElement, ...]:
+        """The order of every list of posts (served by the indexes above)."""
+        return (Post.timestamp.desc(), Post.id.desc())
+
+    @staticmethod
+    def older_than(post_id: int) -> ColumnElement[bool]:
+        """The posts after ``post_id`` in ``newest_first`` order; none if it does not exist."""
+        timestamp = select(Post.timestamp).where(Post.id == post_id).scalar_subquery()
+        # The first comparison alone bounds the index range the database reads.
+        return and_(
+            Post.timestamp <= timestamp, or_(Post.timestamp < timestamp, Post.id < post_id)
+        )
 
 
 @login.user_loader

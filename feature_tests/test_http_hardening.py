@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Post, User
+from app.models import Post, User, followers
 from app.security_headers import CONTENT_SECURITY_POLICY, HSTS
 from testkit.clients import (
     NEW_PASSWORD,
@@ -107,7 +107,12 @@ def database_state() -> list[tuple]:
         )
     ).all()
     posts = db.session.execute(sa.select(Post.id, Post.body)).all()
-    return [tuple(row) for row in [*users, *posts]]
+    follows = db.session.execute(
+        sa.select(followers.c.follower_id, followers.c.followed_id).order_by(
+            followers.c.follower_id, followers.c.followed_id
+        )
+    ).all()
+    return [tuple(row) for row in [*users, *posts, ("follows",), *follows]]
 
 
 STATE_CHANGES = {
@@ -126,7 +131,19 @@ STATE_CHANGES = {
     },
     "/logout": {},
     "/login": {"username": "alice", "password": PASSWORD},
+    "/follow/bob": {},
+    "/unfollow/bob": {},
 }
+
+
+def prepare(path: str) -> None:
+    """Give ``path`` something to change: bob to follow, or to unfollow."""
+    if path in ("/follow/bob", "/unfollow/bob"):
+        alice = User.by_username("alice")
+        bob = make_user("bob")
+        if path == "/unfollow/bob":
+            alice.follow(bob)
+            db.session.commit()
 
 
 def foreign_token(app) -> str:
@@ -137,6 +154,7 @@ def foreign_token(app) -> str:
 @pytest.mark.parametrize("token", ["missing", "wrong", "foreign"])
 @pytest.mark.parametrize("path", list(STATE_CHANGES))
 def test_every_state_changing_post_needs_this_sessions_csrf_token(app, alice, path, token):
+    prepare(path)
     client = app.test_client()
     if path != "/login":
         Auth(client).login()
@@ -159,6 +177,7 @@ def test_every_state_changing_post_needs_this_sessions_csrf_token(app, alice, pa
 
 @pytest.mark.parametrize("path", list(STATE_CHANGES))
 def test_get_never_changes_anything(app, alice, path) -> None:
+    prepare(path)
     client = app.test_client()
     if path != "/login":
         Auth(client).login()
@@ -171,6 +190,8 @@ def test_get_never_changes_anything(app, alice, path) -> None:
         },
     )
     assert response.status_code in (200, 302, 405)
+    if "follow/" in path:
+        assert response.status_code == 405
     assert database_state() == before
     assert is_logged_in(client) == (path != "/login")
 
@@ -185,6 +206,11 @@ NUL_INPUTS = [
     ("/edit_profile", {"username": "alice", "about_me": "\x00"}),
     ("/user/al%00ice", None),
     ("/index?page=1%00", None),
+    ("/explore?page=1%00", None),
+    ("/user/al%00ice/followers", None),
+    ("/user/alice/following?page=%00", None),
+    ("/follow/b%00ob", {}),
+    ("/unfollow/bob", {"x": "\x00"}),
 ]
 
 
@@ -194,7 +220,11 @@ def test_nul_characters_are_a_bad_request_not_a_crash(app, alice, path, fields):
     if path not in ("/login", "/register"):
         Auth(client).login()
     before = database_state()
-    response = client.get(path) if fields is None else submit(client, path, fields)
+    if fields is None:
+        response = client.get(path)
+    else:  # the follow buttons' form is on a profile
+        form_page = "/user/alice" if "follow/" in path else path
+        response = submit(client, path, fields, form_page=form_page)
     assert response.status_code == 400
     assert "NUL character" in page_text(response)
     assert database_state() == before

@@ -32,6 +32,7 @@ def test_the_common_password_list_is_read_once_and_only_when_needed(client, auth
     assert client.get("/register").status_code == 200
     assert common_passwords.cache_info().currsize == 0  # not read to show a form
     assert auth.register("bob", password="a fine passphrase").status_code == 302
+    auth.logout()  # registering signed bob in
     assert auth.register("carol", password="another fine one").status_code == 302
     info = common_passwords.cache_info()
     assert (info.misses, info.hits) == (1, 1)
@@ -69,6 +70,7 @@ def test_register_accepts_any_uncommon_password_of_8_to_128_characters(client, a
 def test_long_passwords_are_never_truncated(client, auth) -> None:
     password = "p" * 99 + "1"
     assert register_with_password(auth, password).status_code == 302
+    auth.logout()  # registering signed bob in
     near_miss = auth.login("bob", "p" * 99 + "2", follow_redirects=True)
     assert "Invalid username or password" in page_text(near_miss)
     assert auth.login("bob", password).headers["Location"] == "/index"
@@ -145,9 +147,10 @@ def session_keys(client) -> set[str]:
 def test_a_second_client_does_not_inherit_the_first_clients_user(client, logged_in, app):
     # Flask-Login caches the user in flask.g: a shared app context would leak it.
     other = app.test_client()
-    response = other.get("/index")
+    response = other.get("/edit_profile")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login")
+    assert other.get("/index").headers["Location"] == "/explore"
     assert "Hi, alice!" in client.get("/index").get_data(as_text=True)
 
 
@@ -160,6 +163,22 @@ def test_login_starts_a_fresh_session(client, auth, alice) -> None:
     assert "Hi, alice!" in page_text(client.get("/index"))
 
 
+def test_register_starts_a_fresh_session_like_login(client, auth) -> None:
+    plant_in_session(client, planted="attacker", _user_id="999")
+    response = auth.register("bob")
+    assert response.headers["Location"] == "/index"
+    assert "planted" not in session_keys(client)
+    bob = User.by_username("bob")
+    with client.session_transaction() as current:
+        assert current["_user_id"] == bob.get_id()
+    assert "Hi, bob!" in page_text(client.get("/index"))
+
+
+def test_a_refused_registration_signs_nobody_in(client, auth, alice) -> None:
+    assert auth.register("alice", "other@example.com").status_code == 200
+    assert not is_logged_in(client)
+
+
 def test_logout_clears_the_whole_session_and_the_remember_cookie(client, auth, alice) -> None:
     auth.login(remember_me=True)
     plant_in_session(client, draft="left behind")
@@ -168,7 +187,7 @@ def test_logout_clears_the_whole_session_and_the_remember_cookie(client, auth, a
     assert "draft" not in session_keys(client)
     assert "_user_id" not in session_keys(client)
     assert client.get_cookie("remember_token") is None
-    assert client.get("/index").headers["Location"].startswith("/login")
+    assert not is_logged_in(client)
 
 
 # --- Changing the password ends every other session -------------------------------------
@@ -209,7 +228,7 @@ def test_changing_password_signs_out_other_sessions_and_remember_cookies(
     assert is_logged_in(client)  # this session goes on
     assert not is_logged_in(other_browser)
     assert not is_logged_in(remembered)
-    assert remembered.get("/index").headers["Location"].startswith("/login")
+    assert remembered.get("/edit_profile").headers["Location"].startswith("/login")
     assert logged_in.session_token != old_token
     assert logged_in.check_password(NEW_PASSWORD)
     assert not logged_in.check_password(PASSWORD)

@@ -34,7 +34,7 @@ def test_the_eleventh_login_attempt_in_a_minute_gets_the_429_page(client, alice)
     response = client.post("/login", data=data)
     assert response.status_code == 429
     page = page_text(response)
-    assert "Too Many Requests" in page
+    assert "Please wait a moment" in page
     assert "Too many attempts from your address." in page
     assert 'class="navbar' in page  # the site's layout
     assert 0 < int(response.headers["Retry-After"]) <= 60

@@ -89,8 +89,11 @@ def test_hostile_usernames_are_escaped_in_pages_and_titles(client, logged_in, pa
     make_user(payload, email="legacy@example.com")
     author = User.by_username(payload)
     db.session.add(Post(body="hello", author=author))
+    author.follow(logged_in)
+    logged_in.follow(author)
     db.session.commit()
-    assert_shown_escaped(page_text(client.get("/index")), payload)
+    for path in ("/index", "/explore", "/user/alice/followers", "/user/alice/following"):
+        assert_shown_escaped(page_text(client.get(path)), payload)
     if "/" not in payload:  # a name with "/" has no profile URL to visit
         profile = page_text(client.get("/user/" + quote(payload, safe="")))
         assert_shown_escaped(profile, payload)

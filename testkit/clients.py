@@ -1,20 +1,23 @@
 """Clients that drive the site as a browser would: forms with their CSRF token.
 
 For the Flask test client: ``csrf_token()``, ``submit()``, ``page_text()``,
-``is_logged_in()``, ``assert_security_headers()`` and ``make_user()``. For a live
-server (gunicorn, nginx): ``LiveClient``, one person's browser with its own
-cookies that never follows a redirect. ``Auth`` (register, log in, log out,
-change the password) works with both.
+``is_logged_in()``, ``assert_security_headers()``, ``make_user()``, ``follow()`` and
+``unfollow()``. For a live server (gunicorn, nginx): ``LiveClient``, one person's
+browser with its own cookies that never follows a redirect. ``Auth`` (register,
+log in, log out, change the password) works with both. ``run_together()`` starts
+requests from many threads at the same moment.
 """
 
+import html
 import re
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from email.message import Message
 from http.cookiejar import CookieJar
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -27,6 +30,8 @@ from app.security_headers import CONTENT_SECURITY_POLICY
 CSRF_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a brand new passphrase"
+
+Result = TypeVar("Result")
 
 
 class MissingCsrfToken(LookupError):
@@ -59,6 +64,12 @@ def page_text(response: TestResponse) -> str:
     return response.get_data(as_text=True)
 
 
+def link_to(page: str, text: str) -> str | None:
+    """Where the page's link reading ``text`` (e.g. "Older posts") leads; None if absent."""
+    found = re.search(rf'href="([^"]*)">[^<]*{re.escape(text)}', page)
+    return html.unescape(found.group(1)) if found else None
+
+
 # The headers every response carries, error pages included (HSTS only with secure cookies).
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -85,6 +96,33 @@ def make_user(username: str, email: str | None = None, password: str = PASSWORD)
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def follow(client: FlaskClient, username: str, **kwargs) -> TestResponse:
+    """Click the Follow button on ``username``'s profile."""
+    return submit(client, f"/follow/{username}", {}, form_page=f"/user/{username}", **kwargs)
+
+
+def unfollow(client: FlaskClient, username: str, **kwargs) -> TestResponse:
+    """Click the Unfollow button on ``username``'s profile."""
+    return submit(client, f"/unfollow/{username}", {}, form_page=f"/user/{username}", **kwargs)
+
+
+def run_together(count: int, action: Callable[[int], Result]) -> list[Result]:
+    """Run ``action(index)`` in ``count`` threads released at the same moment; their results."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        results[index] = action(index)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 # --- A live server --------------------------------------------------------------------------
@@ -211,7 +249,11 @@ class Auth:
         self.client = client
 
     def register(
-        self, username: str = "alice", email: str | None = None, password: str = PASSWORD
+        self,
+        username: str = "alice",
+        email: str | None = None,
+        password: str = PASSWORD,
+        **kwargs,
     ) -> TestResponse | Reply:
         fields = {
             "username": username,
@@ -219,7 +261,7 @@ class Auth:
             "password": password,
             "password2": password,
         }
-        return self._submit("/register", fields)
+        return self._submit("/register", fields, **kwargs)
 
     def login(
         self,

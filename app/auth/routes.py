@@ -37,6 +37,12 @@ limit_password_attempts = limiter.limit(
 )
 
 
+def sign_in(user: User, remember: bool = False) -> None:
+    # A fresh session: nothing planted before (session fixation) survives sign-in.
+    session.clear()
+    login_user(user, remember=remember)
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limit_password_attempts
 def register() -> Response | str:
@@ -48,8 +54,9 @@ def register() -> Response | str:
         user.set_password(form.password.data)
         db.session.add(user)
         if commit_unless_taken(form):
-            flash("Congratulations, you are now a registered user!", "success")
-            return redirect(url_for("auth.login"))
+            sign_in(user)
+            flash(f"Welcome to Microblog, {user.username}!", "success")
+            return redirect(url_for("main.index"))
     return render_template("auth/register.html", title="Register", form=form)
 
 
@@ -65,9 +72,7 @@ def login() -> Response | str:
             flash("Invalid username or password", "danger")
             return redirect(url_for("auth.login", next=request.args.get("next")))
         target = request.args.get("next")
-        # A fresh session: nothing planted before login (session fixation) survives.
-        session.clear()
-        login_user(user, remember=form.remember_me.data)
+        sign_in(user, remember=form.remember_me.data)
         return redirect(target if is_safe_redirect(target) else url_for("main.index"))
     return render_template("auth/login.html", title="Sign in", form=form)
 

@@ -7,6 +7,8 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from app.auth.forms import USERNAME_HINT, USERNAME_TAKEN, flag_if_taken, username_rules
 from app.models import User
 
+MAX_POST_LENGTH = 140
+
 
 class EditProfileForm(FlaskForm):
     username = StringField("Username", validators=username_rules, description=USERNAME_HINT)
@@ -27,5 +29,11 @@ class EditProfileForm(FlaskForm):
 
 
 class PostForm(FlaskForm):
-    body = TextAreaField("Say something", validators=[DataRequired(), Length(min=1, max=140)])
+    body = TextAreaField(
+        "Say something",
+        validators=[DataRequired(), Length(min=1, max=MAX_POST_LENGTH)],
+        description=f"At most {MAX_POST_LENGTH} characters.",
+        # static/post-counter.js counts down in the hint while the post is written.
+        render_kw={"data-counter": "body-help"},
+    )
     submit = SubmitField("Submit")

@@ -1,5 +1,6 @@
-"""The pages: the home page with its post form, profiles and the profile editor."""
+"""The pages: the home feed, explore, profiles, follows and the profile editor."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 from flask import (
@@ -13,7 +14,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
@@ -21,13 +22,15 @@ from app.auth.forms import ChangePasswordForm, RegistrationForm
 from app.database import utcnow
 from app.extensions import db
 from app.main.forms import EditProfileForm, PostForm
-from app.models import Post, User
+from app.models import Post, User, followers
 from app.pagination import Page, paginate
 
 bp = Blueprint("main", __name__)
 
 LAST_SEEN_INTERVAL = timedelta(minutes=1)
 MAX_PAGE = 1_000_000
+# The largest id a post can have (SQL INTEGER): bigger numbers are not sent to the database.
+MAX_POST_ID = 2**31 - 1
 
 
 @bp.before_app_request
@@ -46,21 +49,69 @@ def requested_page() -> int:
     return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
 
 
+def requested_after() -> int | None:
+    """The post an "Older posts" link reads on from; None if absent or not a post id."""
+    after = request.args.get("after", type=int)
+    if after is None or not 0 < after <= MAX_POST_ID or requested_page() == 1:
+        return None
+    return after
+
+
+def requested_page_of(
+    keys: Select, rows: Select, after: ColumnElement[bool] | None = None
+) -> Page:
+    """The requested page of a list; a page past the end is the 404 page.
+
+    A link to an empty page (an old bookmark, a list that shrank) would otherwise
+    offer "Newer" and nothing else; page 1 of an empty list is a real, empty page.
+    """
+    per_page = current_app.config["POSTS_PER_PAGE"]
+    page = paginate(keys, rows, requested_page(), per_page, after)
+    if page.number > 1 and not page.items:
+        abort(404)
+    return page
+
+
 def newest_posts(*criteria: ColumnElement[bool]) -> Page:
     """The requested page of the posts that meet ``criteria``, newest first.
 
     Each post is a plain row of what a page shows (body, timestamp, the author's
     name and email): a page only reads them, and building ORM objects with their
     identity map and joined authors cost more than the query itself.
+
+    "Older posts" links name the last post shown, and the next page is read from
+    there: the last of 5,000 pages, reached the way people reach it, costs what the
+    first does. A page number typed by hand still skips to its place.
     """
-    newest_first = (Post.timestamp.desc(), Post.id.desc())
-    shown = (Post.body, Post.timestamp, User.username.label("author"), User.email.label("email"))
-    return paginate(
-        select(Post.id).where(*criteria).order_by(*newest_first),
-        select(*shown).join(Post.author).order_by(*newest_first),
-        requested_page(),
-        current_app.config["POSTS_PER_PAGE"],
+    shown = (
+        Post.id,
+        Post.body,
+        Post.timestamp,
+        User.username.label("author"),
+        User.email.label("email"),
     )
+    after = requested_after()
+    page = requested_page_of(
+        select(Post.id).where(*criteria).order_by(*Post.newest_first()),
+        select(*shown).join(Post.author).order_by(*Post.newest_first()),
+        None if after is None else Post.older_than(after),
+    )
+    if page.has_next:
+        page = replace(page, next_after=page.items[-1].id)
+    return page
+
+
+def people(*criteria: ColumnElement[bool]) -> Page:
+    """The requested page of the users that meet ``criteria``, by name."""
+    by_name = (func.lower(User.username), User.id)
+    return requested_page_of(
+        select(User.id).where(*criteria).order_by(*by_name),
+        select(User.username, User.email, User.about_me).order_by(*by_name),
+    )
+
+
+def profile_or_404(username: str) -> User:
+    return User.by_username(username) or abort(404)
 
 
 def commit_unless_taken(form: RegistrationForm | EditProfileForm) -> bool:
@@ -77,24 +128,102 @@ def commit_unless_taken(form: RegistrationForm | EditProfileForm) -> bool:
 
 @bp.route("/", methods=["GET", "POST"])
 @bp.route("/index", methods=["GET", "POST"])
-@login_required
 def index() -> Response | str:
+    # Visitors without an account see what the site is about, not a login prompt.
+    if not current_user.is_authenticated:
+        return redirect(url_for("main.explore"))
     form = PostForm()
     if form.validate_on_submit():
         db.session.add(Post(body=form.body.data, author=current_user))
         db.session.commit()
         flash("Your post is now live!", "success")
         return redirect(url_for("main.index"))
-    page = newest_posts()
-    return render_template("index.html", title="Home", form=form, page=page)
+    following_count = current_user.following_count()
+    page = newest_posts(current_user.in_feed(following_count))
+    return render_template(
+        "index.html", title="Home", form=form, page=page, follows_nobody=following_count == 0
+    )
+
+
+@bp.route("/explore")
+def explore() -> str:
+    return render_template("explore.html", title="Explore", page=newest_posts())
 
 
 @bp.route("/user/<username>")
 @login_required
 def user(username: str) -> str:
-    profile = User.by_username(username) or abort(404)
+    profile = profile_or_404(username)
     page = newest_posts(Post.user_id == profile.id)
-    return render_template("user.html", title=profile.username, user=profile, page=page)
+    own = profile.id == current_user.id
+    return render_template(
+        "user.html",
+        title=profile.username,
+        user=profile,
+        page=page,
+        followers_count=profile.followers_count(),
+        following_count=profile.following_count(),
+        is_following=not own and current_user.is_following(profile),
+    )
+
+
+@bp.route("/user/<username>/followers", endpoint="followers")
+@login_required
+def followers_of(username: str) -> str:
+    profile = profile_or_404(username)
+    page = people(
+        User.id.in_(select(followers.c.follower_id).where(followers.c.followed_id == profile.id))
+    )
+    title = f"People following {profile.username}"
+    return render_template(
+        "people.html", title=title, user=profile, page=page, endpoint="main.followers"
+    )
+
+
+@bp.route("/user/<username>/following", endpoint="following")
+@login_required
+def followed_by(username: str) -> str:
+    profile = profile_or_404(username)
+    page = people(
+        User.id.in_(select(followers.c.followed_id).where(followers.c.follower_id == profile.id))
+    )
+    title = f"People {profile.username} follows"
+    return render_template(
+        "people.html", title=title, user=profile, page=page, endpoint="main.following"
+    )
+
+
+@bp.route("/follow/<username>", methods=["POST"])
+@login_required
+def follow(username: str) -> Response:
+    # CSRFProtect has already checked the form's token: this is the user's own click.
+    profile = profile_or_404(username)
+    if profile.id == current_user.id:
+        flash("You cannot follow yourself.", "warning")
+    else:
+        current_user.follow(profile)
+        db.session.commit()
+        flash(f"You are following {profile.username}.", "success")
+    return redirect(url_for("main.user", username=profile.username))
+
+
+@bp.route("/unfollow/<username>", methods=["POST"])
+@login_required
+def unfollow(username: str) -> Response:
+    profile = profile_or_404(username)
+    if profile.id == current_user.id:
+        flash("You cannot unfollow yourself.", "warning")
+    else:
+        current_user.unfollow(profile)
+        db.session.commit()
+        flash(f"You are no longer following {profile.username}.", "info")
+    return redirect(url_for("main.user", username=profile.username))
+
+
+@bp.route("/favicon.ico")
+def favicon() -> Response:
+    # Browsers ask for /favicon.ico before reading the page's <link rel="icon">.
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 def render_profile_editor(

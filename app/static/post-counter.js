@@ -1,0 +1,26 @@
+// Shows how many characters a post has left while it is written. Without
+// JavaScript the hint stays as the server rendered it, and the server refuses a
+// post that is too long either way.
+(function () {
+  "use strict";
+  var fields = document.querySelectorAll("textarea[data-counter]");
+  for (var i = 0; i < fields.length; i++) {
+    watch(fields[i]);
+  }
+
+  function watch(field) {
+    var limit = parseInt(field.getAttribute("maxlength"), 10);
+    var hint = document.getElementById(field.getAttribute("data-counter"));
+    if (!limit || !hint) return;
+    hint.setAttribute("aria-live", "polite");
+    function update() {
+      // UTF-16 units, as the browser's maxlength counts them: the counter agrees
+      // with what the field lets a person type (the server's limit is never lower).
+      var left = limit - field.value.length;
+      hint.textContent = left === 1 ? "1 character left" : left + " characters left";
+      hint.classList.toggle("text-danger", left < 0);
+    }
+    field.addEventListener("input", update);
+    update();
+  }
+})();
