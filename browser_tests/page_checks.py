@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Route, WebError
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Response, Route, WebError
 
 E2E_DIR = Path(__file__).resolve().parent
 # Stands in for Gravatar's pictures (see BrowserWatch.route).
@@ -69,10 +69,12 @@ class BrowserWatch:
         self.console_errors: list[str] = []
         self.csp_violations: list[dict] = []
         self.foreign_requests: list[str] = []
+        self.failed_responses: list[tuple[int, str]] = []
         context.expose_function("reportCspViolation", self.on_csp_violation)
         context.add_init_script(script=CSP_LISTENER)
         context.on("console", self.on_console)
         context.on("weberror", self.on_uncaught_error)
+        context.on("response", self.on_response)
         context.route("**/*", self.route)
 
     def on_csp_violation(self, violation: dict) -> None:
@@ -84,6 +86,12 @@ class BrowserWatch:
     def on_console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
             self.console_errors.append(f"{message.text} ({message.location.get('url')})")
+
+    def on_response(self, response: Response) -> None:
+        # Not every failed request reaches the console: Chromium fetches the
+        # favicon itself, and a 404 there is only seen on the network.
+        if response.status >= 400:
+            self.failed_responses.append((response.status, response.url))
 
     def route(self, route: Route) -> None:
         url = urlsplit(route.request.url)
@@ -131,9 +139,16 @@ class BrowserWatch:
         ]
         problems += [f"CSP violation: {json.dumps(v)}" for v in self.csp_violations]
         problems += [f"request to another host: {url}" for url in self.foreign_requests]
+        problems += [
+            f"failed request: {code} {url}"
+            for code, url in self.failed_responses
+            # The page itself, with the status the test asked for.
+            if not (code == status and url == page.url)
+        ]
         self.console_errors.clear()
         self.csp_violations.clear()
         self.foreign_requests.clear()
+        self.failed_responses.clear()
         if screenshot is not None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=screenshot, full_page=True, animations="disabled", caret="hide")

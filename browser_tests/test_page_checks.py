@@ -9,7 +9,7 @@ from testkit.services.processes import wait_until
 pytestmark = pytest.mark.browser
 
 # What a careless template change could bring: an inline script, a CDN stylesheet,
-# a script error, an element too wide for a phone.
+# a script error, a picture that is not there, an element too wide for a phone.
 SABOTAGE = """() => {
   const script = document.createElement("script");
   script.textContent = "document.title = 'inline'";
@@ -19,6 +19,10 @@ SABOTAGE = """() => {
   link.href = "https://cdn.example.net/bootstrap.css";
   document.head.append(link);
   console.error("something broke");
+  const picture = document.createElement("img");
+  picture.src = "/static/no-such-picture.png";
+  picture.alt = "";
+  document.querySelector("main").append(picture);
   const wide = document.createElement("div");
   wide.style.width = "1000px";  // CSSOM, which CSP allows: a too-wide element
   wide.textContent = "wide";
@@ -32,7 +36,10 @@ def test_page_checks_report_csp_violations_console_errors_other_hosts_and_overfl
 ) -> None:
     page.goto(f"{live_server}/login")
     page.evaluate(SABOTAGE)
-    wait_until(lambda: len(watch.csp_violations) >= 2 and watch.console_errors, 5)
+    wait_until(
+        lambda: len(watch.csp_violations) >= 2 and watch.console_errors and watch.failed_responses,
+        5,
+    )
     # Another site opened in the same browser context: it is never reached.
     other_tab = page.context.new_page()
     with pytest.raises(Error):
@@ -46,6 +53,7 @@ def test_page_checks_report_csp_violations_console_errors_other_hosts_and_overfl
     assert '"directive": "script-src-elem"' in report
     assert '"blocked": "https://cdn.example.net/bootstrap.css"' in report
     assert "console error: something broke" in report
+    assert f"failed request: 404 {live_server}/static/no-such-picture.png" in report
     assert "request to another host: https://example.org/" in report
     assert "scrolls sideways" in report
     # The sabotage was stopped by the site's policy, not merely noticed.
