@@ -3,7 +3,8 @@
 -- Environment:
 --   BENCH_REQUESTS  lines of "METHOD /path", sent in turn by each connection's thread
 --   BENCH_SESSIONS  lines of "session=<cookie> <csrf token>" of logged-in users, used in
---                   turn; a POST carries its session's token and a new post's body
+--                   turn; a POST carries its session's token, and a POST to /index a new
+--                   post's body too (POST /follow/<name> and /unfollow/<name> only the token)
 --   BENCH_AGENT     the User-Agent the sessions were logged in with
 -- At the end it prints one "BENCH key=value ..." line that bench/run.py reads.
 
@@ -34,7 +35,10 @@ function request()
     headers["Cookie"] = session.cookie
     if entry.method == "POST" then
       headers["Content-Type"] = "application/x-www-form-urlencoded"
-      body = "csrf_token=" .. session.token .. "&body=Benchmark+post+" .. counter .. "&submit=Post"
+      body = "csrf_token=" .. session.token
+      if entry.path:find("^/follow/") == nil and entry.path:find("^/unfollow/") == nil then
+        body = body .. "&body=Benchmark+post+" .. counter .. "&submit=Post"
+      end
     end
   end
   return wrk.format(entry.method, entry.path, headers, body)

@@ -3,15 +3,18 @@
     venv/bin/python -m bench.run [--workers 2] [--duration 5] [--database-url URL | --postgres]
 
 Seeds a fresh database (1,000 users, 100,000 posts, one user with 10,000 of them,
-one with 10), starts the real app in production mode with deploy/gunicorn.conf.py
-(email reports on, to a local SMTP server), then the same server settings around a
-bare Flask app, and drives each scenario with wrk from its own process. Statuses
-are checked against the gunicorn access log, so every 404 or 500 that should not
-be there is counted. Needs wrk (testkit/install-system-packages.sh installs it).
+one with 10; every user following 50 others, ``celebrity`` followed by all,
+``follows500`` following 500: see bench/seed.py), starts the real app in
+production mode with deploy/gunicorn.conf.py (email reports on, to a local SMTP
+server), then the same server settings around a bare Flask app, and drives each
+scenario with wrk from its own process. Statuses are checked against the gunicorn
+access log, so every 404 or 500 that should not be there is counted. Needs wrk
+(testkit/install-system-packages.sh installs it).
 """
 
 import argparse
 import contextlib
+import html
 import os
 import platform
 import re
@@ -26,7 +29,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.probes import child_pids, cpu_seconds, peak_rss_kib, reset_peak_rss
-from bench.seed import PASSWORD, PROLIFIC, PROLIFIC_POSTS, READERS, TEN_POSTS, seed
+from bench.seed import (
+    CELEBRITY,
+    FOLLOW_TARGET,
+    FOLLOWING,
+    FOLLOWS_MANY,
+    PASSWORD,
+    PROLIFIC,
+    PROLIFIC_POSTS,
+    READERS,
+    TEN_POSTS,
+    SeedCounts,
+    seed,
+)
 from config import Config
 from testkit.clients import Auth, LiveClient, token_in
 from testkit.services.gunicorn import gunicorn_server
@@ -46,6 +61,7 @@ class Scenario:
     name: str
     requests: list[tuple[str, str, int]]  # method, path, expected status
     logged_in: bool = False
+    users: tuple[str, ...] = READERS  # whose sessions a logged-in scenario uses, in turn
 
 
 @dataclass
@@ -88,11 +104,12 @@ def find_wrk() -> str:
     return found
 
 
-def prepare_database(environment: dict[str, str]) -> None:
+def prepare_database(environment: dict[str, str]) -> SeedCounts:
     upgrade_database(environment)
     started = time.monotonic()
     counts = seed(environment["DATABASE_URL"])
     print(f"seeded: {counts} in {time.monotonic() - started:.1f} s", flush=True)
+    return counts
 
 
 def log_in(base: str, username: str) -> tuple[str, str]:
@@ -105,13 +122,39 @@ def log_in(base: str, username: str) -> tuple[str, str]:
     return f"session={browser.cookie('session')}", token_in(home.text, "/index")
 
 
-def check_last_page(base: str, session: str, per_page: int) -> None:
-    """The "last page" scenario must really be the last page, full of posts."""
-    last_page = PROLIFIC_POSTS // per_page
+Sessions = dict[str, tuple[str, str]]  # username: (session cookie, CSRF token)
+
+
+def older_link(base: str, path: str) -> str:
+    """Where the "Older posts" link of the page at ``path`` leads."""
+    page = LiveClient(base, headers={"User-Agent": AGENT}).get(path).text
+    found = re.search(r'href="([^"]+)">Older posts', page)
+    if found is None:
+        raise SystemExit(f"{path} has no Older posts link")
+    return html.unescape(found.group(1))
+
+
+def check_last_pages(
+    base: str, session: str, per_page: int, explore_last: int, explore_last_link: str
+) -> None:
+    """The "last page" scenarios must really be last pages, full of posts."""
     browser = LiveClient(base, headers={"Cookie": session, "User-Agent": AGENT})
-    page = browser.get(f"/user/{PROLIFIC}?page={last_page}").text
-    if page.count('class="list-group-item') != per_page or "Older posts" in page:
-        raise SystemExit(f"page {last_page} of {PROLIFIC} is not a full last page")
+    for path in (
+        f"/user/{PROLIFIC}?page={PROLIFIC_POSTS // per_page}",
+        f"/explore?page={explore_last}",
+        explore_last_link,
+    ):
+        page = browser.get(path).text
+        if page.count('class="list-group-item') != per_page or "Older posts" in page:
+            raise SystemExit(f"{path} is not a full last page")
+
+
+def check_follows(base: str, session: str, username: str, following: int) -> None:
+    """A home feed scenario must be that of a user following that many people."""
+    browser = LiveClient(base, headers={"Cookie": session, "User-Agent": AGENT})
+    profile = browser.get(f"/user/{username}").text
+    if f">{following} following</a>" not in profile:
+        raise SystemExit(f"{username} does not follow {following} people")
 
 
 def read_access_log(path: Path, offset: int) -> tuple[list[tuple[str, str, int]], int]:
@@ -134,12 +177,13 @@ def run_wrk(
     seconds: int,
     connections: int,
     threads: int,
-    sessions: list[tuple[str, str]],
+    sessions: Sessions,
 ) -> dict[str, float]:
+    used = [sessions[name] for name in scenario.users] if scenario.logged_in else []
     environment = {
         **os.environ,
         "BENCH_REQUESTS": "\n".join(f"{method} {path}" for method, path, _ in scenario.requests),
-        "BENCH_SESSIONS": "\n".join(f"{c} {t}" for c, t in sessions) if scenario.logged_in else "",
+        "BENCH_SESSIONS": "\n".join(f"{cookie} {token}" for cookie, token in used),
         "BENCH_AGENT": AGENT,
     }
     command = [
@@ -167,7 +211,7 @@ def measure(
     server: Running,
     scenario: Scenario,
     args: argparse.Namespace,
-    sessions: list[tuple[str, str]],
+    sessions: Sessions,
     connections: int | None = None,
     threads: int = 1,
     warm: bool = True,
@@ -258,53 +302,42 @@ def main() -> None:
         )
         if args.database_url:
             environment["DATABASE_URL"] = args.database_url
-        prepare_database(environment)
+        counts = prepare_database(environment)
         sink = stack.enter_context(smtp_sink())
         environment.update(
             MAIL_SERVER=sink.host, MAIL_PORT=str(sink.port), ADMINS="bench@example.com"
         )
-        ceilings, results, stressed, checks = run_scenarios(wrk, args, environment, tmp, per_page)
+        ceilings, results, stressed, checks = run_scenarios(
+            wrk, args, environment, tmp, per_page, counts
+        )
         checks["emails"] = len(sink.inbox.messages)
     print_report(ceilings, results, stressed, checks, args, environment["DATABASE_URL"])
 
 
 def run_scenarios(
-    wrk: str, args: argparse.Namespace, environment: dict[str, str], tmp: Path, per_page: int
+    wrk: str,
+    args: argparse.Namespace,
+    environment: dict[str, str],
+    tmp: Path,
+    per_page: int,
+    counts: SeedCounts,
 ) -> tuple[list[Result], list[Result], Result, dict[str, int]]:
     last_page = PROLIFIC_POSTS // per_page
+    # Nothing is posted before the explore scenarios have run: this stays the last page.
+    explore_last = -(-counts.posts // per_page)
+    follow = ("POST", f"/follow/{FOLLOW_TARGET}", 302)
+    unfollow = ("POST", f"/unfollow/{FOLLOW_TARGET}", 302)
     bare = Scenario("bare Flask ceiling", [("GET", "/", 200)])
-    scenarios = [
-        Scenario("GET /login (anonymous)", [("GET", "/login", 200)]),
-        Scenario("GET /index (logged in)", [("GET", "/index", 200)], logged_in=True),
-        Scenario(f"GET /user/{TEN_POSTS} (10 posts)", [("GET", f"/user/{TEN_POSTS}", 200)], True),
-        Scenario(
-            f"GET /user/{PROLIFIC} (10k posts) p1", [("GET", f"/user/{PROLIFIC}", 200)], True
-        ),
-        Scenario(
-            f"GET /user/{PROLIFIC} (10k posts) last",
-            [("GET", f"/user/{PROLIFIC}?page={last_page}", 200)],
-            True,
-        ),
-        Scenario("GET 404 (anonymous)", [("GET", "/no/such/page", 404)]),
-        Scenario(
-            "mixed: 1 POST /index : 3 GETs",
-            [
-                ("POST", "/index", 302),
-                ("GET", "/index", 200),
-                ("GET", f"/user/{TEN_POSTS}", 200),
-                ("GET", f"/user/{PROLIFIC}", 200),
-            ],
-            True,
-        ),
-    ]
     crash = Scenario("GET failing page (email on)", [("GET", CRASH_PATH, 500)])
     stress = Scenario(
-        "64 conns x 4 workers, half POSTs",
+        "64 conns x 4 workers, half POSTs (post, follow, unfollow)",
         [
             ("POST", "/index", 302),
             ("GET", "/index", 200),
-            ("POST", "/index", 302),
+            follow,
             ("GET", f"/user/{TEN_POSTS}", 200),
+            unfollow,
+            ("GET", "/explore", 200),
         ],
         True,
     )
@@ -320,14 +353,67 @@ def run_scenarios(
         serving("microblog:app", "app", environment, workers, tmp) as app_server,
         serving("testkit.crashing_app:app", "crash", environment, workers, tmp) as crash_server,
     ):
-        sessions = [log_in(app_server.url, name) for name in READERS]
-        check_last_page(app_server.url, sessions[0][0], per_page)
-        ceilings.append(measure(wrk, bare_server, bare, args, []))
+        sessions = {name: log_in(app_server.url, name) for name in (*READERS, FOLLOWS_MANY)}
+        reader = sessions[READERS[0]][0]
+        explore_last_link = older_link(app_server.url, f"/explore?page={explore_last - 1}")
+        check_last_pages(app_server.url, reader, per_page, explore_last, explore_last_link)
+        scenarios = [
+            Scenario("GET /login (anonymous)", [("GET", "/login", 200)]),
+            Scenario(
+                "GET /index (logged in, follows 50)", [("GET", "/index", 200)], logged_in=True
+            ),
+            Scenario(
+                f"GET /index ({FOLLOWS_MANY})",
+                [("GET", "/index", 200)],
+                logged_in=True,
+                users=(FOLLOWS_MANY,),
+            ),
+            Scenario(
+                f"GET /user/{TEN_POSTS} (10 posts)", [("GET", f"/user/{TEN_POSTS}", 200)], True
+            ),
+            Scenario(
+                f"GET /user/{PROLIFIC} (10k posts) p1", [("GET", f"/user/{PROLIFIC}", 200)], True
+            ),
+            Scenario(
+                f"GET /user/{PROLIFIC} (10k posts) last",
+                [("GET", f"/user/{PROLIFIC}?page={last_page}", 200)],
+                True,
+            ),
+            Scenario("GET /explore (anonymous) p1", [("GET", "/explore", 200)]),
+            Scenario(
+                f"GET /explore (anonymous) last, typed (page {explore_last})",
+                [("GET", f"/explore?page={explore_last}", 200)],
+            ),
+            Scenario(
+                "GET /explore (anonymous) last, by its Older link",
+                [("GET", explore_last_link, 200)],
+            ),
+            Scenario(
+                f"GET /user/{CELEBRITY}/followers ({counts.celebrity_followers}) p1",
+                [("GET", f"/user/{CELEBRITY}/followers", 200)],
+                True,
+            ),
+            Scenario(f"POST /follow/{FOLLOW_TARGET} + /unfollow", [follow, unfollow], True),
+            Scenario("GET 404 (anonymous)", [("GET", "/no/such/page", 404)]),
+            Scenario(
+                "mixed: 1 POST /index : 3 GETs",
+                [
+                    ("POST", "/index", 302),
+                    ("GET", "/index", 200),
+                    ("GET", f"/user/{TEN_POSTS}", 200),
+                    ("GET", f"/user/{PROLIFIC}", 200),
+                ],
+                True,
+            ),
+        ]
+        check_follows(app_server.url, reader, READERS[0], FOLLOWING)
+        check_follows(app_server.url, reader, FOLLOWS_MANY, counts.many_following)
+        ceilings.append(measure(wrk, bare_server, bare, args, {}))
         plan = [(app_server, scenario) for scenario in scenarios]
         plan.append((crash_server, crash))
         for server, scenario in plan:
             results.append(measure(wrk, server, scenario, args, sessions))
-            ceilings.append(measure(wrk, bare_server, bare, args, [], warm=False))
+            ceilings.append(measure(wrk, bare_server, bare, args, {}, warm=False))
     for n, result in enumerate(results):
         result.ceiling = (ceilings[n].rps + ceilings[n + 1].rps) / 2
         result.ratio = result.rps / result.ceiling
@@ -336,7 +422,7 @@ def run_scenarios(
 
     print("Microblog, 4 workers, 64 connections", flush=True)
     with serving("microblog:app", "stress", environment, 4, tmp) as server:
-        sessions = [log_in(server.url, name) for name in READERS]
+        sessions = {name: log_in(server.url, name) for name in READERS}
         stressed = measure(wrk, server, stress, args, sessions, connections=64, threads=2)
     checks = {
         "stress_500s": stressed.statuses[500],
@@ -404,14 +490,21 @@ def print_report(
         return found.ceiling_cpu_ms / found.cpu_ms
 
     logged_in = [
-        "GET /index",
+        "GET /index (logged in, follows 50)",
         f"GET /user/{TEN_POSTS}",
         f"GET /user/{PROLIFIC} (10k posts) p1",
         f"GET /user/{PROLIFIC} (10k posts) last",
+        f"GET /index ({FOLLOWS_MANY}",
+        f"GET /user/{CELEBRITY}/followers",
     ]
     lowest = min(logged_in, key=lambda name: scenario(name).ratio)
     lowest_cpu = min(cpu_ratio(name) for name in logged_in)
-    ten, first, last = (scenario(name) for name in logged_in[1:])
+    feed, ten, first, last, feed_many = (scenario(name) for name in logged_in[:5])
+    explore_first, explore_last = (
+        scenario("GET /explore (anonymous) p1"),
+        scenario("GET /explore (anonymous) last, by its Older link"),
+    )
+    explore_typed = scenario("GET /explore (anonymous) last, typed")
 
     def at_least(prefix: str, target: float) -> tuple[bool, str]:
         found = scenario(prefix).ratio
@@ -423,7 +516,8 @@ def print_report(
         (
             "logged-in GET pages >= 0.35 of ceiling",
             scenario(lowest).ratio >= 0.35,
-            f"lowest {scenario(lowest).ratio:.2f}, {lowest} (lowest CPU ratio {lowest_cpu:.2f})",
+            f"lowest {scenario(lowest).ratio:.2f}, {scenario(lowest).scenario} "
+            f"(lowest CPU ratio {lowest_cpu:.2f})",
         ),
         ("/login >= 0.5 of ceiling", *at_least("GET /login", 0.5)),
         ("failing page >= 0.25 of ceiling, email on", *at_least("GET failing", 0.25)),
@@ -440,8 +534,27 @@ def print_report(
             f"(by CPU per request {first.cpu_ms / last.cpu_ms:.2f})",
         ),
         (
-            "64 conns x 4 workers: zero 500s, zero 'database is locked'",
-            checks["stress_500s"] == 0 and checks["stress_locked"] == 0,
+            f"home feed of {FOLLOWS_MANY} within 1.3x the cost of a user following 50",
+            feed_many.ratio >= feed.ratio / 1.3,
+            f"{feed.ratio / feed_many.ratio:.2f}x "
+            f"(by CPU per request {feed_many.cpu_ms / feed.cpu_ms:.2f}x)",
+        ),
+        (
+            "explore last page (by its Older link) within 2x the cost of p1",
+            explore_last.ratio >= explore_first.ratio / 2,
+            f"{explore_first.ratio / explore_last.ratio:.2f}x "
+            f"(by CPU per request {explore_last.cpu_ms / explore_first.cpu_ms:.2f}x); "
+            f"typed page number {explore_first.ratio / explore_typed.ratio:.2f}x",
+        ),
+        (
+            "64 conns x 4 workers, with follows and unfollows: 0 errors "
+            "(no 500, no 'database is locked', no unexpected status, no socket error)",
+            not (
+                checks["stress_500s"]
+                or checks["stress_locked"]
+                or stressed.unexpected
+                or stressed.socket_errors
+            ),
             f"{checks['stress_500s']} x 500, {checks['stress_locked']} x locked, "
             f"{stressed.unexpected} unexpected, {stressed.socket_errors} socket errors",
         ),

@@ -8,9 +8,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
-from app.models import Post, User
+from app.models import Post, User, followers
 from bench.probes import child_pids, cpu_seconds, peak_rss_kib
-from bench.seed import PASSWORD, PROLIFIC, READERS, TEN_POSTS, seed
+from bench.seed import (
+    CELEBRITY,
+    FOLLOW_TARGET,
+    FOLLOWS_MANY,
+    PASSWORD,
+    PROLIFIC,
+    READERS,
+    TEN_POSTS,
+    seed,
+)
 from testkit.services.processes import stop_process
 from testkit.services.production import production_environment, upgrade_database
 
@@ -18,6 +27,7 @@ pytestmark = pytest.mark.system
 
 
 def migrated_sqlite(tmp_path: Path) -> str:
+    tmp_path.mkdir(exist_ok=True)
     environment = production_environment(tmp_path)
     upgrade_database(environment)
     return environment["DATABASE_URL"]
@@ -25,7 +35,7 @@ def migrated_sqlite(tmp_path: Path) -> str:
 
 def test_seed_gives_the_benchmark_its_users_and_posts(tmp_path: Path):
     url = migrated_sqlite(tmp_path)
-    counts = seed(url, users=50, posts=10_500)
+    counts = seed(url, users=50, posts=10_500, following=5, following_many=20)
     assert (counts.users, counts.posts) == (50, 10_500)
     assert (counts.prolific_posts, counts.ten_posts) == (10_000, 10)
     engine = create_engine(url)
@@ -42,11 +52,49 @@ def test_seed_gives_the_benchmark_its_users_and_posts(tmp_path: Path):
     assert user.check_password(PASSWORD)
 
 
+def follow_graph_of(url: str) -> dict[str, set[str]]:
+    """Whom each user follows, by name."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            names = dict(connection.execute(select(User.id, User.username)).all())
+            pairs = connection.execute(select(followers)).all()
+    finally:
+        engine.dispose()
+    graph: dict[str, set[str]] = {name: set() for name in names.values()}
+    for follower_id, followed_id in pairs:
+        graph[names[follower_id]].add(names[followed_id])
+    return graph
+
+
+def test_seed_gives_every_user_a_reproducible_follow_graph(tmp_path: Path):
+    first, second = (migrated_sqlite(tmp_path / name) for name in ("first", "second"))
+    counts = seed(first, users=40, posts=10_200, following=5, following_many=20)
+    # 5 each, 20 for follows500; the celebrity is followed by all 39 others.
+    assert (counts.follows, counts.celebrity_followers, counts.many_following) == (215, 39, 20)
+    graph = follow_graph_of(first)
+    for name, followed in graph.items():
+        assert name not in followed
+        assert len(followed) == (20 if name == FOLLOWS_MANY else 5), name
+        assert name == CELEBRITY or CELEBRITY in followed, name
+    for reader in READERS:
+        assert FOLLOW_TARGET not in graph[reader]  # the benchmark follows and unfollows it
+    # The celebrity's own follows are random too, not only the others'.
+    assert len({frozenset(followed) for followed in graph.values()}) > 30
+    seed(second, users=40, posts=10_200, following=5, following_many=20)
+    assert follow_graph_of(second) == graph  # a seeded generator: every run the same
+
+
 def test_seed_refuses_a_database_that_already_has_users(tmp_path: Path):
     url = migrated_sqlite(tmp_path)
-    seed(url, users=20, posts=10_100)
+    seed(url, users=20, posts=10_100, following=3, following_many=10)
     with pytest.raises(SystemExit, match="already holds users"):
-        seed(url, users=20, posts=10_100)
+        seed(url, users=20, posts=10_100, following=3, following_many=10)
+
+
+def test_seed_refuses_more_follows_than_there_are_users():
+    with pytest.raises(ValueError, match="too few users"):  # before it opens the database
+        seed("sqlite://", users=20, posts=10_100, following=3, following_many=19)
 
 
 def test_process_probes_read_this_process_and_its_children():
