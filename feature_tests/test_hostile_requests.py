@@ -1,0 +1,327 @@
+"""Hostile requests: every class of input a client can send, to every form and page.
+
+Each test sends one class (several examples of it) to every POST route and every
+page of a production-like app (log file, error emails to a local SMTP server),
+anonymous and signed in, on SQLite and PostgreSQL, and checks what a hostile
+black-box test would: never a 500, nothing stored when a request is refused, one
+log record and at most one email per failure, no forged log line. The routes come
+from the app's URL map and the field names from its pages, so forms added later
+are covered as well. Run with ``-s`` to see how many requests each class sent.
+"""
+
+import io
+import itertools
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from app.extensions import db
+from app.models import Post, User
+from testkit.apps import log_text
+from testkit.clients import Auth, csrf_token, make_user
+
+LOG_RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ \[", re.MULTILINE)
+# Pages with a form whose field names the tests borrow; any other form posts to a
+# route found in the URL map with these names.
+FORM_PAGES = ["/login", "/register", "/index", "/edit_profile"]
+MEMBER = "alice"
+
+
+def database_state() -> list[tuple]:
+    """What a refused request must leave as it was: accounts and posts."""
+    users = db.session.execute(
+        sa.select(User.id, User.username, User.email, User.password_hash, User.about_me).order_by(
+            User.id
+        )
+    ).all()
+    posts = db.session.execute(sa.select(Post.id, Post.body, Post.user_id).order_by(Post.id))
+    return [tuple(row) for row in [*users, *posts.all()]]
+
+
+class Hostile:
+    """A site under attack: sends requests, counts them per class, checks each answer."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.addresses = (f"198.51.{n // 250}.{n % 250 + 1}" for n in itertools.count())
+        self.sent: Counter[str] = Counter()
+        self.statuses: Counter[int] = Counter()
+        with app.app_context():
+            make_user(MEMBER)
+        self.anonymous = app.test_client()
+        self.member = app.test_client()
+        Auth(self.member).login(MEMBER)
+        self.field_names = self._field_names()
+        self.tokens = {
+            self.anonymous: csrf_token(self.anonymous, "/login"),
+            self.member: csrf_token(self.member, "/edit_profile"),
+        }
+
+    def _field_names(self) -> list[str]:
+        names: set[str] = set()
+        for client, path in itertools.product([self.anonymous, self.member], FORM_PAGES):
+            page = client.get(path).get_data(as_text=True)
+            names.update(re.findall(r'<(?:input|textarea)[^>]*\bname="([^"]+)"', page))
+        return sorted(names - {"csrf_token", "password-csrf_token"})
+
+    def clients(self) -> Iterator[tuple[str, FlaskClient]]:
+        yield "anonymous", self.anonymous
+        yield "member", self.member
+
+    def post_routes(self) -> list[str]:
+        """Every route that takes a POST, with a member's name in any URL part."""
+        return sorted(
+            rule.build({name: MEMBER for name in rule.arguments})[1]
+            for rule in self.app.url_map.iter_rules()
+            if "POST" in rule.methods
+        )
+
+    def pages(self) -> list[str]:
+        """Every page one can GET (the failing test routes and static files aside)."""
+        return sorted(
+            rule.build({name: MEMBER for name in rule.arguments})[1]
+            for rule in self.app.url_map.iter_rules()
+            if "GET" in rule.methods
+            and rule.endpoint != "static"
+            and not rule.endpoint.startswith(("crashing.", "request_probe."))
+        )
+
+    def token(self, client: FlaskClient) -> str:
+        """The CSRF token of the client's session: hostile bodies get past CSRF with it."""
+        return self.tokens[client]
+
+    def send(
+        self,
+        kind: str,
+        client: FlaskClient,
+        method: str,
+        path: str,
+        stores_nothing: bool = False,
+        **kwargs,
+    ) -> TestResponse:
+        """One request from an address of its own (the rate limits count per address).
+
+        Never a 500; the database is left as it was when the request is refused, or
+        whatever the answer when ``stores_nothing``.
+        """
+        environ = {"REMOTE_ADDR": next(self.addresses), **kwargs.pop("environ_base", {})}
+        with self.app.app_context():
+            before = database_state()
+        response = client.open(path, method=method, environ_base=environ, **kwargs)
+        self.sent[kind] += 1
+        self.statuses[response.status_code] += 1
+        assert response.status_code < 500, (kind, method, path, kwargs, response.status_code)
+        if stores_nothing or response.status_code in (400, 413):
+            with self.app.app_context():
+                assert database_state() == before, (kind, path, kwargs)
+        return response
+
+    def report(self, kind: str) -> None:
+        print(
+            f"\n{kind}: {self.sent[kind]} requests, statuses {dict(sorted(self.statuses.items()))}"
+        )
+
+    def error_records(self) -> list[str]:
+        return [
+            line for line in log_text(self.app).splitlines() if re.match(r"^\S+ \S+ ERROR ", line)
+        ]
+
+
+@pytest.fixture
+def hostile(smtp, make_app, database) -> Hostile:
+    return Hostile(make_app(mail_port=smtp.port, database=database))
+
+
+def assert_no_failure_was_logged(hostile: Hostile) -> None:
+    assert hostile.error_records() == []
+    assert "Logging error" not in log_text(hostile.app)
+
+
+# --- Form values that are not text ------------------------------------------------------
+
+NOT_TEXT_VALUES = [
+    5,
+    -1.5e308,
+    True,
+    False,
+    None,
+    ["a", "b"],
+    [],
+    {"nested": "object"},
+    {"a": {"b": {"c": ["deep"]}}},
+    "lone \ud800 surrogate",
+    "\udfff",
+]
+NOT_AN_OBJECT = ["[1, 2]", '"text"', "42", "null", "true", "[" * 100_000 + "]" * 100_000]
+
+
+def test_form_values_that_are_not_text_are_refused_on_every_form(hostile) -> None:
+    kind = "form values that are not text"
+    for (who, client), path in itertools.product(hostile.clients(), hostile.post_routes()):
+        token = {"X-CSRFToken": hostile.token(client)}
+        for value in NOT_TEXT_VALUES:
+            for name in hostile.field_names:
+                body = {name: "ordinary text" for name in hostile.field_names} | {name: value}
+                response = hostile.send(kind, client, "POST", path, json=body, headers=token)
+                assert response.status_code == 400, (who, path, name, value)
+        for raw in NOT_AN_OBJECT:
+            response = hostile.send(
+                kind,
+                client,
+                "POST",
+                path,
+                data=raw,
+                content_type="application/json",
+                headers=token,
+            )
+            assert response.status_code == 400, (who, path, raw[:20])
+        for name in hostile.field_names:
+            files = {name: (io.BytesIO(b"not a text field"), "upload.txt")}
+            response = hostile.send(kind, client, "POST", path, data=files, headers=token)
+            assert response.status_code == 400, (who, path, name)
+    hostile.report(kind)
+    assert_no_failure_was_logged(hostile)
+
+
+# --- Malformed multipart bodies ----------------------------------------------------------
+
+
+def multipart(*parts: bytes, boundary: bytes = b"B0undary") -> bytes:
+    return b"".join(b"--" + boundary + b"\r\n" + part + b"\r\n" for part in parts) + (
+        b"--" + boundary + b"--\r\n"
+    )
+
+
+# A part without a name, or a file: refused with 400.
+NAMELESS_OR_FILE_PARTS = [
+    multipart(b"Content-Disposition: form-data\r\n\r\nx"),
+    multipart(b"Content-Disposition: form-data\r\nContent-Type: application/json\r\n\r\n{}"),
+    multipart(b'Content-Disposition: form-data; filename="a.txt"\r\n\r\nx'),
+    multipart(b'Content-Disposition: form-data; name="body"; filename=""\r\n\r\nx'),
+    multipart(
+        b'Content-Disposition: form-data; name="body"\r\n\r\nfine',
+        b"Content-Disposition: form-data\r\n\r\nnameless after a good part",
+    ),
+]
+# Otherwise broken: anything but a 500, and nothing stored.
+MALFORMED_MULTIPART = [
+    (
+        "multipart/form-data; boundary=B0undary",
+        multipart(b'Content-Disposition: form-data; name=""\r\n\r\nx'),
+    ),
+    (
+        "multipart/form-data; boundary=B0undary",
+        multipart(b"Content-Disposition: attachment\r\nContent-Type: text/plain\r\n\r\nx"),
+    ),
+    ("multipart/form-data; boundary=B0undary", multipart(b"no headers at all")),
+    ("multipart/form-data; boundary=B0undary", b"--B0undary\r\nContent-Disposition: form"),
+    ("multipart/form-data", multipart(b'Content-Disposition: form-data; name="body"\r\n\r\nx')),
+    ("multipart/form-data; boundary=", b"--\r\n\r\n--"),
+    ("multipart/form-data; boundary=B0undary", b"\xff\xfe" * 100),
+    (
+        "multipart/form-data; boundary=B0undary",
+        multipart(*[b'Content-Disposition: form-data; name="p"\r\n\r\nx'] * 1500),
+    ),
+]
+
+
+def test_malformed_multipart_bodies_are_refused_on_every_form(hostile) -> None:
+    kind = "malformed multipart bodies"
+    for (who, client), path in itertools.product(hostile.clients(), hostile.post_routes()):
+        token = {"X-CSRFToken": hostile.token(client)}
+        for body in NAMELESS_OR_FILE_PARTS:
+            response = hostile.send(
+                kind,
+                client,
+                "POST",
+                path,
+                data=body,
+                content_type="multipart/form-data; boundary=B0undary",
+                headers=token,
+            )
+            assert response.status_code == 400, (who, path, body[:60])
+        for content_type, body in MALFORMED_MULTIPART:
+            hostile.send(
+                kind,
+                client,
+                "POST",
+                path,
+                stores_nothing=True,
+                data=body,
+                content_type=content_type,
+                headers=token,
+            )
+    hostile.report(kind)
+    assert_no_failure_was_logged(hostile)
+
+
+# --- NUL characters, however they are sent ------------------------------------------------
+
+
+def test_nul_characters_are_refused_however_they_arrive(hostile) -> None:
+    kind = "NUL characters"
+    for (who, client), path in itertools.product(hostile.clients(), hostile.post_routes()):
+        token = {"X-CSRFToken": hostile.token(client)}
+        for name in hostile.field_names:
+            ordinary = {name: "ordinary text" for name in hostile.field_names}
+            for value in ["\x00", "text\x00", "\x00" * 50]:
+                as_json = hostile.send(
+                    kind, client, "POST", path, json=ordinary | {name: value}, headers=token
+                )
+                as_form = hostile.send(
+                    kind, client, "POST", path, data=ordinary | {name: value}, headers=token
+                )
+                assert as_json.status_code == as_form.status_code == 400, (who, path, name)
+        as_key = hostile.send(kind, client, "POST", path, json={"body\x00": "x"}, headers=token)
+        in_query = hostile.send(kind, client, "POST", path + "?next=%00", headers=token)
+        assert as_key.status_code == in_query.status_code == 400
+    for (who, client), page in itertools.product(hostile.clients(), hostile.pages()):
+        for query in ["?page=%00", "?%00=1", "?next=/index%00"]:
+            response = hostile.send(kind, client, "GET", page + query)
+            assert response.status_code == 400, (who, page, query)
+        response = hostile.send(kind, client, "GET", page.rstrip("/") + "/%00")
+        assert response.status_code in (400, 404)
+    hostile.report(kind)
+    assert_no_failure_was_logged(hostile)
+
+
+# --- Bodies over MAX_CONTENT_LENGTH --------------------------------------------------------
+
+
+def test_bodies_over_the_limit_are_refused_however_they_are_sent(hostile) -> None:
+    kind = "bodies over MAX_CONTENT_LENGTH"
+    limit = hostile.app.config["MAX_CONTENT_LENGTH"]
+    for (who, client), path in itertools.product(hostile.clients(), hostile.post_routes()):
+        token = hostile.token(client)
+        form = f"csrf_token={token}&body=cut+short&username={MEMBER}&about_me=x&pad=".encode()
+        for size in [limit + 1, limit + 64 * 1024, 3 * limit]:
+            body = form + b"x" * (size - len(form))
+            for declared in [True, False]:
+                kwargs = {"input_stream": io.BytesIO(body)}
+                if declared:
+                    kwargs["content_length"] = len(body)
+                else:  # chunked: gunicorn passes it on without a Content-Length
+                    kwargs["environ_overrides"] = {"wsgi.input_terminated": True}
+                response = hostile.send(
+                    kind,
+                    client,
+                    "POST",
+                    path,
+                    content_type="application/x-www-form-urlencoded",
+                    **kwargs,
+                )
+                assert response.status_code == 413, (who, path, size, declared)
+            as_json = json.dumps({"body": "x" * size, "csrf_token": token})
+            response = hostile.send(
+                kind, client, "POST", path, data=as_json, content_type="application/json"
+            )
+            assert response.status_code == 413
+    hostile.report(kind)
+    assert_no_failure_was_logged(hostile)
