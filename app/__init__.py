@@ -15,6 +15,7 @@ from app import (
     security_headers,
     templating,
 )
+from app.auth import sessions
 from app.extensions import bootstrap, csrf, db, limiter, login, migrate
 from config import Config
 
@@ -30,9 +31,12 @@ def create_app(config_class: type = Config) -> Flask:
 
     # Before-request hooks run in the order they are added, and that order matters:
     # the request id first (every later hook and log line carries it), then the
-    # refusal of input no page can use, then CSRF, then the rate limits (both from
-    # the extensions), then the blueprints' own hooks (main's last-seen write).
+    # login cookies the site cannot have written are set aside (any page, error
+    # pages included, loads the user), then the refusal of input no page can use,
+    # then CSRF, then the rate limits (both from the extensions), then the
+    # blueprints' own hooks (main's last-seen write).
     reporting.init_app(app)
+    sessions.init_app(app)
     input_checks.init_app(app)
     register_extensions(app)
     register_blueprints(app)

@@ -89,7 +89,7 @@ class Hostile:
             rule.build({name: MEMBER for name in rule.arguments})[1]
             for rule in self.app.url_map.iter_rules()
             if "GET" in rule.methods
-            and rule.endpoint != "static"
+            and not rule.endpoint.endswith("static")
             and not rule.endpoint.startswith(("crashing.", "request_probe."))
         )
 
@@ -325,3 +325,84 @@ def test_bodies_over_the_limit_are_refused_however_they_are_sent(hostile) -> Non
             assert response.status_code == 413
     hostile.report(kind)
     assert_no_failure_was_logged(hostile)
+
+
+# --- Cookies ------------------------------------------------------------------------------
+
+
+def latin1(raw: bytes) -> str:
+    """Bytes as the WSGI server hands a header to the app (one character per byte)."""
+    return raw.decode("latin-1")
+
+
+HOSTILE_REMEMBER_COOKIES = [
+    latin1("1|é".encode()),
+    latin1("é|abc".encode()),
+    latin1(b"1|\xed\xb3\xbf"),  # a UTF-16 surrogate, encoded
+    latin1(b"1|\xff\xfe"),
+    '"1|\\303\\251"',  # quoted, with octal escapes Werkzeug decodes to "é"
+    '"1|\\377"',
+    "1|" + "0" * 128,  # the right shape, a forged signature
+    "1:" + "0" * 64 + "|" + "f" * 128,  # the old id shape
+    "|",
+    "||||",
+    "x" * 5000,
+    "",
+    "a b",
+]
+HOSTILE_SESSION_COOKIES = [
+    latin1("é.abc.def".encode()),
+    latin1(b"\xed\xb3\xbf"),
+    ".eJyrVipKLS5WslIqSS0uUaoFADEOBcQ.forged.signature",
+    "x" * 5000,
+    "...",
+]
+OTHER_HOSTILE_COOKIES = [
+    latin1("é=é".encode()),
+    "remember_token=1|a; remember_token=" + latin1("1|é".encode()),
+    "=novalue",
+    "; ; ;",
+    latin1(b"\x00=\x00"),
+]
+
+
+def with_cookie_header(app: Flask, header: str) -> FlaskClient:
+    """A client that sends exactly this Cookie header (the test client would rebuild it)."""
+    client = app.test_client(use_cookies=False)
+    client.environ_base["HTTP_COOKIE"] = header
+    return client
+
+
+def test_any_cookie_a_client_sends_is_ignored_or_refused_cleanly(hostile) -> None:
+    kind = "cookies"
+    session_cookie = hostile.member.get_cookie("session").value
+    headers = [f"remember_token={value}" for value in HOSTILE_REMEMBER_COOKIES]
+    headers += [
+        f"session={session_cookie}; remember_token={value}" for value in HOSTILE_REMEMBER_COOKIES
+    ]
+    headers += [f"session={value}" for value in HOSTILE_SESSION_COOKIES]
+    headers += OTHER_HOSTILE_COOKIES
+    for header in headers:
+        client = with_cookie_header(hostile.app, header)
+        for page in hostile.pages():
+            hostile.send(kind, client, "GET", page)
+        for path in hostile.post_routes():
+            # No CSRF token: refused (400), and the error page loads the user too.
+            response = hostile.send(kind, client, "POST", path, data={"body": "x"})
+            assert response.status_code == 400
+    hostile.report(kind)
+    assert_no_failure_was_logged(hostile)
+
+
+def test_a_malformed_remember_cookie_is_deleted_and_the_session_goes_on(hostile) -> None:
+    session_cookie = hostile.member.get_cookie("session").value
+    client = with_cookie_header(
+        hostile.app, f"session={session_cookie}; remember_token={latin1('1|é'.encode())}"
+    )
+    response = client.get("/index")
+    assert response.status_code == 200
+    assert f"Hi, {MEMBER}!" in response.get_data(as_text=True)
+    deleted = [
+        c for c in response.headers.getlist("Set-Cookie") if c.startswith("remember_token=")
+    ]
+    assert deleted and "Expires=Thu, 01 Jan 1970" in deleted[0]
