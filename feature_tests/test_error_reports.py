@@ -1,5 +1,7 @@
 """Error reports: emails to a real SMTP server, storm control, encrypted mail, the test command."""
 
+import logging
+import re
 import socket
 import ssl
 import subprocess
@@ -8,9 +10,11 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from concurrent_log_handler import ConcurrentRotatingFileHandler
 from flask import current_app
 
 from app.models import User
+from app.reporting import log_files, reports
 from app.reporting.mailer import StormControl
 from app.reporting.reports import Report
 from config import ConfigError
@@ -318,3 +322,116 @@ def test_a_json_500_carries_its_reference(make_app):
     client = make_app().test_client()
     response = client.get("/crash/", headers={"Accept": "application/json"})
     assert response.json["reference"] == response.headers["X-Request-ID"]
+
+
+# --- Reporting survives its own failures ----------------------------------------------
+
+
+def error_lines(app, request_id: str) -> list[str]:
+    return [line for line in log_text(app).splitlines() if f" ERROR [{request_id}] " in line]
+
+
+def test_a_report_that_cannot_be_built_is_still_logged_and_mailed(
+    smtp, make_app, monkeypatch, capfd
+):
+    app = make_app(mail_port=smtp.port)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the report builder broke")
+
+    # Both the email's builder and the log line's redaction fail.
+    monkeypatch.setattr(reports, "innermost_app_frame", broken)
+    monkeypatch.setattr(log_files, "request_secrets", broken)
+    response = app.test_client().get("/crash/")
+    assert response.status_code == 500
+    request_id = response.headers["X-Request-ID"]
+
+    [line] = error_lines(app, request_id)
+    assert "Exception on /crash/ [GET] (this log line is incomplete: RuntimeError" in line
+    assert 'raise DeliberateFailure("boom")' in log_text(app)
+    [message] = smtp.inbox.wait_for(1)
+    assert message["Subject"] == "Microblog Failure: DeliberateFailure (incomplete report)"
+    body = body_of(message)
+    assert context_of(message)["Request id"] == request_id
+    assert "building it failed with RuntimeError: the report builder broke" in body
+    assert 'raise DeliberateFailure("boom")' in body
+    assert len(smtp.inbox.settle(0.5)) == 1
+    assert "Logging error" not in capfd.readouterr().err
+
+
+def test_a_record_a_handler_cannot_write_is_one_line_on_stderr_and_still_mailed(
+    smtp, make_app, capfd
+):
+    app = make_app(mail_port=smtp.port)
+    [log_file] = [h for h in app.logger.handlers if isinstance(h, ConcurrentRotatingFileHandler)]
+    log_file.format = lambda record: 1 / 0
+    response = app.test_client().get("/crash/")
+    assert response.status_code == 500
+
+    err = capfd.readouterr().err
+    assert "Logging error" not in err
+    assert (
+        f"microblog: a ERROR log record (request {response.headers['X-Request-ID']}) was not "
+        "written by ConcurrentRotatingFileHandler: ZeroDivisionError: division by zero"
+    ) in err
+    assert smtp.inbox.wait_for(1)[0]["Subject"].startswith("Microblog Failure: DeliberateFailure")
+
+
+def test_a_500_page_that_cannot_render_is_still_one_record_and_one_email(smtp, make_app):
+    app = make_app(mail_port=smtp.port)
+    app.jinja_env.globals["url_for"] = lambda *args, **kwargs: 1 / 0
+    response = app.test_client().get("/crash/")
+    assert response.status_code == 500
+    request_id = response.headers["X-Request-ID"]
+    assert f"Error reference: {request_id}" in response.get_data(as_text=True)
+
+    assert len(error_lines(app, request_id)) == 1
+    assert f"WARNING [{request_id}] The 500 page could not be rendered (ZeroDivisionError" in (
+        log_text(app)
+    )
+    assert len(smtp.inbox.wait_for(1)) == 1
+    assert len(smtp.inbox.settle(1)) == 1
+
+
+def test_a_password_sent_as_json_is_struck_out_of_the_report(smtp, make_app, monkeypatch):
+    app = make_app(mail_port=smtp.port)
+
+    def failing_check(user, password):
+        raise RuntimeError(f"hash backend down checking {password}")
+
+    monkeypatch.setattr(User, "check_password", failing_check)
+    with app.app_context():
+        make_user("alice")
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+    secret_password = "json-sent-pa55word"
+    response = client.post(
+        "/login",
+        json={"username": "alice", "password": secret_password},
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code == 500
+    body = body_of(smtp.inbox.wait_for(1)[0])
+    assert "hash backend down checking [masked]" in body
+    assert secret_password not in body + log_text(app)
+
+
+def test_the_report_builder_reads_a_multipart_body_with_a_nameless_part(make_app):
+    app = make_app()
+    body = (
+        b'--B\r\nContent-Disposition: form-data; name="password"\r\n\r\nhunter2-but-longer\r\n'
+        b"--B\r\nContent-Disposition: form-data\r\n\r\nnameless\r\n--B--\r\n"
+    )
+    with app.test_request_context(
+        "/login", method="POST", data=body, content_type="multipart/form-data; boundary=B"
+    ):
+        try:
+            raise RuntimeError("failed with hunter2-but-longer")
+        except RuntimeError as error:
+            record = logging.LogRecord(
+                "app", logging.ERROR, __file__, 1, "Exception", None, (RuntimeError, error, None)
+            )
+        report = reports.build_report(record, set())
+    assert re.search(r"^Form fields: +password, None$", report.body, re.MULTILINE)
+    assert "hunter2-but-longer" not in report.body
+    assert "failed with [masked]" in report.body

@@ -6,13 +6,14 @@ storm control (``mailer``), the log file (``log_files``) and the operator's
 ``flask send-test-report`` (``commands``). ``init_app`` wires them into an app.
 """
 
+import functools
 import logging
 
 from flask import Flask
 from flask.logging import default_handler
 
 from app.reporting import commands, request_ids
-from app.reporting.log_files import log_line_handler
+from app.reporting.log_files import log_line_handler, note_handler_failure
 from app.reporting.mailer import MailSettings, ReportQueueHandler, ReportSender
 from app.reporting.redaction import config_secrets
 from app.reporting.request_ids import RequestIdFilter
@@ -54,5 +55,8 @@ def init_app(app: Flask) -> None:
 
 def install(logger: logging.Logger, handler: logging.Handler) -> None:
     handler.addFilter(RequestIdFilter())
+    # A record a handler cannot write becomes one line on standard error, never
+    # logging's bare "--- Logging error ---" with the handler's traceback.
+    handler.handleError = functools.partial(note_handler_failure, handler)  # type: ignore[method-assign]
     handler.microblog = True  # type: ignore[attr-defined]
     logger.addHandler(handler)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from logging.handlers import QueueHandler
 
-from app.reporting.reports import Report, build_report
+from app.reporting.reports import Report, build_report, incomplete_report
 from config import ConfigError
 
 MAX_IDS_IN_DIGEST = 50
@@ -229,7 +229,11 @@ class ReportQueueHandler(QueueHandler):
         self.app_secrets = app_secrets
 
     def prepare(self, record: logging.LogRecord) -> Report:  # type: ignore[override]
-        return build_report(record, self.app_secrets)
+        try:
+            return build_report(record, self.app_secrets)
+        except Exception as failure:
+            # The admins still hear of the failure, with the traceback they need.
+            return incomplete_report(record, self.app_secrets, failure)
 
     def enqueue(self, report: Report) -> None:  # type: ignore[override]
         self.sender.submit(report)

@@ -42,20 +42,42 @@ def one_line(text: str, limit: int = MAX_SUBJECT_DETAIL) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
+def text_pairs(pairs: object) -> list[tuple[str, str]]:
+    """The (key, value) pairs that are text; a malformed body can hold other things."""
+    return [(k, v) for k, v in pairs if isinstance(k, str) and isinstance(v, str)]
+
+
+def submitted_pairs() -> list[tuple[str, str]]:
+    """The text fields of the body, form or JSON; none when it cannot be read."""
+    pairs: list[tuple[str, str]] = []
+    with contextlib.suppress(Exception):
+        pairs += text_pairs(request.form.items(multi=True))
+    with contextlib.suppress(Exception):
+        body = request.get_json(silent=True) if request.is_json else None
+        if isinstance(body, dict):
+            pairs += text_pairs(body.items())
+    return pairs
+
+
 def request_secrets() -> set[str]:
-    """Sensitive values this request carries (form, query, cookies, credentials)."""
+    """Sensitive values this request carries (form, JSON, query, cookies, credentials)."""
     if not has_request_context():
         return set()
     if "report_secrets" not in g:
         pairs = [*request.args.items(multi=True), *request.cookies.items(multi=True)]
-        # A body that cannot be parsed holds no form values to hide.
-        with contextlib.suppress(Exception):
-            pairs += request.form.items(multi=True)
-        found = sensitive_values(pairs)
+        found = sensitive_values(pairs + submitted_pairs())
         authorization = request.headers.get("Authorization", "")
         found.update({authorization, authorization.partition(" ")[2]})
         g.report_secrets = found
     return g.report_secrets
+
+
+def request_secrets_or_none() -> set[str]:
+    """``request_secrets()``, or nothing when even that fails (for the last-resort texts)."""
+    try:
+        return request_secrets()
+    except Exception:
+        return set()
 
 
 @functools.lru_cache(maxsize=1024)
@@ -113,10 +135,10 @@ def masked_url() -> str:
 
 def submitted_field_names() -> str:
     try:
-        names = list(dict.fromkeys(request.form.keys()))
+        names = [str(name) for name in dict.fromkeys(request.form.keys())]
     except Exception:
         return "(body could not be read)"
-    return ", ".join(names) if names else "(none)"
+    return one_line(", ".join(names), 500) if names else "(none)"
 
 
 def request_context_lines() -> list[tuple[str, str]]:
@@ -171,4 +193,47 @@ def build_report(record: logging.LogRecord, app_secrets: set[str]) -> Report:
         body=strike(body, secrets),
         fingerprint=fingerprint,
         request_id=current_request_id() or "-",
+    )
+
+
+def message_or_template(record: logging.LogRecord) -> str:
+    """The record's message; its bare template when the arguments do not fit it."""
+    try:
+        return record.getMessage()
+    except Exception:
+        return str(record.msg)
+
+
+def incomplete_report(
+    record: logging.LogRecord, app_secrets: set[str], failure: BaseException
+) -> Report:
+    """The report when ``build_report`` failed: the original traceback and what went wrong.
+
+    Only steps that cannot fail in their turn: the failure must still reach the
+    admins, with a note saying why the rest of the report is missing.
+    """
+    exc_type = record.exc_info[0] if record.exc_info else None
+    what = exc_type.__name__ if exc_type else message_or_template(record)
+    try:
+        details = exception_text(record) if record.exc_info else "(no traceback)"
+    except Exception:
+        details = "(the traceback could not be formatted either)"
+    request_id = current_request_id() or "-"
+    body = "\n".join(
+        [
+            f"{record.levelname}: {message_or_template(record)}",
+            "",
+            f"Request id: {request_id}",
+            f"Note:       this report is incomplete: building it failed with "
+            f"{type(failure).__name__}: {failure}",
+            "",
+            details,
+        ]
+    )
+    secrets = app_secrets | request_secrets_or_none()
+    return Report(
+        subject=one_line(strike(f"Microblog Failure: {what} (incomplete report)", secrets)),
+        body=strike(body, secrets),
+        fingerprint=f"{exc_type.__qualname__ if exc_type else what[:100]} | incomplete report",
+        request_id=request_id,
     )
