@@ -3,12 +3,12 @@
 import contextlib
 import logging
 import sys
-import traceback
 from pathlib import Path
 
 from concurrent_log_handler import ConcurrentRotatingFileHandler
 from flask import Flask
 
+from app.reporting.escaping import ExcInfo, escape_line_breaks, traceback_text
 from app.reporting.redaction import strike
 from app.reporting.reports import message_or_template, request_secrets, request_secrets_or_none
 
@@ -17,11 +17,21 @@ LOG_FILE_NAME = "microblog.log"
 
 
 class RedactingFormatter(logging.Formatter):
-    """Formats a record, then strikes out the app's and the request's secrets."""
+    """Formats a record, then strikes out the app's and the request's secrets.
+
+    A record is one line (line breaks from its message, a path say, are escaped)
+    followed by its traceback.
+    """
 
     def __init__(self, fmt: str, secrets: set[str]) -> None:
         super().__init__(fmt)
         self.secrets = secrets
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape_line_breaks(super().formatMessage(record))
+
+    def formatException(self, ei: ExcInfo) -> str:  # type: ignore[override]
+        return traceback_text(ei)
 
     def format(self, record: logging.LogRecord) -> str:
         try:
@@ -31,14 +41,14 @@ class RedactingFormatter(logging.Formatter):
 
     def incomplete_line(self, record: logging.LogRecord, failure: Exception) -> str:
         """The record all the same, when formatting it failed: the traceback and why."""
-        line = (
+        line = escape_line_breaks(
             f"{self.formatTime(record)} {record.levelname} "
             f"[{getattr(record, 'request_id', '-')}] {message_or_template(record)} "
             f"(this log line is incomplete: {type(failure).__name__}: {failure}) "
             f"[in {record.pathname}:{record.lineno}]"
         )
         if record.exc_info:
-            line += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            line += "\n" + traceback_text(record.exc_info)
         return strike(line, self.secrets | request_secrets_or_none())
 
 

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from flask import g, has_request_context, request, session
 
+from app.reporting.escaping import traceback_text
 from app.reporting.redaction import masked_pairs, sensitive_values, strike
 from app.reporting.request_ids import current_request_id
 
@@ -25,7 +26,6 @@ APP_DIR = Path(__file__).resolve().parent.parent
 PROJECT_DIR = APP_DIR.parent
 UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 MAX_SUBJECT_DETAIL = 200
-TRACEBACK_FORMATTER = logging.Formatter()
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def exception_text(record: logging.LogRecord) -> str:
     line handler and the report share it instead of formatting it twice.
     """
     if not record.exc_text:
-        record.exc_text = TRACEBACK_FORMATTER.formatException(record.exc_info)
+        record.exc_text = traceback_text(record.exc_info)
     return record.exc_text
 
 
