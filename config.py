@@ -150,9 +150,15 @@ class Config:
     REMEMBER_COOKIE_DURATION = derived(lambda config: timedelta(days=config.REMEMBER_COOKIE_DAYS))
     MAX_CONTENT_LENGTH = env(1024 * 1024, parse_int)
 
+    # The site's public host name (and port, if not the default), e.g.
+    # blog.example.com. Error reports show their URL on this host, and name the host a
+    # client asked for when it is another; Flask builds external URLs with it.
+    SERVER_NAME = env()
+
     # How many reverse proxies (nginx, a load balancer) stand in front of the app.
-    # Only then are their X-Forwarded-For/-Proto/-Host headers believed: the client
-    # address (what rate limits and reports see), https and the public host name.
+    # Only then are their X-Forwarded-For/-Proto/-Host and X-Request-ID headers
+    # believed: the client address (what rate limits and reports see), https, the
+    # public host name and the request id.
     TRUSTED_PROXIES = env(0, parse_count)
 
     # POST /login, /register and /change_password, per client address.

@@ -104,9 +104,15 @@ def crashing_server(server_environment: dict[str, str], tmp_path_factory) -> Ite
     """The same application and database plus testkit's failing routes, rate limits on.
 
     The limits are on as in production, only lower, so a few wrong passwords
-    reach the 429 page.
+    reach the 429 page. It trusts one proxy, as behind a load balancer: the 500
+    page's test plays that balancer and names the request (X-Request-ID).
     """
-    env = {**server_environment, "RATELIMIT_ENABLED": "1", "RATELIMIT_AUTH": LOGIN_LIMIT}
+    env = {
+        **server_environment,
+        "RATELIMIT_ENABLED": "1",
+        "RATELIMIT_AUTH": LOGIN_LIMIT,
+        "TRUSTED_PROXIES": "1",
+    }
     output = tmp_path_factory.mktemp("gunicorn") / "crashing_app.log"
     yield from serve("testkit.crashing_app:app", env, output)
 

@@ -19,7 +19,7 @@ from app.reporting.mailer import StormControl
 from app.reporting.reports import Report
 from config import ConfigError
 from testkit.apps import ADMIN, log_text
-from testkit.clients import Auth, csrf_token, make_user
+from testkit.clients import Auth, csrf_token, make_user, page_text
 from testkit.services.processes import free_port, wait_until
 from testkit.services.smtp import body_of, context_of, smtp_sink
 
@@ -435,3 +435,37 @@ def test_the_report_builder_reads_a_multipart_body_with_a_nameless_part(make_app
     assert re.search(r"^Form fields: +password, None$", report.body, re.MULTILINE)
     assert "hunter2-but-longer" not in report.body
     assert "failed with [masked]" in report.body
+
+
+# --- What a client claims: its own request id, another host -----------------------------
+
+
+def test_two_failures_with_one_forged_request_id_get_their_own_references(smtp, make_app):
+    app = make_app(mail_port=smtp.port)
+    client = app.test_client()
+    forged = {"X-Request-ID": "chosen-by-the-client"}
+    first = client.get("/crash/", headers=forged)
+    second = client.get("/crash/other", headers=forged)
+    references = {first.headers["X-Request-ID"], second.headers["X-Request-ID"]}
+    assert len(references) == 2
+    assert "chosen-by-the-client" not in references
+    for response in (first, second):
+        reference = response.headers["X-Request-ID"]
+        assert f"Error reference: <code>{reference}</code>" in page_text(response)
+        assert f"ERROR [{reference}] Exception on" in log_text(app)
+    reports_by_id = {context_of(m)["Request id"]: context_of(m) for m in smtp.inbox.wait_for(2)}
+    assert set(reports_by_id) == references
+    assert all(r["Client request id"] == "chosen-by-the-client" for r in reports_by_id.values())
+
+
+def test_a_report_names_the_host_a_client_claimed_when_it_is_not_the_sites(smtp, make_app):
+    app = make_app(mail_port=smtp.port, SERVER_NAME="blog.example.com")
+    client = app.test_client()
+    client.get("/crash/?page=2", headers={"Host": "evil.example"})
+    client.get("/crash/other")  # on the site's own host
+    first, second = smtp.inbox.wait_for(2)
+    assert context_of(first)["URL"] == (
+        "http://blog.example.com/crash/?page=2 (the client asked for host 'evil.example')"
+    )
+    assert context_of(second)["URL"] == "http://blog.example.com/crash/other"
+    assert "http://evil.example" not in body_of(first)

@@ -90,14 +90,21 @@ def test_every_response_has_a_fresh_request_id(client):
     assert first != second
 
 
-def test_a_sane_incoming_request_id_is_kept(client):
+@pytest.mark.parametrize("app_settings", [{"TRUSTED_PROXIES": 1}])
+def test_a_trusted_proxys_sane_request_id_is_kept(client):
     response = client.get("/login", headers={"X-Request-ID": "lb-7f3a.9_x"})
     assert response.headers["X-Request-ID"] == "lb-7f3a.9_x"
 
 
+@pytest.mark.parametrize("app_settings", [{"TRUSTED_PROXIES": 1}])
 @pytest.mark.parametrize("incoming", ["", "has space", "a" * 129, "<script>", "-leading", "é"])
-def test_an_odd_incoming_request_id_is_replaced(client, incoming):
+def test_an_odd_request_id_is_replaced_even_from_a_trusted_proxy(client, incoming):
     response = client.get("/login", headers={"X-Request-ID": incoming})
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
+
+
+def test_without_a_trusted_proxy_the_clients_request_id_is_never_adopted(client):
+    response = client.get("/login", headers={"X-Request-ID": "lb-7f3a.9_x"})
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
 
 

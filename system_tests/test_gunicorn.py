@@ -69,7 +69,8 @@ def test_gunicorn_conf_refuses_a_port_that_is_not_a_number(tmp_path: Path):
 
 
 def test_access_log_lines_carry_the_request_id_the_response_had(tmp_path: Path):
-    environment = production_environment(tmp_path, RATELIMIT_ENABLED="0")
+    # Behind a proxy (TRUSTED_PROXIES=1), whose X-Request-ID the app adopts.
+    environment = production_environment(tmp_path, RATELIMIT_ENABLED="0", TRUSTED_PROXIES="1")
     # The settings file sends the access log to standard output: into this file.
     output = tmp_path / "gunicorn.out"
     with gunicorn_server(environment=environment, output=output, workers=1) as server:

@@ -25,6 +25,7 @@ class TestConfig(Config):
     # Pin everything the environment could otherwise change under the tests.
     MAIL_SERVER = None
     ADMINS: list[str] = []
+    SERVER_NAME = None
     # Rate limits stay on, as in production; each app counts on its own.
     RATELIMIT_ENABLED = True
     RATELIMIT_AUTH = "10 per minute"

@@ -13,14 +13,14 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import sqlalchemy as sa
-from flask import g, has_request_context, request, session
+from flask import current_app, g, has_request_context, request, session
 
 from app.reporting.escaping import traceback_text
 from app.reporting.redaction import masked_pairs, sensitive_values, strike
-from app.reporting.request_ids import current_request_id
+from app.reporting.request_ids import client_request_id, current_request_id
 
 APP_DIR = Path(__file__).resolve().parent.parent
 PROJECT_DIR = APP_DIR.parent
@@ -129,8 +129,19 @@ def describe_user() -> str:
 
 
 def masked_url() -> str:
+    """The URL with sensitive query values masked, on the site's own host (SERVER_NAME).
+
+    The host is what the client claimed in its Host header: an admin must not be
+    led to click another site's address, so a host that is not the configured one
+    is named beside the URL instead.
+    """
     query = urlencode(masked_pairs(request.args.items(multi=True)), safe="[]")
-    return request.base_url + (f"?{query}" if query else "")
+    url = urlsplit(request.base_url + (f"?{query}" if query else ""))
+    configured = current_app.config.get("SERVER_NAME")
+    if not configured or url.netloc.lower() == configured.lower():
+        return url.geturl()
+    claimed = one_line(request.host, 100)
+    return f"{url._replace(netloc=configured).geturl()} (the client asked for host {claimed!r})"
 
 
 def submitted_field_names() -> str:
@@ -147,6 +158,7 @@ def request_context_lines() -> list[tuple[str, str]]:
     user_agent = request.user_agent.string or "-"
     return [
         ("Request id", current_request_id() or "-"),
+        *[("Client request id", one_line(sent, 128)) for sent in [client_request_id()] if sent],
         ("Method", request.method),
         ("URL", masked_url()),
         ("Endpoint", request.endpoint or "-"),
