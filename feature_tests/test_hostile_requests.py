@@ -406,3 +406,37 @@ def test_a_malformed_remember_cookie_is_deleted_and_the_session_goes_on(hostile)
         c for c in response.headers.getlist("Set-Cookie") if c.startswith("remember_token=")
     ]
     assert deleted and "Expires=Thu, 01 Jan 1970" in deleted[0]
+
+
+# --- Cookies replayed after logout -------------------------------------------------------
+
+
+def test_cookies_copied_before_logout_sign_nobody_in_afterwards(hostile) -> None:
+    kind = "cookies replayed after logout"
+    members_only = {"/", "/index", "/edit_profile", f"/user/{MEMBER}"}
+    for remember, replayed in itertools.product([False, True], ["session", "remember", "both"]):
+        victim = hostile.app.test_client()
+        Auth(victim).login(MEMBER, remember_me=remember)
+        token = csrf_token(victim, "/edit_profile")
+        cookies = {
+            name: cookie.value
+            for name in ("session", "remember_token")
+            if (cookie := victim.get_cookie(name)) is not None
+        }
+        Auth(victim).logout()
+        kept = {"session": ["session"], "remember": ["remember_token"]}.get(
+            replayed, ["session", "remember_token"]
+        )
+        header = "; ".join(f"{name}={cookies[name]}" for name in kept if name in cookies)
+        thief = with_cookie_header(hostile.app, header)
+        for page in hostile.pages():
+            response = hostile.send(kind, thief, "GET", page)
+            if page in members_only:
+                assert response.headers["Location"].startswith("/login"), (page, replayed)
+            else:
+                assert response.status_code == 200, (page, replayed)
+        for path in hostile.post_routes():
+            data = {"csrf_token": token, "body": "posted with a stolen cookie", "about_me": "x"}
+            hostile.send(kind, thief, "POST", path, stores_nothing=True, data=data)
+    hostile.report(kind)
+    assert_no_failure_was_logged(hostile)

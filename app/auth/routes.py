@@ -11,13 +11,13 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.auth.forms import ChangePasswordForm, LoginForm, RegistrationForm
+from app.auth.sessions import keep_only_this_login, sign_in, sign_out
 from app.extensions import db, limiter
 from app.main.routes import commit_unless_taken, render_profile_editor
 from app.models import User
@@ -65,20 +65,26 @@ def login() -> Response | str:
             flash("Invalid username or password", "danger")
             return redirect(url_for("auth.login", next=request.args.get("next")))
         target = request.args.get("next")
-        # A fresh session: nothing planted before login (session fixation) survives.
-        session.clear()
-        login_user(user, remember=form.remember_me.data)
+        sign_in(user, remember=form.remember_me.data)
         return redirect(target if is_safe_redirect(target) else url_for("main.index"))
     return render_template("auth/login.html", title="Sign in", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
-    # Clear first: logout_user() then leaves its note to delete the remember cookie.
-    session.clear()
-    logout_user()
+    sign_out()
     flash("You have been logged out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/sign_out_elsewhere", methods=["POST"])
+@login_required
+def sign_out_elsewhere() -> Response:
+    ended = keep_only_this_login(current_user._get_current_object())
+    db.session.commit()
+    browsers = "browser" if ended == 1 else "browsers"
+    flash(f"You have been signed out everywhere else ({ended} other {browsers}).", "success")
+    return redirect(url_for("main.edit_profile"))
 
 
 @bp.route("/change_password", methods=["POST"])
@@ -90,10 +96,9 @@ def change_password() -> Response | str:
         return render_profile_editor(password_form=form)
     user = current_user._get_current_object()
     user.set_password(form.new_password.data)
+    # Every other login ends; this browser's goes on with the same cookies, so it
+    # stays signed in even when the form was sent twice at once.
+    keep_only_this_login(user)
     db.session.commit()
-    # The new session token has logged out every other session and remember
-    # cookie; this session signs in again with it, remembered if it was before.
-    remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-    login_user(user, remember=remembered in request.cookies)
     flash("Your password has been changed. You have been signed out elsewhere.", "success")
     return redirect(url_for("main.edit_profile"))

@@ -124,8 +124,8 @@ def describe_user() -> str:
         state = sa.inspect(user, raiseerr=False)
         loaded = state.dict if state is not None else {}
         return f"id {loaded.get('id', '?')} ({loaded.get('username', 'name not loaded')})"
-    user_id = str(session.get("_user_id", "")).partition(":")[0]
-    return f"id {user_id} (not loaded)" if user_id else "anonymous"
+    # The session names a login by its key, a secret: say only that there is one.
+    return "not loaded (the session names a login)" if session.get("_user_id") else "anonymous"
 
 
 def masked_url() -> str:
