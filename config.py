@@ -110,6 +110,15 @@ class derived:  # noqa: N801 - reads like a declaration, as env(...) does
         return self.compute(owner)
 
 
+def rate_limit_storage_options(config: type) -> dict[str, object]:
+    """Storage errors raised as limits' StorageError; a Redis that does not answer
+    costs a request a second at most, not a worker hung on a dead connection."""
+    options: dict[str, object] = {"wrap_exceptions": True}
+    if config.RATELIMIT_STORAGE_URI.startswith(("redis://", "rediss://")):
+        options |= {"socket_connect_timeout": 1, "socket_timeout": 1}
+    return options
+
+
 class Config:
     SECRET_KEY = env()
     SQLALCHEMY_DATABASE_URI = env(
@@ -163,7 +172,15 @@ class Config:
 
     # POST /login, /register and /change_password, per client address.
     RATELIMIT_AUTH = env("10 per minute", parse_rate_limit)
+    # POST /login per target account (the username, lower-cased), whatever the
+    # addresses: a locked account answers exactly as a wrong password does.
+    RATELIMIT_ACCOUNT = env("20 per hour", parse_rate_limit)
     # memory:// counts per worker process; redis:// or memcached:// URIs share counts
     # between workers and machines.
     RATELIMIT_STORAGE_URI = env("memory://")
     RATELIMIT_ENABLED = env(True, parse_bool)
+    # While the storage cannot be reached, each process counts on its own (with a
+    # warning in the log) instead of failing requests, and returns to the storage
+    # once it answers again.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS = derived(rate_limit_storage_options)

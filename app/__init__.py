@@ -10,13 +10,14 @@ from app import (
     error_pages,
     input_checks,
     main,
+    rate_limits,
     reporting,
     secrets_check,
     security_headers,
     templating,
 )
 from app.auth import sessions
-from app.extensions import bootstrap, csrf, db, limiter, login, migrate
+from app.extensions import bootstrap, csrf, db, login, migrate
 from config import Config
 
 __all__ = ["create_app", "db"]
@@ -62,7 +63,7 @@ def register_extensions(app: Flask) -> None:
     database.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
-    limiter.init_app(app)
+    rate_limits.init_app(app)
     bootstrap.init_app(app)
     login.init_app(app)
     login.login_view = "auth.login"

@@ -83,3 +83,22 @@ def test_access_log_lines_carry_the_request_id_the_response_had(tmp_path: Path):
     served = [line for line in lines if '"GET /login HTTP/1.1" 200' in line]
     assert any(line.endswith(f"rid={request_id}") for line in served)
     assert any(line.endswith("rid=lb-42") for line in served)
+
+
+@pytest.mark.parametrize(
+    ("workers", "storage", "warned"),
+    [(2, "memory://", True), (1, "memory://", False), (2, "redis://127.0.0.1:9/0", False)],
+)
+def test_several_workers_counting_rate_limits_in_memory_are_warned_about_once(
+    tmp_path: Path, workers: int, storage: str, warned: bool
+):
+    environment = production_environment(tmp_path, RATELIMIT_STORAGE_URI=storage)
+    log = Path(environment["LOG_DIR"]) / "microblog.log"
+    with gunicorn_server(
+        environment=environment, output=tmp_path / "gunicorn.out", workers=workers
+    ) as server:
+        assert LiveClient(server.url).get("/login").status == 200
+    text = log.read_text()
+    assert text.count("Microblog startup") == workers
+    warnings = text.count(f"WARNING [-] RATELIMIT_STORAGE_URI is memory:// with {workers} workers")
+    assert warnings == (1 if warned else 0)

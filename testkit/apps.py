@@ -29,6 +29,7 @@ class TestConfig(Config):
     # Rate limits stay on, as in production; each app counts on its own.
     RATELIMIT_ENABLED = True
     RATELIMIT_AUTH = "10 per minute"
+    RATELIMIT_ACCOUNT = "20 per hour"
     RATELIMIT_STORAGE_URI = "memory://"
 
 

@@ -1,7 +1,8 @@
 """Accounts: register, sign in, sign out and change the password.
 
 Every POST here checks or sets a password, so each is rate limited per client
-address (``RATELIMIT_AUTH``); looking at a form (GET) never is.
+address (``RATELIMIT_AUTH``); looking at a form (GET) never is. Sign-in attempts
+are also counted per target account (``RATELIMIT_ACCOUNT``, in the view).
 """
 
 from flask import (
@@ -21,6 +22,7 @@ from app.auth.sessions import keep_only_this_login, sign_in, sign_out
 from app.extensions import db, limiter
 from app.main.routes import commit_unless_taken, render_profile_editor
 from app.models import User
+from app.rate_limits import attempt_allowed_on_account
 from app.redirects import is_safe_redirect
 
 bp = Blueprint("auth", __name__)
@@ -60,8 +62,12 @@ def login() -> Response | str:
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
+        # Also counted per target account (RATELIMIT_ACCOUNT), so that many
+        # addresses cannot guess one password. A locked account gets the answer a
+        # wrong password gets, after the same work: nothing tells the two apart.
+        allowed = attempt_allowed_on_account(form.username.data)
         user = User.authenticate(form.username.data, form.password.data)
-        if user is None:
+        if user is None or not allowed:
             flash("Invalid username or password", "danger")
             return redirect(url_for("auth.login", next=request.args.get("next")))
         target = request.args.get("next")
