@@ -15,6 +15,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -25,7 +26,8 @@ from werkzeug.test import TestResponse
 from app.extensions import db
 from app.models import Post, User
 from testkit.apps import log_text
-from testkit.clients import Auth, csrf_token, make_user
+from testkit.clients import PASSWORD, Auth, csrf_token, make_user
+from testkit.services.smtp import context_of
 
 LOG_RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ \[", re.MULTILINE)
 # Pages with a form whose field names the tests borrow; any other form posts to a
@@ -121,6 +123,13 @@ class Hostile:
         if stores_nothing or response.status_code in (400, 413):
             with self.app.app_context():
                 assert database_state() == before, (kind, path, kwargs)
+        return response
+
+    def app_failure(self, kind: str, client: FlaskClient, path: str, **kwargs) -> TestResponse:
+        """A request to one of testkit's failing routes: its 500 is expected, and counted."""
+        response = client.get(path, **kwargs)
+        self.sent[kind] += 1
+        self.statuses[response.status_code] += 1
         return response
 
     def report(self, kind: str) -> None:
@@ -439,4 +448,105 @@ def test_cookies_copied_before_logout_sign_nobody_in_afterwards(hostile) -> None
             data = {"csrf_token": token, "body": "posted with a stolen cookie", "about_me": "x"}
             hostile.send(kind, thief, "POST", path, stores_nothing=True, data=data)
     hostile.report(kind)
+    assert_no_failure_was_logged(hostile)
+
+
+# --- Failures carrying hostile request data: one record, one email, no forged line ----------
+
+FORGED = "2026-01-01 00:00:00,000 ERROR [forged] FORGED RECORD [in x.py:1]"
+LINE_BREAKS = ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1e", "\x85", "\u2028", "\u2029"]
+CRASH_PATHS = ["/crash/", "/crash/other", "/crash/after-write", "/crash/logged-error"]
+
+
+def hostile_failures() -> Iterator[tuple[str, dict]]:
+    """(path, request options) pairs that each make one failure, carrying hostile data."""
+    for line_break in LINE_BREAKS:
+        forged = line_break + FORGED
+        yield "/crash/text/" + quote("x" + forged, safe=""), {}
+        yield "/crash/echo", {"query_string": {"text": forged}}
+        yield "/crash/", {"environ_base": {"HTTP_USER_AGENT": "probe" + forged}}
+        yield "/crash/other", {"environ_base": {"HTTP_REFERER": "http://x/" + forged}}
+    for path in CRASH_PATHS:
+        yield path, {"headers": {"X-Request-ID": "chosen-by-the-client"}}
+        yield path, {"environ_overrides": {"HTTP_X_REQUEST_ID": "x\r\nX-Injected: 1"}}
+        yield path, {"headers": {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Host": "evil"}}
+        yield path, {"headers": {"Host": "evil.example"}}
+        yield path, {"environ_overrides": {"HTTP_HOST": "evil.example:666\r\n" + FORGED}}
+        yield path, {"headers": {"Accept": "application/json"}}
+        yield path, {"headers": {"Cookie": "remember_token=" + latin1("1|é".encode())}}
+        yield path, {"query_string": {"password": "hunter2-but-longer", "next": "\x1b[2J"}}
+
+
+@pytest.fixture
+def hostile_site(smtp, make_app, database) -> Hostile:
+    """The site under attack, with its public host name configured."""
+    return Hostile(
+        make_app(mail_port=smtp.port, database=database, SERVER_NAME="blog.example.com")
+    )
+
+
+def test_failures_with_hostile_data_give_one_record_each_and_no_forged_line(
+    hostile_site, smtp, capfd
+) -> None:
+    kind = "failures carrying hostile request data"
+    site = hostile_site
+    references = []
+    for (who, client), (path, options) in itertools.product(site.clients(), hostile_failures()):
+        client = site.app.test_client(use_cookies=False) if "Cookie" in str(options) else client
+        response = site.app_failure(kind, client, path, **options)
+        assert response.status_code in (200, 500), (who, path)
+        references.append(response.headers["X-Request-ID"])
+    with capfd.disabled():
+        site.report(kind)
+
+    assert len(set(references)) == len(references)  # no client chose a shared reference
+    assert "chosen-by-the-client" not in references
+    text = log_text(site.app)
+    # One error record per failure, in the request's own id; nothing else.
+    records = Counter(re.findall(r"^\S+ \S+ ERROR \[([^\]]+)\]", text, re.MULTILINE))
+    assert records == Counter(references)
+    # Every line break in the file ends a line the app wrote; no line is forged.
+    assert text.splitlines() == text.rstrip("\n").split("\n")
+    assert not [line for line in text.split("\n") if line.startswith(FORGED[:23])]
+    assert "FORGED RECORD" in text
+    # At most one email per failure (storm control groups the repeats).
+    mailed = [context_of(message)["Request id"] for message in smtp.inbox.settle(2)]
+    assert mailed and len(mailed) == len(set(mailed)) <= len(references)
+    for message in smtp.inbox.messages:
+        assert "hunter2-but-longer" not in message.as_string()
+        url = context_of(message)["URL"]
+        assert url.startswith("http://blog.example.com/")
+    assert "Logging error" not in capfd.readouterr().err
+
+
+# --- Password guesses on one account from many addresses ------------------------------------
+
+
+def test_guesses_at_one_account_from_many_addresses_lock_it_like_a_wrong_password(hostile):
+    kind = "password guesses on one account from many addresses"
+    limit = int(hostile.app.config["RATELIMIT_ACCOUNT"].split()[0])
+    guesser = hostile.app.test_client()
+    token = csrf_token(guesser, "/login")
+    answers = Counter()
+    for number, name in enumerate([MEMBER, MEMBER.upper(), MEMBER.title()] * limit):
+        form = {"csrf_token": token, "username": name, "password": f"guess number {number}"}
+        response = hostile.send(kind, guesser, "POST", "/login", stores_nothing=True, data=form)
+        answers[(response.status_code, response.headers.get("Location"))] += 1
+    # Now the owner, with the right password, from an address never seen before.
+    owner = hostile.app.test_client()
+    response = hostile.send(
+        kind,
+        owner,
+        "POST",
+        "/login",
+        stores_nothing=True,
+        data={
+            "csrf_token": csrf_token(owner, "/login"),
+            "username": MEMBER,
+            "password": PASSWORD,
+        },
+    )
+    answers[(response.status_code, response.headers.get("Location"))] += 1
+    hostile.report(kind)
+    assert answers == {(302, "/login"): 3 * limit + 1}
     assert_no_failure_was_logged(hostile)
