@@ -1,15 +1,19 @@
 """deploy/gunicorn.conf.py: what gunicorn really loads from it, and the server it then runs."""
 
+import contextlib
 import re
+import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from testkit.clients import LiveClient
+from testkit.clients import Auth, LiveClient
 from testkit.services.gunicorn import GUNICORN_CONF, ROOT, gunicorn_server
-from testkit.services.production import production_environment
+from testkit.services.production import production_environment, upgrade_database
 
 pytestmark = pytest.mark.system
 
@@ -102,3 +106,50 @@ def test_several_workers_counting_rate_limits_in_memory_are_warned_about_once(
     assert text.count("Microblog startup") == workers
     warnings = text.count(f"WARNING [-] RATELIMIT_STORAGE_URI is memory:// with {workers} workers")
     assert warnings == (1 if warned else 0)
+
+
+def post_chunked(url: str, path: str, cookies: str, body: bytes, chunk: int = 4096) -> int:
+    """POST ``body`` with Transfer-Encoding: chunked and no Content-Length; the status."""
+    host, port = urlsplit(url).hostname, urlsplit(url).port
+    with socket.create_connection((host, port), timeout=30) as connection:
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nCookie: {cookies}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        )
+        connection.sendall(head.encode())
+        with contextlib.suppress(OSError):  # the server may answer before reading it all
+            for start in range(0, len(body), chunk):
+                part = body[start : start + chunk]
+                connection.sendall(b"%x\r\n%s\r\n" % (len(part), part))
+            connection.sendall(b"0\r\n\r\n")
+        status_line = connection.makefile("rb").readline()
+    return int(status_line.split()[1])
+
+
+def test_a_chunked_body_over_max_content_length_is_refused_not_cut(tmp_path: Path):
+    limit = 20_000
+    environment = production_environment(tmp_path, MAX_CONTENT_LENGTH=str(limit))
+    upgrade_database(environment)
+    with gunicorn_server(environment=environment, output=tmp_path / "gunicorn.out") as server:
+        browser = LiveClient(server.url)
+        auth = Auth(browser)
+        assert auth.register("alice").status == 302
+        assert auth.login("alice").status == 302
+        token = browser.csrf_token("/index")
+        cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in browser.cookies)
+
+        def form(body: str, size: int) -> bytes:
+            start = f"csrf_token={token}&body={body}&pad=".encode()
+            return start + b"x" * (size - len(start))
+
+        statuses = {
+            size: post_chunked(server.url, "/index", cookies, form(f"size{size}", size))
+            for size in (limit + 1, limit + 5000, 3 * limit, limit)
+        }
+    print(f"\nchunked bodies through gunicorn, limit {limit} bytes: {statuses}")
+    assert statuses == {limit + 1: 413, limit + 5000: 413, 3 * limit: 413, limit: 302}
+    database = environment["DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(database) as connection:
+        posts = connection.execute("SELECT body FROM post").fetchall()
+    assert posts == [(f"size{limit}",)]
