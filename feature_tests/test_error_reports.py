@@ -339,8 +339,10 @@ def test_a_report_that_cannot_be_built_is_still_logged_and_mailed(
     def broken(*args, **kwargs):
         raise RuntimeError("the report builder broke")
 
-    # Both the email's builder and the log line's redaction fail.
+    # Both the email's builder and the log line's redaction fail, and so does
+    # the search for the request's secrets.
     monkeypatch.setattr(reports, "innermost_app_frame", broken)
+    monkeypatch.setattr(reports, "request_secrets", broken)
     monkeypatch.setattr(log_files, "request_secrets", broken)
     response = app.test_client().get("/crash/")
     assert response.status_code == 500
@@ -416,6 +418,25 @@ def test_a_password_sent_as_json_is_struck_out_of_the_report(smtp, make_app, mon
     assert secret_password not in body + log_text(app)
 
 
+def test_a_logged_error_whose_arguments_do_not_fit_is_still_logged_and_mailed(
+    smtp, make_app, capfd
+):
+    app = make_app(mail_port=smtp.port)
+    # Straight to the app's own handlers: pytest's capturing handler would raise.
+    record = app.logger.makeRecord(
+        app.logger.name, logging.ERROR, __file__, 1, "order %d of %s declined", ("seven",), None
+    )
+    with app.test_request_context("/checkout"):
+        for handler in app.logger.handlers:
+            handler.handle(record)
+    assert "ERROR [-] order %d of %s declined (this log line is incomplete: TypeError" in (
+        log_text(app)
+    )
+    [message] = smtp.inbox.wait_for(1)
+    assert message["Subject"] == "Microblog Failure: order %d of %s declined (incomplete report)"
+    assert "Logging error" not in capfd.readouterr().err
+
+
 def test_the_report_builder_reads_a_multipart_body_with_a_nameless_part(make_app):
     app = make_app()
     body = (
@@ -469,3 +490,19 @@ def test_a_report_names_the_host_a_client_claimed_when_it_is_not_the_sites(smtp,
     )
     assert context_of(second)["URL"] == "http://blog.example.com/crash/other"
     assert "http://evil.example" not in body_of(first)
+
+
+def test_a_report_of_a_request_whose_form_cannot_be_read_still_says_what_it_can(make_app):
+    app = make_app(MAX_FORM_PARTS=1)
+    body = b"".join(
+        b'--B\r\nContent-Disposition: form-data; name="f%d"\r\n\r\nx\r\n' % n for n in range(3)
+    )
+    with app.test_request_context(
+        "/login",
+        method="POST",
+        data=body + b"--B--\r\n",
+        content_type="multipart/form-data; boundary=B",
+    ):
+        record = logging.LogRecord("app", logging.ERROR, __file__, 1, "failed", None, None)
+        report = reports.build_report(record, set())
+    assert re.search(r"^Form fields: +\(body could not be read\)$", report.body, re.MULTILINE)

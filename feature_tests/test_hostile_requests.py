@@ -191,6 +191,16 @@ def test_form_values_that_are_not_text_are_refused_on_every_form(hostile) -> Non
                 headers=token,
             )
             assert response.status_code == 400, (who, path, raw[:20])
+        hostile.send(
+            kind,
+            client,
+            "POST",
+            path,
+            stores_nothing=True,
+            data="",
+            content_type="application/json",
+            headers=token,
+        )
         for name in hostile.field_names:
             files = {name: (io.BytesIO(b"not a text field"), "upload.txt")}
             response = hostile.send(kind, client, "POST", path, data=files, headers=token)
@@ -317,6 +327,7 @@ def test_bodies_over_the_limit_are_refused_however_they_are_sent(hostile) -> Non
                 if declared:
                     kwargs["content_length"] = len(body)
                 else:  # chunked: gunicorn passes it on without a Content-Length
+                    kwargs["headers"] = {"Transfer-Encoding": "chunked"}
                     kwargs["environ_overrides"] = {"wsgi.input_terminated": True}
                 response = hostile.send(
                     kind,

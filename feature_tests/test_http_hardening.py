@@ -220,6 +220,7 @@ def post_without_length(client, path: str, body: bytes, **kwargs):
         path,
         input_stream=io.BytesIO(body),
         content_type="application/x-www-form-urlencoded",
+        headers={"Transfer-Encoding": "chunked"},
         environ_overrides={"wsgi.input_terminated": True},
         **kwargs,
     )
