@@ -9,10 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from concurrent_log_handler import ConcurrentRotatingFileHandler
 from flask import current_app
 
+from app.extensions import db
 from app.models import User
 from app.reporting import log_files, reports
 from app.reporting.mailer import StormControl
@@ -506,3 +508,27 @@ def test_a_report_of_a_request_whose_form_cannot_be_read_still_says_what_it_can(
         record = logging.LogRecord("app", logging.ERROR, __file__, 1, "failed", None, None)
         report = reports.build_report(record, set())
     assert re.search(r"^Form fields: +\(body could not be read\)$", report.body, re.MULTILINE)
+
+
+def test_a_failure_that_strikes_the_500_pages_layout_again_is_one_record_and_one_email(
+    smtp, make_app
+):
+    # Loading the signed-in user fails (its table is gone after a bad deploy): the
+    # page fails, then the 500 page's layout, which shows the user, fails again.
+    app = make_app(mail_port=smtp.port)
+    with app.app_context():
+        make_user("alice")
+    client = app.test_client()
+    Auth(client).login()
+    with app.app_context():
+        db.session.execute(sa.text("DROP TABLE login_session"))
+        db.session.commit()
+
+    response = client.get("/index")
+    assert response.status_code == 500
+    request_id = response.headers["X-Request-ID"]
+    assert f"Error reference: {request_id}" in page_text(response)
+    assert len(error_lines(app, request_id)) == 1
+    assert f"WARNING [{request_id}] The 500 page could not be rendered" in log_text(app)
+    assert len(smtp.inbox.wait_for(1)) == 1
+    assert len(smtp.inbox.settle(1)) == 1
