@@ -51,6 +51,18 @@ def parse_list(name: str, raw: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def one_of(*choices: str) -> Callable[[str, str], str]:
+    """A parser accepting only ``choices`` (in any letter case)."""
+
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ConfigError(f"{name}={raw!r} is not one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
 def parse_path(name: str, raw: str) -> str:
     """Relative paths are taken from the project root, never the working directory."""
     return str((BASE_DIR / raw.strip()).resolve())
@@ -138,6 +150,9 @@ class Config:
     LOG_MAX_BYTES = env(1024 * 1024, parse_int)
     LOG_BACKUP_COUNT = env(10, parse_int)
     LOG_TO_STDOUT = env(False, parse_bool)
+    # text: the classic line with the traceback below it; json: one JSON object per
+    # line, for log collectors (docs/observability.md).
+    LOG_FORMAT = env("text", one_of("text", "json"))
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -2,8 +2,9 @@
 
 Request ids (``request_ids``), redaction of secrets (``redaction``), building a
 report while the request is live (``reports``), the background mail sender with
-storm control (``mailer``), the log file (``log_files``) and the operator's
-``flask send-test-report`` (``commands``). ``init_app`` wires them into an app.
+storm control (``mailer``), the log file (``log_files``, as text or as JSON lines:
+``json_lines``) and the operator's ``flask send-test-report`` (``commands``).
+``init_app`` wires them into an app.
 """
 
 import logging
@@ -11,7 +12,7 @@ import logging
 from flask import Flask
 from flask.logging import default_handler
 
-from app.reporting import commands, request_ids
+from app.reporting import commands, json_lines, request_ids
 from app.reporting.log_files import log_line_handler
 from app.reporting.mailer import MailSettings, ReportQueueHandler, ReportSender
 from app.reporting.redaction import config_secrets
@@ -35,6 +36,8 @@ def init_app(app: Flask) -> None:
 
     app_secrets = config_secrets(app.config)
     install(logger, log_line_handler(app, app_secrets))
+    if app.config["LOG_FORMAT"] == "json":
+        json_lines.init_app(app)
     if app.config["MAIL_SERVER"]:
         if not app.config["ADMINS"]:
             logger.warning("MAIL_SERVER is set but ADMINS is empty: no error emails")

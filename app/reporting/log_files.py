@@ -1,4 +1,4 @@
-"""Log lines: the rotating log file (or stdout), with secrets struck out."""
+"""Log lines: the rotating log file (or stdout), as text or JSON, with secrets struck out."""
 
 import logging
 import sys
@@ -7,6 +7,7 @@ from pathlib import Path
 from concurrent_log_handler import ConcurrentRotatingFileHandler
 from flask import Flask
 
+from app.reporting.json_lines import JsonLineFormatter
 from app.reporting.redaction import strike
 from app.reporting.reports import request_secrets
 
@@ -41,5 +42,8 @@ def log_line_handler(app: Flask, secrets: set[str]) -> logging.Handler:
             encoding="utf-8",
         )
     handler.setLevel(logging.INFO)
-    handler.setFormatter(RedactingFormatter(LOG_FORMAT, secrets))
+    if app.config["LOG_FORMAT"] == "json":
+        handler.setFormatter(JsonLineFormatter(secrets))
+    else:
+        handler.setFormatter(RedactingFormatter(LOG_FORMAT, secrets))
     return handler

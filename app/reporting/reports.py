@@ -36,6 +36,13 @@ class Report:
     request_id: str
 
 
+def type_name(exc_type: type) -> str:
+    """``KeyError`` for a built-in exception, ``testkit.crashing.DeliberateFailure`` otherwise."""
+    if exc_type.__module__ == "builtins":
+        return exc_type.__qualname__
+    return f"{exc_type.__module__}.{exc_type.__qualname__}"
+
+
 def one_line(text: str, limit: int = MAX_SUBJECT_DETAIL) -> str:
     """Text safe for a mail header: no line breaks or control characters, bounded."""
     cleaned = UNPRINTABLE.sub("?", text)
@@ -94,15 +101,39 @@ def exception_text(record: logging.LogRecord) -> str:
     return record.exc_text
 
 
-def describe_user() -> str:
-    # Only what is already in memory: the database may be the thing that failed,
-    # and a report must never issue SQL of its own.
+# Only what is already in memory, in the two functions below: the database may be
+# the thing that failed, and a report must never issue SQL of its own.
+
+
+def loaded_user() -> dict[str, object] | None:
+    """The logged-in user's loaded columns, or None when no user was loaded."""
     user = g.get("_login_user")
     if user is not None and getattr(user, "is_authenticated", False):
         state = sa.inspect(user, raiseerr=False)
-        loaded = state.dict if state is not None else {}
+        return dict(state.dict) if state is not None else {}
+    return None
+
+
+def session_user_id() -> str | None:
+    # Flask-Login's session id is "<id>:<token>"; the token must not be shown.
+    return str(session.get("_user_id", "")).partition(":")[0] or None
+
+
+def current_user_id() -> str | None:
+    """The id of the request's user (loaded, or named by the session), or None."""
+    if not has_request_context():
+        return None
+    loaded = loaded_user()
+    if loaded is not None and loaded.get("id") is not None:
+        return str(loaded["id"])
+    return session_user_id()
+
+
+def describe_user() -> str:
+    loaded = loaded_user()
+    if loaded is not None:
         return f"id {loaded.get('id', '?')} ({loaded.get('username', 'name not loaded')})"
-    user_id = str(session.get("_user_id", "")).partition(":")[0]
+    user_id = session_user_id()
     return f"id {user_id} (not loaded)" if user_id else "anonymous"
 
 
