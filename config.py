@@ -47,6 +47,17 @@ def parse_count(name: str, raw: str) -> int:
     return value
 
 
+def parse_fraction(name: str, raw: str) -> float:
+    """A number from 0 to 1, such as a sampling rate."""
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise ConfigError(f"{name}={raw!r} must be between 0 and 1")
+    return value
+
+
 def parse_list(name: str, raw: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
@@ -153,6 +164,15 @@ class Config:
     # text: the classic line with the traceback below it; json: one JSON object per
     # line, for log collectors (docs/observability.md).
     LOG_FORMAT = env("text", one_of("text", "json"))
+
+    # Sentry (docs/observability.md): nothing of the SDK is loaded without a DSN.
+    SENTRY_DSN = env()
+    SENTRY_ENVIRONMENT = env("production")
+    # Unset: the git commit of the code, when it runs from a git checkout.
+    SENTRY_RELEASE = env()
+    # The user's email and name, and the client's IP address; the user id is always sent.
+    SENTRY_SEND_PII = env(False, parse_bool)
+    SENTRY_TRACES_SAMPLE_RATE = env(0.0, parse_fraction)
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -3,8 +3,9 @@
 Request ids (``request_ids``), redaction of secrets (``redaction``), building a
 report while the request is live (``reports``), the background mail sender with
 storm control (``mailer``), the log file (``log_files``, as text or as JSON lines:
-``json_lines``) and the operator's ``flask send-test-report`` (``commands``).
-``init_app`` wires them into an app.
+``json_lines``), Sentry (``sentry``, loaded only with a SENTRY_DSN) and the
+operator's ``flask send-test-report`` (``commands``). ``init_app`` wires them
+into an app.
 """
 
 import logging
@@ -20,7 +21,7 @@ from app.reporting.request_ids import RequestIdFilter
 
 
 def init_app(app: Flask) -> None:
-    """Request ids always; log file and error emails outside debug and testing."""
+    """Request ids always; log file, error emails and Sentry outside debug and testing."""
     request_ids.init_app(app)
     commands.init_app(app)
     if app.debug or app.testing:
@@ -51,6 +52,11 @@ def init_app(app: Flask) -> None:
             mail.setLevel(logging.ERROR)
             install(logger, mail)
             app.extensions["report_sender"] = sender
+    if app.config["SENTRY_DSN"]:
+        # Imported here: without a DSN, nothing of the Sentry SDK is even loaded.
+        from app.reporting import sentry
+
+        sentry.init_app(app, app_secrets)
 
     logger.info("Microblog startup")
 

@@ -50,11 +50,13 @@ def one_line(text: str, limit: int = MAX_SUBJECT_DETAIL) -> str:
 
 
 def request_secrets() -> set[str]:
-    """Sensitive values this request carries (form, query, cookies, credentials)."""
+    """Sensitive values this request carries (form, query, cookies, URL parts, credentials)."""
     if not has_request_context():
         return set()
     if "report_secrets" not in g:
         pairs = [*request.args.items(multi=True), *request.cookies.items(multi=True)]
+        # A token in the path, such as /reset_password/<token>.
+        pairs += [(key, str(value)) for key, value in (request.view_args or {}).items()]
         # A body that cannot be parsed holds no form values to hide.
         with contextlib.suppress(Exception):
             pairs += request.form.items(multi=True)
