@@ -23,7 +23,11 @@ def sensitive_values(pairs: Iterable[tuple[str, str]]) -> set[str]:
 
 
 def config_secrets(config: Mapping[str, object]) -> set[str]:
-    return {str(config[key]) for key in ("SECRET_KEY", "MAIL_PASSWORD") if config.get(key)}
+    return {
+        str(config[key])
+        for key in ("SECRET_KEY", "MAIL_PASSWORD", "METRICS_TOKEN")
+        if config.get(key)
+    }
 
 
 def strike(text: str, secrets: Iterable[str]) -> str:
