@@ -91,7 +91,7 @@ def parse_token(name: str, raw: str) -> str:
     if len(token) < 16:
         raise ConfigError(
             f"{name} must be at least 16 characters: generate one with "
-            "python -c \"import secrets; print(secrets.token_urlsafe())\""
+            'python -c "import secrets; print(secrets.token_urlsafe())"'
         )
     return token
 
