@@ -48,6 +48,17 @@ def test_requests_are_counted_by_endpoint_method_and_status(make_app):
     assert total(samples, requests) == 7  # the scrape itself counts once it has answered
 
 
+def test_requests_refused_before_their_view_are_counted_too(make_app):
+    client = make_app(METRICS_ENABLED=True).test_client()
+    response = client.post("/login", data={"username": "alice", "password": "x"})  # no token
+    assert response.status_code == 400
+    samples = metrics_of(client)
+    refused = {"endpoint": "auth.login", "method": "POST", "status": "400"}
+    assert sample(samples, "microblog_http_requests_total", **refused) == 1
+    duration = {"endpoint": "auth.login", "method": "POST"}
+    assert sample(samples, "microblog_http_request_duration_seconds_count", **duration) == 1
+
+
 def test_request_durations_are_observed_by_endpoint_and_method(make_app):
     client = make_app(METRICS_ENABLED=True).test_client()
     for _ in range(4):

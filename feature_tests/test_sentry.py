@@ -160,6 +160,7 @@ def test_no_secret_reaches_sentry(sentry, make_app, monkeypatch, send_pii):
     assert response.status_code == 500
 
     [event] = sentry.wait_for_events(1)
+    print(f"\n{printable(event)}")
     message = event["exception"]["values"][0]["value"]
     assert message == "hash backend down checking alice with [masked] with [masked] and [masked]"
     frame = event["exception"]["values"][0]["stacktrace"]["frames"][-1]
