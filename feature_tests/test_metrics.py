@@ -160,6 +160,14 @@ def test_metrics_allow_takes_addresses_and_networks(make_app):
     assert client.get("/metrics").status_code == 404  # 127.0.0.1 is no longer in the list
 
 
+def test_loopback_is_recognised_from_a_dual_stack_listener(make_app):
+    client = make_app(METRICS_ENABLED=True).test_client()
+    mapped = {"REMOTE_ADDR": "::ffff:127.0.0.1"}  # IPv4 through an IPv6 socket
+    assert client.get("/metrics", environ_base=mapped).status_code == 200
+    outside = {"REMOTE_ADDR": "::ffff:203.0.113.9"}
+    assert client.get("/metrics", environ_base=outside).status_code == 404
+
+
 def test_the_bearer_token_opens_metrics_from_anywhere(make_app):
     client = make_app(METRICS_ENABLED=True, METRICS_TOKEN=TOKEN).test_client()
     bearer = {"Authorization": f"Bearer {TOKEN}"}
