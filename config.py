@@ -7,6 +7,7 @@ subclass (tests, benchmarks) overrides a setting with a plain class attribute.
 import os
 from collections.abc import Callable
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,52 @@ def parse_count(name: str, raw: str) -> int:
     return value
 
 
+def parse_fraction(name: str, raw: str) -> float:
+    """A number from 0 to 1, such as a sampling rate."""
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise ConfigError(f"{name}={raw!r} must be between 0 and 1")
+    return value
+
+
 def parse_list(name: str, raw: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def one_of(*choices: str) -> Callable[[str, str], str]:
+    """A parser accepting only ``choices`` (in any letter case)."""
+
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ConfigError(f"{name}={raw!r} is not one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def parse_networks(name: str, raw: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Comma-separated addresses or networks (``127.0.0.1, 10.0.0.0/8``), or ``none``."""
+    if raw.strip().lower() == "none":
+        return ()
+    try:
+        return tuple(ip_network(item, strict=False) for item in parse_list(name, raw))
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a list of IP addresses or networks") from None
+
+
+def parse_token(name: str, raw: str) -> str:
+    """A shared secret long enough not to be guessed."""
+    token = raw.strip()
+    if len(token) < 16:
+        raise ConfigError(
+            f"{name} must be at least 16 characters: generate one with "
+            'python -c "import secrets; print(secrets.token_urlsafe())"'
+        )
+    return token
 
 
 def parse_path(name: str, raw: str) -> str:
@@ -147,6 +192,26 @@ class Config:
     LOG_MAX_BYTES = env(1024 * 1024, parse_int)
     LOG_BACKUP_COUNT = env(10, parse_int)
     LOG_TO_STDOUT = env(False, parse_bool)
+    # text: the classic line with the traceback below it; json: one JSON object per
+    # line, for log collectors (docs/observability.md).
+    LOG_FORMAT = env("text", one_of("text", "json"))
+
+    # Sentry (docs/observability.md): nothing of the SDK is loaded without a DSN.
+    SENTRY_DSN = env()
+    SENTRY_ENVIRONMENT = env("production")
+    # Unset: the git commit of the code, when it runs from a git checkout.
+    SENTRY_RELEASE = env()
+    # The user's email and name, and the client's IP address; the user id is always sent.
+    SENTRY_SEND_PII = env(False, parse_bool)
+    SENTRY_TRACES_SAMPLE_RATE = env(0.0, parse_fraction)
+
+    # Prometheus metrics at /metrics (docs/observability.md), readable from the
+    # METRICS_ALLOW addresses or with "Authorization: Bearer <METRICS_TOKEN>"; a 404
+    # for anyone else. Under gunicorn, deploy/gunicorn.conf.py sets up the
+    # multi-process mode (PROMETHEUS_MULTIPROC_DIR) that adds up every worker's numbers.
+    METRICS_ENABLED = env(False, parse_bool)
+    METRICS_ALLOW = env(parse_networks("METRICS_ALLOW", "127.0.0.1"), parse_networks)
+    METRICS_TOKEN = env(None, parse_token)
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -10,6 +10,7 @@ from app import (
     error_pages,
     input_checks,
     main,
+    metrics,
     rate_limits,
     reporting,
     secrets_check,
@@ -44,6 +45,8 @@ def create_app(config_class: type = Config) -> Flask:
 
     security_headers.init_app(app)
     templating.init_app(app)
+    # After reporting: the metrics count the work of its report sender too.
+    metrics.init_app(app)
     return app
 
 

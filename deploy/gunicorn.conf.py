@@ -11,9 +11,18 @@ Each access log line ends with the serving worker's pid and the request's
 and 500 page. With more than one worker
 and rate limits counted in ``memory://``, the first worker writes a warning to the
 application's log: each worker would count on its own.
+
+Prometheus metrics (``METRICS_ENABLED=1``) run in multi-process mode: each worker
+writes its numbers to files in ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` adds up
+every worker's, whichever worker answers. The hooks below give the workers that
+folder (a private temporary one unless the variable names one, emptied of an
+earlier run's files) and forget the live gauges of a worker that exits.
 """
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 
 def _whole_number(name: str, default: int) -> int:
@@ -77,3 +86,40 @@ def post_worker_init(worker) -> None:
         from app.rate_limits import warn_if_counted_per_process
 
         warn_if_counted_per_process(worker.wsgi, worker.cfg.workers)
+
+
+# --- Prometheus multi-process mode (see the top of this file) ---------------------------------
+
+_metrics_folders_made = []
+
+
+def on_starting(server):
+    """Before the first worker: the folder where every worker writes its metrics."""
+    named = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if named:
+        folder = Path(named)
+        folder.mkdir(parents=True, exist_ok=True)
+        # An earlier run's numbers would be added to this run's.
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+    else:
+        made = tempfile.mkdtemp(prefix="microblog-metrics-")
+        _metrics_folders_made.append(made)
+        # Set here, in the arbiter, before any worker is forked: every worker
+        # inherits it before it imports prometheus_client, which reads it then.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+
+
+def child_exit(server, worker):
+    """A worker ended: its share of the live gauges (the report queue) no longer counts.
+
+    Its counters and histograms stay in the folder: totals never go down.
+    """
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    for folder in _metrics_folders_made:
+        shutil.rmtree(folder, ignore_errors=True)

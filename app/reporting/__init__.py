@@ -2,8 +2,10 @@
 
 Request ids (``request_ids``), redaction of secrets (``redaction``), building a
 report while the request is live (``reports``), the background mail sender with
-storm control (``mailer``), the log file (``log_files``) and the operator's
-``flask send-test-report`` (``commands``). ``init_app`` wires them into an app.
+storm control (``mailer``), the log file (``log_files``, as text or as JSON lines:
+``json_lines``), Sentry (``sentry``, loaded only with a SENTRY_DSN) and the
+operator's ``flask send-test-report`` (``commands``). ``init_app`` wires them
+into an app.
 """
 
 import functools
@@ -12,7 +14,7 @@ import logging
 from flask import Flask
 from flask.logging import default_handler
 
-from app.reporting import commands, request_ids
+from app.reporting import commands, json_lines, request_ids
 from app.reporting.log_files import log_line_handler, note_handler_failure
 from app.reporting.mailer import MailSettings, ReportQueueHandler, ReportSender
 from app.reporting.redaction import config_secrets
@@ -20,7 +22,7 @@ from app.reporting.request_ids import RequestIdFilter
 
 
 def init_app(app: Flask) -> None:
-    """Request ids always; log file and error emails outside debug and testing."""
+    """Request ids always; log file, error emails and Sentry outside debug and testing."""
     request_ids.init_app(app)
     commands.init_app(app)
     if app.debug or app.testing:
@@ -36,6 +38,8 @@ def init_app(app: Flask) -> None:
 
     app_secrets = config_secrets(app.config)
     install(logger, log_line_handler(app, app_secrets))
+    if app.config["LOG_FORMAT"] == "json":
+        json_lines.init_app(app)
     if app.config["MAIL_SERVER"]:
         if not app.config["ADMINS"]:
             logger.warning("MAIL_SERVER is set but ADMINS is empty: no error emails")
@@ -49,6 +53,11 @@ def init_app(app: Flask) -> None:
             mail.setLevel(logging.ERROR)
             install(logger, mail)
             app.extensions["report_sender"] = sender
+    if app.config["SENTRY_DSN"]:
+        # Imported here: without a DSN, nothing of the Sentry SDK is even loaded.
+        from app.reporting import sentry
+
+        sentry.init_app(app, app_secrets)
 
     logger.info("Microblog startup")
 

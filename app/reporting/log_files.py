@@ -1,4 +1,4 @@
-"""Log lines: the rotating log file (or stdout), with secrets struck out."""
+"""Log lines: the rotating log file (or stdout), as text or JSON, with secrets struck out."""
 
 import contextlib
 import logging
@@ -9,6 +9,7 @@ from concurrent_log_handler import ConcurrentRotatingFileHandler
 from flask import Flask
 
 from app.reporting.escaping import ExcInfo, escape_line_breaks, traceback_text
+from app.reporting.json_lines import JsonLineFormatter
 from app.reporting.redaction import strike
 from app.reporting.reports import message_or_template, request_secrets, request_secrets_or_none
 
@@ -83,5 +84,8 @@ def log_line_handler(app: Flask, secrets: set[str]) -> logging.Handler:
             encoding="utf-8",
         )
     handler.setLevel(logging.INFO)
-    handler.setFormatter(RedactingFormatter(LOG_FORMAT, secrets))
+    if app.config["LOG_FORMAT"] == "json":
+        handler.setFormatter(JsonLineFormatter(secrets))
+    else:
+        handler.setFormatter(RedactingFormatter(LOG_FORMAT, secrets))
     return handler

@@ -139,6 +139,25 @@ class StormControl:
         return subject, body
 
 
+class SenderTally:
+    """What the sender tells of its work. Counts nothing: app.metrics counts it, when on."""
+
+    def queued(self) -> None:
+        """A report was put on the queue."""
+
+    def taken(self) -> None:
+        """The sender took a report off the queue."""
+
+    def mailed(self, kind: str) -> None:
+        """An email ("report" or "digest") went out."""
+
+    def folded(self) -> None:
+        """A repeat was kept for its digest instead of mailed."""
+
+    def failed(self, kind: str) -> None:
+        """An email ("report" or "digest") could not be sent."""
+
+
 STOP = object()
 
 
@@ -160,9 +179,11 @@ class ReportSender:
         self.pid: int | None = None
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
+        self.tally = SenderTally()
 
     def submit(self, report: Report) -> None:
         self._ensure_running()
+        self.tally.queued()  # first: the sender may take it at once
         self.queue.put(report)
 
     def _ensure_running(self) -> None:
@@ -198,17 +219,22 @@ class ReportSender:
                 item = None
             if item is STOP:
                 for subject, body in storms.close_windows(time.monotonic(), everything=True):
-                    self._send(subject, body)
+                    self._send(subject, body, "digest")
                 return
-            if isinstance(item, Report) and storms.admit(item, time.monotonic()):
-                self._send(item.subject, item.body)
+            if isinstance(item, Report):
+                self.tally.taken()
+                if storms.admit(item, time.monotonic()):
+                    self._send(item.subject, item.body, "report")
+                else:
+                    self.tally.folded()
             for subject, body in storms.close_windows(time.monotonic()):
-                self._send(subject, body)
+                self._send(subject, body, "digest")
 
-    def _send(self, subject: str, body: str) -> None:
+    def _send(self, subject: str, body: str, kind: str) -> None:
         try:
             self.send_mail(self.settings, subject, body)
         except Exception as error:
+            self.tally.failed(kind)
             # Written to the log file, never raised: reporting must not fail the site.
             self.log.warning(
                 "Could not send error report %r to %s:%s: %s: %s",
@@ -218,6 +244,8 @@ class ReportSender:
                 type(error).__name__,
                 error,
             )
+        else:
+            self.tally.mailed(kind)
 
 
 class ReportQueueHandler(QueueHandler):

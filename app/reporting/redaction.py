@@ -1,7 +1,7 @@
 """Keeping secrets out of reports, log lines and pages."""
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 MASK = "[masked]"
 SENSITIVE_KEY = re.compile(
@@ -23,7 +23,11 @@ def sensitive_values(pairs: Iterable[tuple[str, str]]) -> set[str]:
 
 
 def config_secrets(config: Mapping[str, object]) -> set[str]:
-    return {str(config[key]) for key in ("SECRET_KEY", "MAIL_PASSWORD") if config.get(key)}
+    return {
+        str(config[key])
+        for key in ("SECRET_KEY", "MAIL_PASSWORD", "METRICS_TOKEN")
+        if config.get(key)
+    }
 
 
 def strike(text: str, secrets: Iterable[str]) -> str:
@@ -33,3 +37,17 @@ def strike(text: str, secrets: Iterable[str]) -> str:
         if len(secret) >= 4:
             text = text.replace(secret, MASK)
     return text
+
+
+def scrub(value: object, secrets: Collection[str]) -> object:
+    """A copy of JSON-like ``value``: sensitive keys masked, secrets struck from every string."""
+    if isinstance(value, str):
+        return strike(value, secrets)
+    if isinstance(value, Mapping):
+        return {
+            key: MASK if isinstance(key, str) and is_sensitive(key) else scrub(item, secrets)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [scrub(item, secrets) for item in value]
+    return value

@@ -36,6 +36,13 @@ class Report:
     request_id: str
 
 
+def type_name(exc_type: type) -> str:
+    """``KeyError`` for a built-in exception, ``testkit.crashing.DeliberateFailure`` otherwise."""
+    if exc_type.__module__ == "builtins":
+        return exc_type.__qualname__
+    return f"{exc_type.__module__}.{exc_type.__qualname__}"
+
+
 def one_line(text: str, limit: int = MAX_SUBJECT_DETAIL) -> str:
     """Text safe for a mail header: no line breaks or control characters, bounded."""
     cleaned = UNPRINTABLE.sub("?", text)
@@ -60,16 +67,30 @@ def submitted_pairs() -> list[tuple[str, str]]:
 
 
 def request_secrets() -> set[str]:
-    """Sensitive values this request carries (form, JSON, query, cookies, credentials)."""
+    """Sensitive values of this request (form, JSON, query, cookies, URL parts, credentials)."""
     if not has_request_context():
         return set()
     if "report_secrets" not in g:
         pairs = [*request.args.items(multi=True), *request.cookies.items(multi=True)]
+        # A token in the path, such as /reset_password/<token>.
+        pairs += [(key, str(value)) for key, value in (request.view_args or {}).items()]
         found = sensitive_values(pairs + submitted_pairs())
         authorization = request.headers.get("Authorization", "")
         found.update({authorization, authorization.partition(" ")[2]})
         g.report_secrets = found
-    return g.report_secrets
+    return g.report_secrets | login_key()
+
+
+def login_key() -> set[str]:
+    """The key of the login the session names (app.auth.sessions): it signs a browser in.
+
+    Read only once something else has read the session (loading the user does):
+    reading it here first would mark every response "Vary: Cookie".
+    """
+    if not session.accessed:
+        return set()
+    key = session.get("_user_id")
+    return {key} if isinstance(key, str) and key else set()
 
 
 def request_secrets_or_none() -> set[str]:
@@ -116,13 +137,36 @@ def exception_text(record: logging.LogRecord) -> str:
     return record.exc_text
 
 
-def describe_user() -> str:
-    # Only what is already in memory: the database may be the thing that failed,
-    # and a report must never issue SQL of its own.
+# Only what is already in memory, in the two functions below: the database may be
+# the thing that failed, and a report must never issue SQL of its own.
+
+
+def loaded_user() -> dict[str, object] | None:
+    """The logged-in user's loaded columns, or None when no user was loaded."""
     user = g.get("_login_user")
     if user is not None and getattr(user, "is_authenticated", False):
         state = sa.inspect(user, raiseerr=False)
-        loaded = state.dict if state is not None else {}
+        return dict(state.dict) if state is not None else {}
+    return None
+
+
+def current_user_id() -> str | None:
+    """The id of the request's loaded user, or None.
+
+    The session names a login by its key (app.auth.sessions), a secret that says
+    nothing of the user without a query: a user not loaded has no id here.
+    """
+    if not has_request_context():
+        return None
+    loaded = loaded_user()
+    if loaded is not None and loaded.get("id") is not None:
+        return str(loaded["id"])
+    return None
+
+
+def describe_user() -> str:
+    loaded = loaded_user()
+    if loaded is not None:
         return f"id {loaded.get('id', '?')} ({loaded.get('username', 'name not loaded')})"
     # The session names a login by its key, a secret: say only that there is one.
     return "not loaded (the session names a login)" if session.get("_user_id") else "anonymous"
