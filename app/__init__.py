@@ -9,6 +9,7 @@ from app import (
     debugging,
     error_pages,
     input_checks,
+    mail,
     main,
     reporting,
     secrets_check,
@@ -28,6 +29,8 @@ def create_app(config_class: type = Config) -> Flask:
     secrets_check.init_app(app)
     trust_proxies(app)
 
+    # The one mail sender, first: error reports (reporting) go out through it too.
+    mail.init_app(app)
     # Before-request hooks run in the order they are added, and that order matters:
     # the request id first (every later hook and log line carries it), then the
     # refusal of input no page can use, then CSRF, then the rate limits (both from

@@ -125,9 +125,9 @@ class ProductionLikeApps:
         return app
 
     def close(self) -> None:
-        """Stop the report senders, drop the tables, close connections and log files."""
+        """Stop the mail senders, drop the tables, close connections and log files."""
         for app, database in self.built:
-            sender = app.extensions.get("report_sender")
+            sender = app.extensions.get("mail_sender")
             if sender:
                 sender.stop()
             with app.app_context():
