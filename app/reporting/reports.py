@@ -43,11 +43,16 @@ def one_line(text: str, limit: int = MAX_SUBJECT_DETAIL) -> str:
 
 
 def request_secrets() -> set[str]:
-    """Sensitive values this request carries (form, query, cookies, credentials)."""
+    """Sensitive values this request carries (path, form, query, cookies, credentials).
+
+    A part of the path is a secret when the route names it so: the ``token`` of a
+    password reset link is struck from the logged request line and the report URL.
+    """
     if not has_request_context():
         return set()
     if "report_secrets" not in g:
         pairs = [*request.args.items(multi=True), *request.cookies.items(multi=True)]
+        pairs += [(key, str(value)) for key, value in (request.view_args or {}).items()]
         # A body that cannot be parsed holds no form values to hide.
         with contextlib.suppress(Exception):
             pairs += request.form.items(multi=True)
