@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from limits import parse_many
 
@@ -47,6 +48,13 @@ def parse_count(name: str, raw: str) -> int:
     return value
 
 
+def parse_positive(name: str, raw: str) -> int:
+    value = parse_int(name, raw)
+    if value < 1:
+        raise ConfigError(f"{name}={raw!r} must be 1 or more")
+    return value
+
+
 def parse_list(name: str, raw: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
@@ -65,6 +73,35 @@ def parse_rate_limit(name: str, raw: str) -> str:
             f"{name}={raw!r} is not a rate limit: write e.g. '10 per minute'"
         ) from None
     return raw.strip()
+
+
+def is_site_address(url: str) -> bool:
+    """An http(s) address of a host, maybe with a port and a path; nothing else."""
+    if any(character.isspace() for character in url):
+        return False
+    parts = urlsplit(url)
+    try:
+        port = parts.port  # a port that is not a number raises here
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and parts.username is None
+        and not parts.query
+        and not parts.fragment
+        and port != 0
+    )
+
+
+def parse_site_url(name: str, raw: str) -> str:
+    """The site's public address, such as ``https://blog.example.com`` (no final slash)."""
+    url = raw.strip().rstrip("/")
+    if not is_site_address(url):
+        raise ConfigError(
+            f"{name}={raw!r} is not the address of a site: write e.g. 'https://blog.example.com'"
+        )
+    return url
 
 
 def parse_database_url(name: str, raw: str) -> str:
@@ -112,6 +149,9 @@ class derived:  # noqa: N801 - reads like a declaration, as env(...) does
 
 class Config:
     SECRET_KEY = env()
+    # The address people reach the site at, for links in emails (password resets):
+    # never taken from a request's Host header, which the client chooses.
+    SITE_URL = env(None, parse_site_url)
     SQLALCHEMY_DATABASE_URI = env(
         f"sqlite:///{BASE_DIR / 'app.db'}", parse_database_url, var="DATABASE_URL"
     )
@@ -149,6 +189,8 @@ class Config:
     REMEMBER_COOKIE_DAYS = env(30, parse_int)
     REMEMBER_COOKIE_DURATION = derived(lambda config: timedelta(days=config.REMEMBER_COOKIE_DAYS))
     MAX_CONTENT_LENGTH = env(1024 * 1024, parse_int)
+    # How long a password reset link works.
+    PASSWORD_RESET_MINUTES = env(30, parse_positive)
 
     # How many reverse proxies (nginx, a load balancer) stand in front of the app.
     # Only then are their X-Forwarded-For/-Proto/-Host headers believed: the client
@@ -157,6 +199,8 @@ class Config:
 
     # POST /login, /register and /change_password, per client address.
     RATELIMIT_AUTH = env("10 per minute", parse_rate_limit)
+    # POST /reset_password_request, per client address and per email address asked for.
+    RATELIMIT_PASSWORD_RESET = env("5 per hour", parse_rate_limit)
     # memory:// counts per worker process; redis:// or memcached:// URIs share counts
     # between workers and machines.
     RATELIMIT_STORAGE_URI = env("memory://")

@@ -16,6 +16,7 @@ from app import (
     security_headers,
     templating,
 )
+from app.auth import password_reset
 from app.extensions import bootstrap, csrf, db, limiter, login, migrate
 from config import Config
 
@@ -39,6 +40,8 @@ def create_app(config_class: type = Config) -> Flask:
     input_checks.init_app(app)
     register_extensions(app)
     register_blueprints(app)
+    # After reporting: when reset links cannot work, the log says why at startup.
+    password_reset.init_app(app)
 
     security_headers.init_app(app)
     templating.init_app(app)

@@ -28,7 +28,10 @@ class TestConfig(Config):
     # Rate limits stay on, as in production; each app counts on its own.
     RATELIMIT_ENABLED = True
     RATELIMIT_AUTH = "10 per minute"
+    RATELIMIT_PASSWORD_RESET = "5 per hour"
     RATELIMIT_STORAGE_URI = "memory://"
+    SITE_URL = None
+    PASSWORD_RESET_MINUTES = 30
 
 
 class IsolatedRequestClient(FlaskClient):
