@@ -167,7 +167,7 @@ def reset_password(token: str) -> Response | str:
         page = render_template(
             "auth/reset_password_request.html",
             title="Reset password",
-            form=ResetPasswordRequestForm(),
+            form=ResetPasswordRequestForm(formdata=None),  # empty, even after a POST
             link_invalid=True,
         )
         return without_referrer(page)
