@@ -357,6 +357,27 @@ def test_tokens_made_for_other_purposes_are_no_reset_tokens(app, client, alice):
         assert_dead_link_page(client.get(f"/reset_password/{token}"))
 
 
+def test_tokens_signed_for_resets_but_not_made_by_the_site_are_refused(app, client, alice):
+    # Should the secret leak into a script, or a later version change the payload:
+    # anything but {"id": <an account>, "fp": <its fingerprint>} is refused.
+    fingerprint = password_reset.fingerprint(alice)
+    with app.test_request_context():
+        signed = password_reset.serializer().dumps
+        shapes = [
+            [alice.id, fingerprint],
+            "alice",
+            {"id": str(alice.id), "fp": fingerprint},
+            {"id": True, "fp": fingerprint},
+            {"id": alice.id, "fp": 7},
+            {"id": alice.id},
+            {"id": 999, "fp": fingerprint},
+        ]
+        tokens = [signed(shape) for shape in shapes]
+        assert password_reset.user_for_token(signed({"id": alice.id, "fp": fingerprint}))
+    for token in tokens:
+        assert_dead_link_page(client.get(f"/reset_password/{token}"))
+
+
 def test_a_reset_token_is_no_csrf_token(client, alice, smtp):
     token = token_of(mailed_link(client, smtp))
     response = client.post("/login", data={"csrf_token": token, "username": "alice"})
