@@ -4,7 +4,7 @@ A failing request only builds its report and puts it on a queue; one thread per
 process sends it. So a slow or dead SMTP server never delays a response, and a
 burst of identical failures becomes one email plus one digest, not an inbox flood.
 Ordinary messages (a password reset link) go through the same queue and thread,
-sent as they come: storm control only ever sees error reports.
+each sent a moment after it was queued: storm control only ever sees error reports.
 """
 
 import atexit
@@ -27,6 +27,12 @@ from config import ConfigError
 
 MAX_IDS_IN_DIGEST = 50
 EXIT_FLUSH_SECONDS = 10
+# An ordinary message waits this long after it was queued. By then the request
+# that queued it has answered, so this thread's work (building the message,
+# talking SMTP) does not compete with that request for the interpreter (the GIL):
+# otherwise a request that sends mail would answer a few milliseconds later than
+# one that does not, telling an observer whether an address has an account.
+MAIL_DELAY_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,12 @@ def deliver(settings: MailSettings, mail: Email) -> None:
         if settings.username:
             connection.login(settings.username, settings.password or "")
         connection.send_message(message)
+
+
+@dataclass(frozen=True)
+class QueuedEmail:
+    mail: Email
+    not_before: float  # time.monotonic()
 
 
 @dataclass
@@ -184,7 +196,7 @@ class MailSender:
     def send(self, mail: Email) -> None:
         """Mail an ordinary message as it is, never counted as an error report."""
         self._ensure_running()
-        self.queue.put(mail)
+        self.queue.put(QueuedEmail(mail, time.monotonic() + MAIL_DELAY_SECONDS))
 
     def _ensure_running(self) -> None:
         # Started lazily and per process: a thread started before gunicorn forks
@@ -221,8 +233,9 @@ class MailSender:
                 for subject, body in storms.close_windows(time.monotonic(), everything=True):
                     self._send_report(subject, body)
                 return
-            if isinstance(item, Email):
-                self._send(item, "email")
+            if isinstance(item, QueuedEmail):
+                time.sleep(max(item.not_before - time.monotonic(), 0))
+                self._send(item.mail, "email")
             elif isinstance(item, Report) and storms.admit(item, time.monotonic()):
                 self._send_report(item.subject, item.body)
             for subject, body in storms.close_windows(time.monotonic()):
