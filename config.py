@@ -10,6 +10,7 @@ from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from limits import parse_many
 
@@ -45,6 +46,13 @@ def parse_count(name: str, raw: str) -> int:
     value = parse_int(name, raw)
     if value < 0:
         raise ConfigError(f"{name}={raw!r} must be 0 or more")
+    return value
+
+
+def parse_positive(name: str, raw: str) -> int:
+    value = parse_int(name, raw)
+    if value < 1:
+        raise ConfigError(f"{name}={raw!r} must be 1 or more")
     return value
 
 
@@ -112,6 +120,35 @@ def parse_rate_limit(name: str, raw: str) -> str:
     return raw.strip()
 
 
+def is_site_address(url: str) -> bool:
+    """An http(s) address of a host, maybe with a port and a path; nothing else."""
+    if any(character.isspace() for character in url):
+        return False
+    parts = urlsplit(url)
+    try:
+        port = parts.port  # a port that is not a number raises here
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and parts.username is None
+        and not parts.query
+        and not parts.fragment
+        and port != 0
+    )
+
+
+def parse_site_url(name: str, raw: str) -> str:
+    """The site's public address, such as ``https://blog.example.com`` (no final slash)."""
+    url = raw.strip().rstrip("/")
+    if not is_site_address(url):
+        raise ConfigError(
+            f"{name}={raw!r} is not the address of a site: write e.g. 'https://blog.example.com'"
+        )
+    return url
+
+
 def parse_database_url(name: str, raw: str) -> str:
     """Accept Heroku-style ``postgres://`` and send PostgreSQL through psycopg 3."""
     url = raw.strip()
@@ -166,6 +203,9 @@ def rate_limit_storage_options(config: type) -> dict[str, object]:
 
 class Config:
     SECRET_KEY = env()
+    # The address people reach the site at, for links in emails (password resets):
+    # never taken from a request's Host header, which the client chooses.
+    SITE_URL = env(None, parse_site_url)
     SQLALCHEMY_DATABASE_URI = env(
         f"sqlite:///{BASE_DIR / 'app.db'}", parse_database_url, var="DATABASE_URL"
     )
@@ -223,6 +263,8 @@ class Config:
     REMEMBER_COOKIE_DAYS = env(30, parse_int)
     REMEMBER_COOKIE_DURATION = derived(lambda config: timedelta(days=config.REMEMBER_COOKIE_DAYS))
     MAX_CONTENT_LENGTH = env(1024 * 1024, parse_int)
+    # How long a password reset link works.
+    PASSWORD_RESET_MINUTES = env(30, parse_positive)
 
     # The site's public host name (and port, if not the default), e.g.
     # blog.example.com. Error reports show their URL on this host, and name the host a
@@ -240,6 +282,8 @@ class Config:
     # POST /login per target account (the username, lower-cased), whatever the
     # addresses: a locked account answers exactly as a wrong password does.
     RATELIMIT_ACCOUNT = env("20 per hour", parse_rate_limit)
+    # POST /reset_password_request, per client address and per email address asked for.
+    RATELIMIT_PASSWORD_RESET = env("5 per hour", parse_rate_limit)
     # memory:// counts per worker process; redis:// or memcached:// URIs share counts
     # between workers and machines.
     RATELIMIT_STORAGE_URI = env("memory://")

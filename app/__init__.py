@@ -9,6 +9,7 @@ from app import (
     debugging,
     error_pages,
     input_checks,
+    mail,
     main,
     metrics,
     rate_limits,
@@ -17,7 +18,7 @@ from app import (
     security_headers,
     templating,
 )
-from app.auth import sessions
+from app.auth import password_reset, sessions
 from app.extensions import bootstrap, csrf, db, login, migrate
 from config import Config
 
@@ -31,6 +32,8 @@ def create_app(config_class: type = Config) -> Flask:
     secrets_check.init_app(app)
     trust_proxies(app)
 
+    # The one mail sender, first: error reports (reporting) go out through it too.
+    mail.init_app(app)
     # Before-request hooks run in the order they are added, and that order matters:
     # the request id first (every later hook and log line carries it), then the
     # login cookies the site cannot have written are set aside (any page, error
@@ -42,6 +45,8 @@ def create_app(config_class: type = Config) -> Flask:
     input_checks.init_app(app)
     register_extensions(app)
     register_blueprints(app)
+    # After reporting: when reset links cannot work, the log says why at startup.
+    password_reset.init_app(app)
 
     security_headers.init_app(app)
     templating.init_app(app)

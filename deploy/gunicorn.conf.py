@@ -8,7 +8,8 @@ Tune with environment variables (command-line flags override all of these):
 
 Each access log line ends with the serving worker's pid and the request's
 ``X-Request-ID``, the id also found in the application's log lines, error reports
-and 500 page. With more than one worker
+and 500 page. The token of a password reset link is struck out of access log
+lines (``AccessLogWithoutSecrets``). With more than one worker
 and rate limits counted in ``memory://``, the first worker writes a warning to the
 application's log: each worker would count on its own.
 
@@ -20,9 +21,13 @@ earlier run's files) and forget the live gauges of a worker that exits.
 """
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
+
+from gunicorn.glogging import Logger
 
 
 def _whole_number(name: str, default: int) -> int:
@@ -68,6 +73,38 @@ access_log_format = (
     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms %(p)s '
     "rid=%({x-request-id}o)s"
 )
+
+# The path of a password reset link, /reset_password/<token>, holds a secret: the
+# token is struck out of every access log line (the request line, the Referer...),
+# as the app strikes it out of its own log and its error reports. The app is not
+# imported here, in the arbiter (workers must load it fresh), so the route is named
+# twice: keep this in step with app/auth/routes.py.
+SECRET_IN_PATH = re.compile(r"(/reset_password/)[^/?#\s\"]+")
+MASKED = r"\1[masked]"
+
+
+class AccessLogWithoutSecrets(Logger):
+    """gunicorn's logger, with the secret part of reset links struck out of access lines."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        path = environ.get("PATH_INFO", "")  # decoded: /reset%5Fpassword/... is caught too
+        if SECRET_IN_PATH.match(path):
+            # Percent-encoded again, as the request line was sent: the decoded path may
+            # hold line breaks (%0A), which would forge a line of the access log. WSGI
+            # gives the path's bytes as latin-1 characters.
+            bytes_of_path = SECRET_IN_PATH.sub(MASKED, path).encode("latin-1", "replace")
+            masked = quote(bytes_of_path, safe="/[]")
+            atoms["r"] = f"{environ['REQUEST_METHOD']} {masked} {environ['SERVER_PROTOCOL']}"
+        elif "/reset_password/" not in atoms["f"]:
+            return atoms  # nearly every request: nothing to strike
+        return {
+            name: SECRET_IN_PATH.sub(MASKED, value) if isinstance(value, str) else value
+            for name, value in atoms.items()
+        }
+
+
+logger_class = AccessLogWithoutSecrets
 
 # No runtime control socket (gunicornc): nothing outside this process manages it,
 # and it would need a writable runtime directory.

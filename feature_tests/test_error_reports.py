@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from concurrent_log_handler import ConcurrentRotatingFileHandler
-from flask import current_app
+from flask import current_app, request
 
 from app.extensions import db
 from app.models import User
@@ -99,6 +99,27 @@ def test_a_crash_while_logging_in_leaks_no_secret(smtp, make_app, monkeypatch):
     ):
         for text in written:
             assert secret not in text
+
+
+def test_secrets_in_the_path_and_email_addresses_are_struck_out(smtp, make_app):
+    app = make_app(mail_port=smtp.port)
+
+    # A route whose path carries a secret, named as such (a password reset token).
+    @app.route("/links/<token>")
+    def follow_link(token: str) -> str:
+        raise RuntimeError(f"no link {token} for {request.args['email']}")
+
+    path = "/links/s3cret-link-t0ken"
+    response = app.test_client().get(f"{path}?email=someone@example.com&page=2")
+    assert response.status_code == 500
+    message = smtp.inbox.wait_for(1)[0]
+    assert message["Subject"] == "Microblog Failure: RuntimeError at GET /links/[masked]"
+    assert context_of(message)["URL"] == "http://localhost/links/[masked]?email=[masked]&page=2"
+    assert "RuntimeError: no link [masked] for [masked]" in body_of(message)
+    assert "Exception on /links/[masked] [GET]" in log_text(app)
+    for text in (message["Subject"], body_of(message), log_text(app)):
+        assert "s3cret-link-t0ken" not in text
+        assert "someone@example.com" not in text
 
 
 def test_a_blackholed_smtp_server_does_not_delay_the_request(make_app):

@@ -145,7 +145,9 @@ class Hostile:
 
 @pytest.fixture
 def hostile(smtp, make_app, database) -> Hostile:
-    return Hostile(make_app(mail_port=smtp.port, database=database))
+    # With SITE_URL, password reset by email is on: its pages and forms are attacked too.
+    app = make_app(mail_port=smtp.port, database=database, SITE_URL="https://blog.example.com")
+    return Hostile(app)
 
 
 def assert_no_failure_was_logged(hostile: Hostile) -> None:

@@ -8,6 +8,7 @@ import socket
 import pytest
 from flask import current_app
 
+from app.mail import Email, send_email
 from config import Config, ConfigError, parse_networks
 from testkit.apps import log_text
 from testkit.prometheus import parse_samples, sample, total
@@ -98,7 +99,7 @@ def test_error_report_emails_and_folded_repeats_are_counted(smtp, make_app):
     assert sample(samples, emails, kind="report", outcome="sent") == 1
     assert sample(samples, emails, kind="digest", outcome="sent") == 0
 
-    app.extensions["report_sender"].stop()  # ends the window: the digest goes out
+    app.extensions["mail_sender"].stop()  # ends the window: the digest goes out
     samples = metrics_of(client)
     assert sample(samples, emails, kind="digest", outcome="sent") == 1
     assert total(samples, emails, outcome="failed") == 0
@@ -114,6 +115,28 @@ def test_emails_that_could_not_be_sent_are_counted(make_app):
     assert wait_until(
         lambda: sample(metrics_of(client), "microblog_error_emails_total", **failed) == 1, 10
     )
+
+
+def test_emails_to_users_are_counted_apart_from_error_reports(smtp, make_app):
+    app = make_app(METRICS_ENABLED=True, mail_port=smtp.port)
+    with app.app_context():
+        send_email(Email(("reader@example.com",), "Hello from Microblog", "Hello."))
+    app.extensions["mail_sender"].stop()  # what is queued is sent now
+    samples = metrics_of(app.test_client())
+    assert sample(samples, "microblog_emails_total", outcome="sent") == 1
+    assert sample(samples, "microblog_emails_total", outcome="failed") == 0
+    assert total(samples, "microblog_error_emails_total") == 0
+    assert sample(samples, "microblog_error_report_queue_length") == 0
+
+
+def test_emails_to_users_that_could_not_be_sent_are_counted(make_app):
+    app = make_app(METRICS_ENABLED=True, mail_port=free_port())  # nobody listens there
+    with app.app_context():
+        send_email(Email(("reader@example.com",), "Hello from Microblog", "Hello."))
+    app.extensions["mail_sender"].stop()
+    samples = metrics_of(app.test_client())
+    assert sample(samples, "microblog_emails_total", outcome="failed") == 1
+    assert sample(samples, "microblog_emails_total", outcome="sent") == 0
 
 
 def test_the_report_queue_length_is_shown(make_app):

@@ -7,7 +7,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -87,6 +87,23 @@ def test_access_log_lines_carry_the_request_id_the_response_had(tmp_path: Path):
     served = [line for line in lines if '"GET /login HTTP/1.1" 200' in line]
     assert any(line.endswith(f"rid={request_id}") for line in served)
     assert any(line.endswith("rid=lb-42") for line in served)
+
+
+@pytest.mark.parametrize("line_break", ["%0A", "%0D%0A", "%E2%80%A8", "%C2%85"])
+def test_a_reset_link_with_line_breaks_cannot_forge_an_access_log_line(tmp_path, line_break):
+    # The token is struck from the decoded path, which is then written encoded again.
+    environment = production_environment(tmp_path, RATELIMIT_ENABLED="0")
+    output = tmp_path / "gunicorn.out"
+    forged = '127.0.0.1 - - [01/Jan/2026:00:00:00 +0000] "GET /forged HTTP/1.1" 200'
+    path = f"/reset_password/t0ken{line_break}" + quote(forged, safe="")
+    with gunicorn_server(environment=environment, output=output, workers=1) as server:
+        assert LiveClient(server.url).get(path).status == 404  # reset is off: no SITE_URL
+    text = output.read_text()
+    assert text.splitlines() == text.rstrip("\n").split("\n")  # only "\n" ends a line
+    assert not [line for line in text.splitlines() if line.startswith(forged[:20])]
+    [served] = [line for line in text.splitlines() if "/reset_password/" in line]
+    assert '"GET /reset_password/[masked]' in served
+    assert "t0ken" not in text
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,10 @@ class TestConfig(Config):
     RATELIMIT_ENABLED = True
     RATELIMIT_AUTH = "10 per minute"
     RATELIMIT_ACCOUNT = "20 per hour"
+    RATELIMIT_PASSWORD_RESET = "5 per hour"
     RATELIMIT_STORAGE_URI = "memory://"
+    SITE_URL = None
+    PASSWORD_RESET_MINUTES = 30
 
 
 class IsolatedRequestClient(FlaskClient):
@@ -129,9 +132,9 @@ class ProductionLikeApps:
         return app
 
     def close(self) -> None:
-        """Stop the report senders and Sentry, drop the tables, close connections and log files."""
+        """Stop the mail senders and Sentry, drop the tables, close connections and log files."""
         for app, database in self.built:
-            sender = app.extensions.get("report_sender")
+            sender = app.extensions.get("mail_sender")
             if sender:
                 sender.stop()
             sentry_client = app.extensions.get("sentry")

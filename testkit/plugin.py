@@ -110,6 +110,11 @@ def app(app_settings: dict[str, object], database: TestDatabase) -> Iterator[Fla
         database.reset()
         yield app
         database.release()
+    # With MAIL_SERVER among the settings: what is queued is sent (or fails) now, while
+    # the test's mail server (set up before the app) still runs.
+    sender = app.extensions.get("mail_sender")
+    if sender is not None:
+        sender.stop()
 
 
 @pytest.fixture

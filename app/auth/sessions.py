@@ -5,7 +5,8 @@ browser's session and, with "Remember me", its remember cookie; Flask-Login
 hands the key back to ``load_user``. Logging out deletes the record, so a copy
 of either cookie signs nobody in afterwards. A record also ends at its expiry
 (``REMEMBER_COOKIE_DAYS`` when remembered, the session lifetime otherwise) and
-with every password change (it holds the user's session token of its time).
+with every password change (it holds the user's session token of its time); a
+password reset by email ends all of them at once (``end_every_login``).
 """
 
 import hashlib
@@ -139,6 +140,11 @@ def keep_only_this_login(user: User) -> int:
         .values(user_token=user.session_token)
     )
     return ended
+
+
+def end_every_login(user: User) -> int:
+    """End every login of ``user`` (the caller commits); return how many ended."""
+    return db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id)).rowcount
 
 
 def logins_of(user: User) -> list[LoginSession]:

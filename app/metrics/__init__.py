@@ -2,8 +2,9 @@
 
 Requests are counted through Flask's signals: ``request_started`` starts the
 clock, ``request_finished`` counts the response (error pages included) and
-``got_request_exception`` the exceptions that became a 500. The report sender
-counts its emails, folded repeats and queue through its tally. ``/metrics``
+``got_request_exception`` the exceptions that became a 500. The mail sender
+counts its emails (error reports and digests, and mail to users), folded repeats
+and report queue through its tally. ``/metrics``
 (``endpoint``) shows the numbers to the allowed scrapers.
 """
 
@@ -28,7 +29,7 @@ def init_app(app: Flask) -> None:
     request_started.connect(start_clock, app)
     request_finished.connect(count_response, app)
     got_request_exception.connect(count_exception, app)
-    sender = app.extensions.get("report_sender")
+    sender = app.extensions.get("mail_sender")  # app.mail's, for reports and other mail
     if sender is not None:
         sender.tally = ReportTally(instruments)
     app.register_blueprint(endpoint.bp)

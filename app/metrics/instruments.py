@@ -34,6 +34,12 @@ class Instruments:
             ["kind", "outcome"],
             registry=self.registry,
         )
+        self.emails = Counter(
+            "microblog_emails",
+            "Emails to users (password reset links), by outcome (sent, failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.reports_folded = Counter(
             "microblog_error_reports_folded",
             "Repeated failures kept for a digest instead of mailed (storm control).",
@@ -47,13 +53,14 @@ class Instruments:
             registry=self.registry,
         )
         # Shown at 0 from the start, so that a rate() over them has a beginning.
-        for kind in ("report", "digest"):
-            for outcome in ("sent", "failed"):
+        for outcome in ("sent", "failed"):
+            for kind in ("report", "digest"):
                 self.error_emails.labels(kind, outcome)
+            self.emails.labels(outcome)
 
 
 class ReportTally(SenderTally):
-    """The report sender's work, counted."""
+    """The mail sender's work, counted: error reports and digests, and ordinary emails."""
 
     def __init__(self, instruments: Instruments) -> None:
         self.instruments = instruments
@@ -65,10 +72,16 @@ class ReportTally(SenderTally):
         self.instruments.report_queue.dec()
 
     def mailed(self, kind: str) -> None:
-        self.instruments.error_emails.labels(kind, "sent").inc()
+        self.count(kind, "sent")
 
     def folded(self) -> None:
         self.instruments.reports_folded.inc()
 
     def failed(self, kind: str) -> None:
-        self.instruments.error_emails.labels(kind, "failed").inc()
+        self.count(kind, "failed")
+
+    def count(self, kind: str, outcome: str) -> None:
+        if kind == "email":
+            self.instruments.emails.labels(outcome).inc()
+        else:
+            self.instruments.error_emails.labels(kind, outcome).inc()

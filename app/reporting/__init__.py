@@ -5,7 +5,8 @@ report while the request is live (``reports``), the background mail sender with
 storm control (``mailer``), the log file (``log_files``, as text or as JSON lines:
 ``json_lines``), Sentry (``sentry``, loaded only with a SENTRY_DSN) and the
 operator's ``flask send-test-report`` (``commands``). ``init_app`` wires them
-into an app.
+into an app; the mail sender itself is made by ``app.mail``, which shares it
+with other mail.
 """
 
 import functools
@@ -16,7 +17,7 @@ from flask.logging import default_handler
 
 from app.reporting import commands, json_lines, request_ids
 from app.reporting.log_files import log_line_handler, note_handler_failure
-from app.reporting.mailer import MailSettings, ReportQueueHandler, ReportSender
+from app.reporting.mailer import ReportQueueHandler
 from app.reporting.redaction import config_secrets
 from app.reporting.request_ids import RequestIdFilter
 
@@ -40,19 +41,14 @@ def init_app(app: Flask) -> None:
     install(logger, log_line_handler(app, app_secrets))
     if app.config["LOG_FORMAT"] == "json":
         json_lines.init_app(app)
-    if app.config["MAIL_SERVER"]:
+    sender = app.extensions.get("mail_sender")  # made by app.mail when MAIL_SERVER is set
+    if sender is not None:
         if not app.config["ADMINS"]:
             logger.warning("MAIL_SERVER is set but ADMINS is empty: no error emails")
         else:
-            sender = ReportSender(
-                MailSettings.from_config(app.config),
-                app.config["ERROR_EMAIL_WINDOW"],
-                log=logger.getChild("reports"),
-            )
             mail = ReportQueueHandler(sender, app_secrets)
             mail.setLevel(logging.ERROR)
             install(logger, mail)
-            app.extensions["report_sender"] = sender
     if app.config["SENTRY_DSN"]:
         # Imported here: without a DSN, nothing of the Sentry SDK is even loaded.
         from app.reporting import sentry

@@ -4,8 +4,11 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 
 MASK = "[masked]"
+# Email addresses too: the address typed into the password reset form must not tell
+# a log reader who asked for a link (nor is an address anybody's business there).
 SENSITIVE_KEY = re.compile(
-    r"pass(word|wd)?|secret|token|csrf|cookie|session|authorization|api[-_]?key", re.IGNORECASE
+    r"pass(word|wd)?|secret|token|csrf|cookie|session|authorization|api[-_]?key|e-?mail",
+    re.IGNORECASE,
 )
 
 

@@ -67,7 +67,12 @@ def submitted_pairs() -> list[tuple[str, str]]:
 
 
 def request_secrets() -> set[str]:
-    """Sensitive values of this request (form, JSON, query, cookies, URL parts, credentials)."""
+    """Sensitive values of this request (path, form, JSON, query, cookies, credentials).
+
+    A part of the path is a secret when the route names it so: the ``token`` of a
+    password reset link is struck from the logged request line and the report URL,
+    from JSON log lines and from Sentry events.
+    """
     if not has_request_context():
         return set()
     if "report_secrets" not in g:

@@ -40,7 +40,7 @@ def init_app(app: Flask, app_secrets: set[str]) -> None:
         release=config["SENTRY_RELEASE"] or git_commit(),
         # None rather than 0: no request even starts an unsampled trace.
         traces_sample_rate=config["SENTRY_TRACES_SAMPLE_RATE"] or None,
-        before_send=scrubbed_events(app_secrets),
+        before_send=scrubbed_events(app_secrets, config["SENTRY_SEND_PII"]),
         before_send_transaction=scrubbed_traces(app_secrets),
         **privacy,
     )
@@ -67,7 +67,7 @@ def git_commit() -> str | None:
     return done.stdout.strip() or None if done.returncode == 0 else None
 
 
-def scrubbed_events(app_secrets: set[str]) -> Callable[[Event, dict], Event]:
+def scrubbed_events(app_secrets: set[str], send_pii: bool) -> Callable[[Event, dict], Event]:
     """The ``before_send`` hook: add the user id, strike the app's and the request's secrets."""
 
     def before_send(event: Event, hint: dict) -> Event:
@@ -75,7 +75,7 @@ def scrubbed_events(app_secrets: set[str]) -> Callable[[Event, dict], Event]:
         # request, while the request is still live.
         if has_request_context():
             add_user_id(event)
-        return scrubbed(event, app_secrets | request_secrets())
+        return scrubbed(event, app_secrets | request_secrets(), keep_user_fields=send_pii)
 
     return before_send
 
@@ -100,14 +100,24 @@ def scrubbed_traces(app_secrets: set[str]) -> Callable[[Event, dict], Event]:
     return before_send_transaction
 
 
-def scrubbed(event: Event, secrets: set[str]) -> Event:
+def scrubbed(event: Event, secrets: set[str], keep_user_fields: bool = False) -> Event:
+    """``event`` with sensitive keys masked and ``secrets`` struck from every string.
+
+    With ``keep_user_fields`` (SENTRY_SEND_PII) the fields of the event's user are
+    not masked for their names: its email is what the operator asked for, though an
+    "email" key is masked anywhere else. Secrets are still struck from their values.
+    """
     # Local variables arrive as their repr(): a secret with a quote, a backslash or a
     # control character is written escaped there.
     secrets = secrets | {repr(secret)[1:-1] for secret in secrets}
     # _meta holds the SDK's notes on what it cut or filtered, never a value.
-    return {
+    result = {
         key: value if key == "_meta" else scrub(value, secrets) for key, value in event.items()
     }
+    user = event.get("user")
+    if keep_user_fields and isinstance(user, dict):
+        result["user"] = {key: scrub(value, secrets) for key, value in user.items()}
+    return result
 
 
 def tag_with_request() -> None:
