@@ -9,13 +9,17 @@ from app import (
     debugging,
     error_pages,
     input_checks,
+    mail,
     main,
+    metrics,
+    rate_limits,
     reporting,
     secrets_check,
     security_headers,
     templating,
 )
-from app.extensions import bootstrap, csrf, db, limiter, login, migrate
+from app.auth import password_reset, sessions
+from app.extensions import bootstrap, csrf, db, login, migrate
 from config import Config
 
 __all__ = ["create_app", "db"]
@@ -28,17 +32,26 @@ def create_app(config_class: type = Config) -> Flask:
     secrets_check.init_app(app)
     trust_proxies(app)
 
+    # The one mail sender, first: error reports (reporting) go out through it too.
+    mail.init_app(app)
     # Before-request hooks run in the order they are added, and that order matters:
     # the request id first (every later hook and log line carries it), then the
-    # refusal of input no page can use, then CSRF, then the rate limits (both from
-    # the extensions), then the blueprints' own hooks (main's last-seen write).
+    # login cookies the site cannot have written are set aside (any page, error
+    # pages included, loads the user), then the refusal of input no page can use,
+    # then CSRF, then the rate limits (both from the extensions), then the
+    # blueprints' own hooks (main's last-seen write).
     reporting.init_app(app)
+    sessions.init_app(app)
     input_checks.init_app(app)
     register_extensions(app)
     register_blueprints(app)
+    # After reporting: when reset links cannot work, the log says why at startup.
+    password_reset.init_app(app)
 
     security_headers.init_app(app)
     templating.init_app(app)
+    # After reporting: the metrics count the work of its report sender too.
+    metrics.init_app(app)
     return app
 
 
@@ -58,7 +71,7 @@ def register_extensions(app: Flask) -> None:
     database.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
-    limiter.init_app(app)
+    rate_limits.init_app(app)
     bootstrap.init_app(app)
     login.init_app(app)
     login.login_view = "auth.login"

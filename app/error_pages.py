@@ -91,8 +91,14 @@ def handle_internal_error(error: InternalServerError) -> ResponseReturnValue:
     try:
         db.session.rollback()
         return error_response(error)
-    except Exception:
-        current_app.logger.exception("The 500 page could not be rendered")
+    except Exception as failure:
+        # One failure, one error record and one email: the original is logged
+        # already. Why its page could not be shown is a warning in the log file.
+        current_app.logger.warning(
+            "The 500 page could not be rendered (%s: %s); a plain page was shown instead",
+            type(failure).__name__,
+            failure,
+        )
         title, sentence = FRIENDLY_WORDS[500]
         page = FALLBACK_PAGE.format(
             title=escape(title),

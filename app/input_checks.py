@@ -1,27 +1,89 @@
-"""Request input that no page can use, refused before any view or query sees it."""
+"""Request input that no page can use, refused before any view or query sees it.
 
-from collections.abc import Iterator
+Every form of this site is made of text fields. Flask-WTF fills a form from an
+urlencoded or multipart body, from uploaded files and from a JSON body alike, so
+anything else a client sends (a number, a list, an object, a file) would reach
+code that expects a string. These checks look at the parsed request, not at any
+one form, so they hold for every form, including the ones added later.
+"""
+
+import re
+from collections.abc import Iterable
 
 from flask import Flask, abort, request
 
 NUL_REFUSED = "The request contains a NUL character, which no page of this site accepts."
+NOT_TEXT_REFUSED = (
+    "Every form value must be text: a JSON body must be one object whose values are strings."
+)
+FILE_REFUSED = "No page of this site accepts uploaded files."
+NAMELESS_REFUSED = "The form data could not be read: a part of it has no name."
+BAD_TEXT_REFUSED = "The request contains text that is not valid Unicode."
+
+# Half of a UTF-16 pair on its own: JSON's "\ud800" escape decodes to one, and no
+# database, log file or email can encode it.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def submitted_text() -> Iterator[str]:
-    yield request.path
-    for values in (request.args, request.form):
-        for key, value in values.items(multi=True):
-            yield key
-            yield value
+def refuse_oversized_body() -> None:
+    """A body sent without Content-Length (chunked) is held to MAX_CONTENT_LENGTH too.
+
+    Werkzeug refuses a declared length over the limit before reading anything, but
+    it reads an undeclared one only up to the limit and silently drops the rest: a
+    form cut short would pass for the whole form. The body is read here once (at
+    most the limit; the form and JSON parsers then read this copy) and refused
+    when anything follows it.
+    """
+    limit = request.max_content_length
+    if limit is None or request.content_length is not None:
+        return
+    body = request.get_data(cache=True, parse_form_data=False)
+    if len(body) >= limit and request.environ["wsgi.input"].read(1):
+        abort(413)
 
 
-def refuse_nul_characters() -> None:
+def json_fields() -> Iterable[tuple[object, object]]:
+    """The (name, value) pairs of a JSON body, which must be one object."""
+    if not request.get_data(cache=True):
+        return []
+    try:
+        # An undecodable body is Flask's own 400.
+        body = request.get_json()
+    except RecursionError:  # nested deeper than the JSON parser can follow
+        abort(400, description=NOT_TEXT_REFUSED)
+    if not isinstance(body, dict):
+        abort(400, description=NOT_TEXT_REFUSED)
+    return body.items()
+
+
+def submitted_fields() -> Iterable[tuple[object, object]]:
+    """Every (name, value) a form could be filled from: query, body, JSON."""
+    if request.files:
+        abort(400, description=FILE_REFUSED)
+    fields = [*request.args.items(multi=True), *request.form.items(multi=True)]
+    if request.is_json:
+        fields += json_fields()
+    return fields
+
+
+def refuse_unusable_input() -> None:
+    refuse_oversized_body()
+    texts = [request.path]
+    for name, value in submitted_fields():
+        # Werkzeug names a multipart part that has no name None.
+        if not isinstance(name, str):
+            abort(400, description=NAMELESS_REFUSED)
+        if not isinstance(value, str):
+            abort(400, description=NOT_TEXT_REFUSED)
+        texts += [name, value]
     # PostgreSQL cannot store NUL in text and fails the query (a 500); no field of
     # this site needs one, so it is the client's error.
-    if any("\x00" in text for text in submitted_text()):
+    if any("\x00" in text for text in texts):
         abort(400, description=NUL_REFUSED)
+    if any(LONE_SURROGATE.search(text) for text in texts):
+        abort(400, description=BAD_TEXT_REFUSED)
 
 
 def init_app(app: Flask) -> None:
     # First in line: before CSRF, rate limits and views touch the input.
-    app.before_request(refuse_nul_characters)
+    app.before_request(refuse_unusable_input)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.database import UTCDateTime, utcnow
-from app.extensions import db, login
+from app.extensions import db
 
 
 def new_session_token() -> str:
@@ -80,8 +80,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(256))
     about_me: Mapped[str | None] = mapped_column(String(140))
     last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
-    # Part of the id Flask-Login keeps in the session and the remember cookie: a
-    # new one on every password change logs the user out everywhere else.
+    # Every login records the token of its time (app.auth.sessions): a new one on
+    # every password change ends every login made before it.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
     posts: Mapped[list["Post"]] = relationship(back_populates="author", lazy="raise_on_sql")
@@ -111,8 +111,12 @@ class User(UserMixin, db.Model):
     def __repr__(self) -> str:
         return f"<User {self.username}>"
 
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+    # The key of the login (app.auth.sessions) this object was loaded through or
+    # signed in with: what Flask-Login keeps in the session and the remember cookie.
+    login_key = None
+
+    def get_id(self) -> str | None:
+        return self.login_key
 
     def set_password(self, password: str) -> None:
         """Store a new password hash and end every session that used the old one."""
@@ -238,15 +242,3 @@ class Post(db.Model):
         return and_(
             Post.timestamp <= timestamp, or_(Post.timestamp < timestamp, Post.id < post_id)
         )
-
-
-@login.user_loader
-def load_user(session_id: str) -> User | None:
-    """The user a session or remember cookie names, if its token is still current."""
-    user_id, _, token = session_id.partition(":")
-    if not user_id.isdigit() or not token:
-        return None  # a session from before session tokens, or a forged one
-    user = db.session.get(User, int(user_id))
-    if user is None or not secrets.compare_digest(user.session_token, token):
-        return None
-    return user

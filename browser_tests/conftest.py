@@ -15,6 +15,7 @@ from browser_tests.page_checks import BrowserWatch, axe_tally
 from testkit.services.gunicorn import gunicorn_server
 from testkit.services.processes import SETUP_SCRIPT, unavailable
 from testkit.services.production import production_environment, upgrade_database
+from testkit.services.smtp import SmtpSink, smtp_sink
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE_SCRIPT = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -71,9 +72,21 @@ def browser(chromium_path: str) -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def server_environment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def mail_sink() -> Iterator[SmtpSink]:
+    """The SMTP server the live servers mail to (password reset links): ``mail_sink.inbox``."""
+    with smtp_sink() as sink:
+        yield sink
+
+
+@pytest.fixture(scope="session")
+def server_environment(
+    tmp_path_factory: pytest.TempPathFactory, mail_sink: SmtpSink
+) -> dict[str, str]:
     env = production_environment(
         tmp_path_factory.mktemp("browser-server"),
+        # Reset links are mailed here; their address (SITE_URL) is the server's own.
+        MAIL_SERVER=mail_sink.host,
+        MAIL_PORT=str(mail_sink.port),
         # Plain http on loopback: Secure cookies would not be sent back.
         SESSION_COOKIE_SECURE="0",
         # Small pages, so that a few posts show the "Older posts" / "Newer posts" links.
@@ -88,7 +101,9 @@ def server_environment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, st
 def serve(app: str, env: dict[str, str], output: Path) -> Iterator[str]:
     # One worker with threads: the browser fetches a page's files in parallel.
     threads = ["--threads", "4"]
-    with gunicorn_server(app, environment=env, output=output, workers=1, options=threads) as up:
+    with gunicorn_server(
+        app, environment=env, output=output, workers=1, options=threads, own_url_as="SITE_URL"
+    ) as up:
         yield up.url
 
 
@@ -104,9 +119,15 @@ def crashing_server(server_environment: dict[str, str], tmp_path_factory) -> Ite
     """The same application and database plus testkit's failing routes, rate limits on.
 
     The limits are on as in production, only lower, so a few wrong passwords
-    reach the 429 page.
+    reach the 429 page. It trusts one proxy, as behind a load balancer: the 500
+    page's test plays that balancer and names the request (X-Request-ID).
     """
-    env = {**server_environment, "RATELIMIT_ENABLED": "1", "RATELIMIT_AUTH": LOGIN_LIMIT}
+    env = {
+        **server_environment,
+        "RATELIMIT_ENABLED": "1",
+        "RATELIMIT_AUTH": LOGIN_LIMIT,
+        "TRUSTED_PROXIES": "1",
+    }
     output = tmp_path_factory.mktemp("gunicorn") / "crashing_app.log"
     yield from serve("testkit.crashing_app:app", env, output)
 

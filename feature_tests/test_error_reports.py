@@ -1,5 +1,7 @@
 """Error reports: emails to a real SMTP server, storm control, encrypted mail, the test command."""
 
+import logging
+import re
 import socket
 import ssl
 import subprocess
@@ -7,15 +9,19 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from flask import current_app
+from concurrent_log_handler import ConcurrentRotatingFileHandler
+from flask import current_app, request
 
+from app.extensions import db
 from app.models import User
+from app.reporting import log_files, reports
 from app.reporting.mailer import StormControl
 from app.reporting.reports import Report
 from config import ConfigError
 from testkit.apps import ADMIN, log_text
-from testkit.clients import Auth, csrf_token, make_user
+from testkit.clients import Auth, csrf_token, make_user, page_text
 from testkit.services.processes import free_port, wait_until
 from testkit.services.smtp import body_of, context_of, smtp_sink
 
@@ -93,6 +99,27 @@ def test_a_crash_while_logging_in_leaks_no_secret(smtp, make_app, monkeypatch):
     ):
         for text in written:
             assert secret not in text
+
+
+def test_secrets_in_the_path_and_email_addresses_are_struck_out(smtp, make_app):
+    app = make_app(mail_port=smtp.port)
+
+    # A route whose path carries a secret, named as such (a password reset token).
+    @app.route("/links/<token>")
+    def follow_link(token: str) -> str:
+        raise RuntimeError(f"no link {token} for {request.args['email']}")
+
+    path = "/links/s3cret-link-t0ken"
+    response = app.test_client().get(f"{path}?email=someone@example.com&page=2")
+    assert response.status_code == 500
+    message = smtp.inbox.wait_for(1)[0]
+    assert message["Subject"] == "Microblog Failure: RuntimeError at GET /links/[masked]"
+    assert context_of(message)["URL"] == "http://localhost/links/[masked]?email=[masked]&page=2"
+    assert "RuntimeError: no link [masked] for [masked]" in body_of(message)
+    assert "Exception on /links/[masked] [GET]" in log_text(app)
+    for text in (message["Subject"], body_of(message), log_text(app)):
+        assert "s3cret-link-t0ken" not in text
+        assert "someone@example.com" not in text
 
 
 def test_a_blackholed_smtp_server_does_not_delay_the_request(make_app):
@@ -318,3 +345,211 @@ def test_a_json_500_carries_its_reference(make_app):
     client = make_app().test_client()
     response = client.get("/crash/", headers={"Accept": "application/json"})
     assert response.json["reference"] == response.headers["X-Request-ID"]
+
+
+# --- Reporting survives its own failures ----------------------------------------------
+
+
+def error_lines(app, request_id: str) -> list[str]:
+    return [line for line in log_text(app).splitlines() if f" ERROR [{request_id}] " in line]
+
+
+def test_a_report_that_cannot_be_built_is_still_logged_and_mailed(
+    smtp, make_app, monkeypatch, capfd
+):
+    app = make_app(mail_port=smtp.port)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the report builder broke")
+
+    # Both the email's builder and the log line's redaction fail, and so does
+    # the search for the request's secrets.
+    monkeypatch.setattr(reports, "innermost_app_frame", broken)
+    monkeypatch.setattr(reports, "request_secrets", broken)
+    monkeypatch.setattr(log_files, "request_secrets", broken)
+    response = app.test_client().get("/crash/")
+    assert response.status_code == 500
+    request_id = response.headers["X-Request-ID"]
+
+    [line] = error_lines(app, request_id)
+    assert "Exception on /crash/ [GET] (this log line is incomplete: RuntimeError" in line
+    assert 'raise DeliberateFailure("boom")' in log_text(app)
+    [message] = smtp.inbox.wait_for(1)
+    assert message["Subject"] == "Microblog Failure: DeliberateFailure (incomplete report)"
+    body = body_of(message)
+    assert context_of(message)["Request id"] == request_id
+    assert "building it failed with RuntimeError: the report builder broke" in body
+    assert 'raise DeliberateFailure("boom")' in body
+    assert len(smtp.inbox.settle(0.5)) == 1
+    assert "Logging error" not in capfd.readouterr().err
+
+
+def test_a_record_a_handler_cannot_write_is_one_line_on_stderr_and_still_mailed(
+    smtp, make_app, capfd
+):
+    app = make_app(mail_port=smtp.port)
+    [log_file] = [h for h in app.logger.handlers if isinstance(h, ConcurrentRotatingFileHandler)]
+    log_file.format = lambda record: 1 / 0
+    response = app.test_client().get("/crash/")
+    assert response.status_code == 500
+
+    err = capfd.readouterr().err
+    assert "Logging error" not in err
+    assert (
+        f"microblog: a ERROR log record (request {response.headers['X-Request-ID']}) was not "
+        "written by ConcurrentRotatingFileHandler: ZeroDivisionError: division by zero"
+    ) in err
+    assert smtp.inbox.wait_for(1)[0]["Subject"].startswith("Microblog Failure: DeliberateFailure")
+
+
+def test_a_500_page_that_cannot_render_is_still_one_record_and_one_email(smtp, make_app):
+    app = make_app(mail_port=smtp.port)
+    app.jinja_env.globals["url_for"] = lambda *args, **kwargs: 1 / 0
+    response = app.test_client().get("/crash/")
+    assert response.status_code == 500
+    request_id = response.headers["X-Request-ID"]
+    assert f"Error reference: {request_id}" in response.get_data(as_text=True)
+
+    assert len(error_lines(app, request_id)) == 1
+    assert f"WARNING [{request_id}] The 500 page could not be rendered (ZeroDivisionError" in (
+        log_text(app)
+    )
+    assert len(smtp.inbox.wait_for(1)) == 1
+    assert len(smtp.inbox.settle(1)) == 1
+
+
+def test_a_password_sent_as_json_is_struck_out_of_the_report(smtp, make_app, monkeypatch):
+    app = make_app(mail_port=smtp.port)
+
+    def failing_check(user, password):
+        raise RuntimeError(f"hash backend down checking {password}")
+
+    monkeypatch.setattr(User, "check_password", failing_check)
+    with app.app_context():
+        make_user("alice")
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+    secret_password = "json-sent-pa55word"
+    response = client.post(
+        "/login",
+        json={"username": "alice", "password": secret_password},
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code == 500
+    body = body_of(smtp.inbox.wait_for(1)[0])
+    assert "hash backend down checking [masked]" in body
+    assert secret_password not in body + log_text(app)
+
+
+def test_a_logged_error_whose_arguments_do_not_fit_is_still_logged_and_mailed(
+    smtp, make_app, capfd
+):
+    app = make_app(mail_port=smtp.port)
+    # Straight to the app's own handlers: pytest's capturing handler would raise.
+    record = app.logger.makeRecord(
+        app.logger.name, logging.ERROR, __file__, 1, "order %d of %s declined", ("seven",), None
+    )
+    with app.test_request_context("/checkout"):
+        for handler in app.logger.handlers:
+            handler.handle(record)
+    assert "ERROR [-] order %d of %s declined (this log line is incomplete: TypeError" in (
+        log_text(app)
+    )
+    [message] = smtp.inbox.wait_for(1)
+    assert message["Subject"] == "Microblog Failure: order %d of %s declined (incomplete report)"
+    assert "Logging error" not in capfd.readouterr().err
+
+
+def test_the_report_builder_reads_a_multipart_body_with_a_nameless_part(make_app):
+    app = make_app()
+    body = (
+        b'--B\r\nContent-Disposition: form-data; name="password"\r\n\r\nhunter2-but-longer\r\n'
+        b"--B\r\nContent-Disposition: form-data\r\n\r\nnameless\r\n--B--\r\n"
+    )
+    with app.test_request_context(
+        "/login", method="POST", data=body, content_type="multipart/form-data; boundary=B"
+    ):
+        try:
+            raise RuntimeError("failed with hunter2-but-longer")
+        except RuntimeError as error:
+            record = logging.LogRecord(
+                "app", logging.ERROR, __file__, 1, "Exception", None, (RuntimeError, error, None)
+            )
+        report = reports.build_report(record, set())
+    assert re.search(r"^Form fields: +password, None$", report.body, re.MULTILINE)
+    assert "hunter2-but-longer" not in report.body
+    assert "failed with [masked]" in report.body
+
+
+# --- What a client claims: its own request id, another host -----------------------------
+
+
+def test_two_failures_with_one_forged_request_id_get_their_own_references(smtp, make_app):
+    app = make_app(mail_port=smtp.port)
+    client = app.test_client()
+    forged = {"X-Request-ID": "chosen-by-the-client"}
+    first = client.get("/crash/", headers=forged)
+    second = client.get("/crash/other", headers=forged)
+    references = {first.headers["X-Request-ID"], second.headers["X-Request-ID"]}
+    assert len(references) == 2
+    assert "chosen-by-the-client" not in references
+    for response in (first, second):
+        reference = response.headers["X-Request-ID"]
+        assert f"Error reference: <code>{reference}</code>" in page_text(response)
+        assert f"ERROR [{reference}] Exception on" in log_text(app)
+    reports_by_id = {context_of(m)["Request id"]: context_of(m) for m in smtp.inbox.wait_for(2)}
+    assert set(reports_by_id) == references
+    assert all(r["Client request id"] == "chosen-by-the-client" for r in reports_by_id.values())
+
+
+def test_a_report_names_the_host_a_client_claimed_when_it_is_not_the_sites(smtp, make_app):
+    app = make_app(mail_port=smtp.port, SERVER_NAME="blog.example.com")
+    client = app.test_client()
+    client.get("/crash/?page=2", headers={"Host": "evil.example"})
+    client.get("/crash/other")  # on the site's own host
+    first, second = smtp.inbox.wait_for(2)
+    assert context_of(first)["URL"] == (
+        "http://blog.example.com/crash/?page=2 (the client asked for host 'evil.example')"
+    )
+    assert context_of(second)["URL"] == "http://blog.example.com/crash/other"
+    assert "http://evil.example" not in body_of(first)
+
+
+def test_a_report_of_a_request_whose_form_cannot_be_read_still_says_what_it_can(make_app):
+    app = make_app(MAX_FORM_PARTS=1)
+    body = b"".join(
+        b'--B\r\nContent-Disposition: form-data; name="f%d"\r\n\r\nx\r\n' % n for n in range(3)
+    )
+    with app.test_request_context(
+        "/login",
+        method="POST",
+        data=body + b"--B--\r\n",
+        content_type="multipart/form-data; boundary=B",
+    ):
+        record = logging.LogRecord("app", logging.ERROR, __file__, 1, "failed", None, None)
+        report = reports.build_report(record, set())
+    assert re.search(r"^Form fields: +\(body could not be read\)$", report.body, re.MULTILINE)
+
+
+def test_a_failure_that_strikes_the_500_pages_layout_again_is_one_record_and_one_email(
+    smtp, make_app
+):
+    # Loading the signed-in user fails (its table is gone after a bad deploy): the
+    # page fails, then the 500 page's layout, which shows the user, fails again.
+    app = make_app(mail_port=smtp.port)
+    with app.app_context():
+        make_user("alice")
+    client = app.test_client()
+    Auth(client).login()
+    with app.app_context():
+        db.session.execute(sa.text("DROP TABLE login_session"))
+        db.session.commit()
+
+    response = client.get("/index")
+    assert response.status_code == 500
+    request_id = response.headers["X-Request-ID"]
+    assert f"Error reference: {request_id}" in page_text(response)
+    assert len(error_lines(app, request_id)) == 1
+    assert f"WARNING [{request_id}] The 500 page could not be rendered" in log_text(app)
+    assert len(smtp.inbox.wait_for(1)) == 1
+    assert len(smtp.inbox.settle(1)) == 1

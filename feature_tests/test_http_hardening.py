@@ -1,5 +1,6 @@
 """HTTP hardening: security headers, cookies, CSRF, no debugger, NUL characters, body size."""
 
+import io
 import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -228,3 +229,47 @@ def test_nul_characters_are_a_bad_request_not_a_crash(app, alice, path, fields):
     assert response.status_code == 400
     assert "NUL character" in page_text(response)
     assert database_state() == before
+
+
+def test_a_nul_character_sent_as_json_is_refused_too(client, logged_in) -> None:
+    token = csrf_token(client, "/index")
+    response = client.post(
+        "/index", json={"body": "hello\x00world"}, headers={"X-CSRFToken": token}
+    )
+    assert response.status_code == 400
+    assert "NUL character" in page_text(response)
+    assert db.session.scalar(sa.select(Post)) is None
+
+
+# --- Bodies over MAX_CONTENT_LENGTH, however they are sent -------------------------------
+
+
+def post_without_length(client, path: str, body: bytes, **kwargs):
+    """A body with no Content-Length, as a chunked request reaches the app from gunicorn."""
+    return client.post(
+        path,
+        input_stream=io.BytesIO(body),
+        content_type="application/x-www-form-urlencoded",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize("app_settings", [{"MAX_CONTENT_LENGTH": 1000}])
+@pytest.mark.parametrize("size", [1001, 1024, 5000])
+def test_a_body_without_content_length_over_the_limit_is_refused_not_cut(
+    client, logged_in, size
+) -> None:
+    form = f"csrf_token={csrf_token(client, '/index')}&body=cut+short&pad=".encode()
+    response = post_without_length(client, "/index", form + b"x" * (size - len(form)))
+    assert response.status_code == 413
+    assert db.session.scalar(sa.select(Post)) is None
+
+
+@pytest.mark.parametrize("app_settings", [{"MAX_CONTENT_LENGTH": 1000}])
+def test_a_body_without_content_length_within_the_limit_is_read_whole(client, logged_in):
+    form = f"csrf_token={csrf_token(client, '/index')}&body=whole&pad=".encode()
+    response = post_without_length(client, "/index", form + b"x" * (1000 - len(form)))
+    assert response.status_code == 302
+    assert db.session.scalar(sa.select(Post.body)) == "whole"

@@ -2,16 +2,30 @@
 that start fresh and end everywhere when the password changes."""
 
 import re
+import threading
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash
 
 from app import models
+from app.auth import sessions
+from app.auth.sessions import LoginSession, load_user
+from app.database import utcnow
 from app.extensions import db
 from app.models import User
 from app.passwords import MAX_LENGTH, MIN_LENGTH, common_passwords
-from testkit.clients import NEW_PASSWORD, PASSWORD, Auth, is_logged_in, page_text
+from testkit.clients import (
+    NEW_PASSWORD,
+    PASSWORD,
+    Auth,
+    csrf_token,
+    is_logged_in,
+    make_user,
+    page_text,
+    submit,
+)
 
 # --- What a password may be -----------------------------------------------------------------
 
@@ -168,9 +182,8 @@ def test_register_starts_a_fresh_session_like_login(client, auth) -> None:
     response = auth.register("bob")
     assert response.headers["Location"] == "/index"
     assert "planted" not in session_keys(client)
-    bob = User.by_username("bob")
     with client.session_transaction() as current:
-        assert current["_user_id"] == bob.get_id()
+        assert load_user(current["_user_id"]) == User.by_username("bob")  # a new login record
     assert "Hi, bob!" in page_text(client.get("/index"))
 
 
@@ -308,3 +321,164 @@ def test_migration_0002_gives_every_existing_account_its_own_token(make_app, tmp
         with db.engine.connect() as connection:
             columns = connection.execute(sa.text("SELECT name FROM pragma_table_info('user')"))
             assert "session_token" not in set(columns.scalars())
+
+
+# --- Logins are records on the server: logging out ends them ----------------------------
+
+
+def cookie_values(client) -> dict[str, str]:
+    return {name: client.get_cookie(name).value for name in ("session", "remember_token")}
+
+
+def browser_with(app, **cookies: str):
+    """A new browser holding copies of some cookies, as someone who stole them would."""
+    client = app.test_client()
+    for name, value in cookies.items():
+        client.set_cookie(name, value)
+    return client
+
+
+def test_after_logout_a_copy_of_the_session_or_remember_cookie_signs_nobody_in(
+    app, client, auth, alice
+):
+    auth.login(remember_me=True)
+    stolen = cookie_values(client)
+    assert is_logged_in(browser_with(app, session=stolen["session"]))
+    assert is_logged_in(browser_with(app, remember_token=stolen["remember_token"]))
+
+    auth.logout()
+
+    assert not is_logged_in(browser_with(app, session=stolen["session"]))
+    assert not is_logged_in(browser_with(app, remember_token=stolen["remember_token"]))
+    assert not is_logged_in(browser_with(app, **stolen))
+    assert db.session.scalar(sa.select(sa.func.count(LoginSession.id))) == 0
+
+
+def test_logging_out_ends_only_that_browsers_login(app, client, auth, alice):
+    other = app.test_client()
+    Auth(other).login()
+    auth.login()
+    auth.logout()
+    assert not is_logged_in(client)
+    assert is_logged_in(other)
+
+
+@pytest.mark.parametrize("app_settings", [{"REMEMBER_COOKIE_DAYS": 3}])
+def test_a_remembered_login_ends_on_the_server_after_remember_cookie_days(app, alice, monkeypatch):
+    client = remembered_only(app)
+    stolen = cookie_values(client)
+    signed_in = utcnow()
+    monkeypatch.setattr(sessions, "utcnow", lambda: signed_in + timedelta(days=3, minutes=-1))
+    assert is_logged_in(browser_with(app, remember_token=stolen["remember_token"]))
+    monkeypatch.setattr(sessions, "utcnow", lambda: signed_in + timedelta(days=3, minutes=1))
+    # Whatever expiry date the cookie claims, and with the session cookie too.
+    assert not is_logged_in(browser_with(app, remember_token=stolen["remember_token"]))
+    assert not is_logged_in(browser_with(app, **stolen))
+
+
+def test_a_login_without_remember_me_ends_with_the_session_lifetime(app, client, auth, alice):
+    auth.login()
+    [login] = db.session.scalars(sa.select(LoginSession)).all()
+    assert login.remembered is False
+    assert login.expires_at - login.created_at == app.permanent_session_lifetime
+
+
+def test_the_profile_editor_lists_every_browser_signed_in_and_marks_this_one(
+    app, client, auth, alice
+):
+    phone = app.test_client()
+    Auth(phone).login(remember_me=True, headers={"User-Agent": "Phone Browser/2.0"})
+    auth.login(headers={"User-Agent": "Desk Browser/1.0\x00\x1b[31m"})
+    page = page_text(client.get("/edit_profile"))
+    assert "Where you are signed in" in page
+    listed = re.findall(r'<li class="list-group-item px-0">(.*?)</li>', page, re.S)
+    assert len(listed) == 2
+    newest, older = listed
+    assert "Desk Browser/1.0[31m" in newest  # control characters are dropped
+    assert "This browser" in newest
+    assert "Phone Browser/2.0" in older
+    assert "This browser" not in older
+    assert "remembered until" in older
+    assert "Sign out everywhere else</button>" in page
+
+
+def test_sign_out_everywhere_else_ends_the_other_logins_and_keeps_this_one(
+    app, client, auth, alice
+):
+    others = [app.test_client() for _ in range(2)]
+    for other in others:
+        Auth(other).login(remember_me=True)
+    remembered = remembered_only(app)
+    auth.login()
+    response = submit(client, "/sign_out_elsewhere", {}, form_page="/edit_profile")
+    assert response.headers["Location"] == "/edit_profile"
+    page = page_text(client.get("/edit_profile"))
+    assert "You have been signed out everywhere else (3 other browsers)." in page
+    assert page.count('class="list-group-item px-0"') == 1
+    assert "disabled>Sign out everywhere else</button>" in page
+    assert is_logged_in(client)
+    assert not any(is_logged_in(other) for other in [*others, remembered])
+
+
+def test_sign_out_everywhere_else_needs_a_login_and_a_csrf_token(app, client, auth, alice):
+    assert client.post("/sign_out_elsewhere").status_code == 400
+    token = csrf_token(client, "/login")
+    response = client.post("/sign_out_elsewhere", data={"csrf_token": token})
+    assert response.headers["Location"].startswith("/login")
+    other = app.test_client()
+    Auth(other).login()
+    auth.login()
+    assert client.post("/sign_out_elsewhere").status_code == 400
+    assert is_logged_in(other)
+
+
+def test_logins_made_before_a_password_change_are_neither_listed_nor_kept(
+    app, client, auth, alice
+):
+    Auth(app.test_client()).login()
+    auth.login()
+    alice.set_password(NEW_PASSWORD)  # as a password reset would
+    db.session.commit()
+    assert not is_logged_in(client)
+    Auth(client).login(password=NEW_PASSWORD)
+    assert page_text(client.get("/edit_profile")).count('class="list-group-item px-0"') == 1
+    # Signing in cleared the logins that had ended.
+    assert db.session.scalar(sa.select(sa.func.count(LoginSession.id))) == 1
+
+
+def test_the_same_password_change_sent_twice_at_once_keeps_this_browser_signed_in(file_app):
+    with file_app.app_context():
+        make_user("alice")
+    first = file_app.test_client()
+    Auth(first).login(remember_me=True)
+    token = csrf_token(first, "/edit_profile")
+    # One browser, one form, sent twice: both requests carry the same cookies.
+    second = browser_with(file_app, **cookie_values(first))
+    form = {
+        "password-csrf_token": token,
+        "password-current_password": PASSWORD,
+        "password-new_password": NEW_PASSWORD,
+        "password-new_password2": NEW_PASSWORD,
+    }
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def change(client) -> None:
+        barrier.wait()
+        statuses.append(client.post("/change_password", data=form).status_code)
+
+    threads = [threading.Thread(target=change, args=(c,)) for c in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert 302 in statuses
+    assert set(statuses) <= {200, 302}
+    # Whichever answer the browser kept last, it is signed in, remembered or not.
+    for browser in (first, second):
+        assert is_logged_in(browser)
+        browser.delete_cookie("session")
+        assert is_logged_in(browser)
+    fresh = file_app.test_client()
+    assert Auth(fresh).login(password=NEW_PASSWORD).headers["Location"] == "/index"

@@ -1,19 +1,28 @@
 """Rate limits on the password forms (login, registration, password change), per client."""
 
+from types import SimpleNamespace
+
 import pytest
 import sqlalchemy as sa
+from limits.errors import StorageError
 
+from app import rate_limits
 from app.extensions import db
 from app.models import User
+from app.rate_limits import warn_if_counted_per_process
 from config import Config, ConfigError
+from testkit.apps import log_text
 from testkit.clients import (
     NEW_PASSWORD,
     PASSWORD,
     Auth,
     assert_security_headers,
     csrf_token,
+    is_logged_in,
+    make_user,
     page_text,
 )
+from testkit.services.processes import free_port, wait_until
 
 
 def exhaust(client, path: str, data: dict[str, str], attempts: int = 10, **kwargs) -> None:
@@ -136,16 +145,134 @@ def test_limits_can_be_switched_off(client, alice) -> None:
 
 def test_rate_limit_settings_come_from_the_environment(make_app, monkeypatch) -> None:
     monkeypatch.setenv("RATELIMIT_AUTH", "5/minute;100/day")
+    monkeypatch.setenv("RATELIMIT_ACCOUNT", "50 per day")
     monkeypatch.setenv("RATELIMIT_ENABLED", "off")
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")
     app = make_app(Config, TESTING=True)
     assert app.config["RATELIMIT_AUTH"] == "5/minute;100/day"
+    assert app.config["RATELIMIT_ACCOUNT"] == "50 per day"
     assert app.config["RATELIMIT_ENABLED"] is False
     assert Config.RATELIMIT_STORAGE_URI == "memory://"
 
 
+@pytest.mark.parametrize("setting", ["RATELIMIT_AUTH", "RATELIMIT_ACCOUNT"])
 @pytest.mark.parametrize("raw", ["ten per minute", "10 per fortnight", "lots"])
-def test_an_unreadable_rate_limit_stops_the_app_from_starting(make_app, monkeypatch, raw) -> None:
-    monkeypatch.setenv("RATELIMIT_AUTH", raw)
-    with pytest.raises(ConfigError, match="RATELIMIT_AUTH"):
+def test_an_unreadable_rate_limit_stops_the_app_from_starting(
+    make_app, monkeypatch, raw, setting
+) -> None:
+    monkeypatch.setenv(setting, raw)
+    with pytest.raises(ConfigError, match=setting):
         make_app(Config, TESTING=True)
+
+
+# --- Per account: many addresses cannot guess one password --------------------------------
+
+
+WRONG_PASSWORD = "wrong password!"
+
+
+def login_from(client, address: str, username: str = "alice", password: str = WRONG_PASSWORD):
+    return client.post(
+        "/login",
+        data={"csrf_token": csrf_token(client), "username": username, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def answer_of(response) -> tuple[int, str]:
+    return response.status_code, response.headers.get("Location", "")
+
+
+@pytest.mark.parametrize("app_settings", [{"RATELIMIT_ACCOUNT": "3 per 2 seconds"}])
+def test_a_locked_account_answers_as_a_wrong_password_does_then_opens_again(client, alice):
+    wrong = [login_from(client, f"203.0.113.{n}") for n in range(3)]
+    assert {answer_of(response) for response in wrong} == {(302, "/login")}
+    # From yet another address, in another case, with the right password: locked.
+    locked = login_from(client, "198.51.100.1", "ALICE", PASSWORD)
+    assert answer_of(locked) == answer_of(wrong[0])
+    assert "Invalid username or password" in page_text(client.get("/login"))
+    assert not is_logged_in(client)
+    # Another account is not affected.
+    make_user("bob")
+    assert login_from(client, "198.51.100.2", "bob", PASSWORD).headers["Location"] == "/index"
+    Auth(client).logout()
+    # Once the window has passed, the owner gets in.
+    opened = wait_until(
+        lambda: (
+            login_from(client, "198.51.100.3", "alice", PASSWORD).headers["Location"] == "/index"
+        ),
+        10,
+        interval=0.5,
+    )
+    assert opened
+
+
+@pytest.mark.parametrize(
+    "app_settings", [{"RATELIMIT_ACCOUNT": "2 per minute", "RATELIMIT_ENABLED": False}]
+)
+def test_switching_limits_off_switches_the_account_limit_off_too(client, alice):
+    for n in range(3):
+        login_from(client, f"203.0.113.{n}")
+    assert login_from(client, "198.51.100.1", password=PASSWORD).headers["Location"] == "/index"
+
+
+def test_an_account_attempt_that_cannot_be_counted_is_let_through_with_a_warning(
+    make_app, monkeypatch
+):
+    app = make_app()
+    with app.app_context():
+        make_user("alice")
+
+    def unreachable(*args, **kwargs):
+        raise StorageError(ConnectionError("storage went away"))
+
+    monkeypatch.setattr(
+        rate_limits, "limiter", SimpleNamespace(limiter=SimpleNamespace(hit=unreachable))
+    )
+    client = app.test_client()
+    assert Auth(client).login().headers["Location"] == "/index"
+    assert "a login attempt was not counted per account" in log_text(app)
+
+
+# --- Where counts are kept -----------------------------------------------------------------
+
+
+def test_an_unreachable_redis_costs_no_request_and_limits_still_hold_per_process(make_app):
+    app = make_app(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
+    with app.app_context():
+        make_user("alice")
+    client = app.test_client()
+    assert client.get("/login").status_code == 200
+    data = bad_login(client)
+    statuses = [client.post("/login", data=data).status_code for _ in range(11)]
+    assert statuses == [200] * 10 + [429]
+    assert client.get("/index").status_code == 302
+    assert "Rate limit storage unreachable - falling back to in-memory storage" in log_text(app)
+    assert " ERROR " not in log_text(app)
+
+
+@pytest.mark.parametrize(
+    ("storage", "workers", "warned"),
+    [
+        ("memory://", 2, True),
+        ("memory://", 1, False),
+        ("redis://127.0.0.1:6379/0", 4, False),
+    ],
+)
+def test_several_workers_counting_in_memory_are_warned_about(make_app, storage, workers, warned):
+    app = make_app(RATELIMIT_STORAGE_URI=storage)
+    warn_if_counted_per_process(app, workers)
+    warning = f"RATELIMIT_STORAGE_URI is memory:// with {workers} workers"
+    assert (warning in log_text(app)) is warned
+
+
+def test_redis_storage_gets_timeouts_and_every_storage_raises_storage_errors():
+    class RedisConfig(Config):
+        RATELIMIT_STORAGE_URI = "redis://cache.internal:6379"
+
+    assert RedisConfig.RATELIMIT_STORAGE_OPTIONS == {
+        "wrap_exceptions": True,
+        "socket_connect_timeout": 1,
+        "socket_timeout": 1,
+    }
+    assert Config.RATELIMIT_STORAGE_OPTIONS == {"wrap_exceptions": True}

@@ -1,4 +1,4 @@
-"""The local services of testkit.services that no other system test starts yet."""
+"""The local service helpers themselves: a private Redis answers, then is gone."""
 
 import contextlib
 import socket

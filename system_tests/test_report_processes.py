@@ -23,8 +23,13 @@ ADMIN = "ops@example.com"
 def test_four_gunicorn_workers_lose_no_error_record_across_rotations(tmp_path):
     log_dir = tmp_path / "logs"
     # Small files, many of them: the workers rotate them under each other's feet.
+    # The test names each failure (X-Request-ID) as a trusted proxy would.
     environment = production_environment(
-        tmp_path, LOG_DIR=str(log_dir), LOG_MAX_BYTES="20000", LOG_BACKUP_COUNT="200"
+        tmp_path,
+        LOG_DIR=str(log_dir),
+        LOG_MAX_BYTES="20000",
+        LOG_BACKUP_COUNT="200",
+        TRUSTED_PROXIES="1",
     )
     output = tmp_path / "gunicorn.out"
 

@@ -1,13 +1,14 @@
-"""Scale-out check: two gunicorn instances share one PostgreSQL behind nginx.
+"""Scale-out check: two gunicorn instances share one PostgreSQL and one Redis behind nginx.
 
     venv/bin/python -m pytest system_tests/test_scaleout.py -s
 
 Everything runs on loopback and is stopped at the end: PostgreSQL (schema made
-by ``flask db upgrade``), a local SMTP server, two separate gunicorn instances of
-the real application plus testkit's failing routes with deploy/gunicorn.conf.py
-(same SECRET_KEY, own log folders) and nginx with deploy/nginx/microblog.conf.
-Without nginx or PostgreSQL the checks are skipped with the reason, except in CI
-(CI=true), where that is a failure.
+by ``flask db upgrade``), Redis (the rate limits' counts), a local SMTP server,
+two separate gunicorn instances of the real application plus testkit's failing
+routes with deploy/gunicorn.conf.py (two workers each, same SECRET_KEY, own log
+folders) and nginx with deploy/nginx/microblog.conf. Without nginx, PostgreSQL or
+Redis the checks are skipped with the reason, except in CI (CI=true), where that
+is a failure.
 """
 
 import contextlib
@@ -16,13 +17,14 @@ import re
 import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from testkit.clients import Auth, LiveClient, register_all_at_once
+from testkit.clients import PASSWORD, Auth, LiveClient, Reply, register_all_at_once
 from testkit.services.gunicorn import ROOT, gunicorn_server
 from testkit.services.nginx import (
     NginxUnavailable,
@@ -33,6 +35,7 @@ from testkit.services.nginx import (
 from testkit.services.postgres import create_database, drop_database
 from testkit.services.processes import unavailable, wait_until
 from testkit.services.production import production_environment, upgrade_database
+from testkit.services.redis import RedisUnavailable, redis_server
 from testkit.services.smtp import Inbox, context_of, smtp_sink
 
 pytestmark = pytest.mark.system
@@ -40,8 +43,14 @@ pytestmark = pytest.mark.system
 SITE_CONF = ROOT / "deploy" / "nginx" / "microblog.conf"
 ERROR_REFERENCE = re.compile(r"Error reference: <code>([^<]+)</code>")
 ACCESS_LOG_REQUEST_ID = re.compile(r" rid=(\S+)$", re.MULTILINE)
+ACCESS_LOG_WORKER = re.compile(r" <(\d+)> rid=(\S+)$", re.MULTILINE)
 ADMIN = "ops@example.com"
 CRASH_PATH = "/crash/"  # testkit.crashing: raises DeliberateFailure("boom")
+WORKERS = 2  # per instance
+# Per client address: room for the other checks' requests, which all come from
+# nginx's one loopback client; per account: a handful of wrong passwords.
+AUTH_LIMIT = 20
+ACCOUNT_LIMIT = 5
 
 
 @dataclass
@@ -56,6 +65,11 @@ class Instance:
 
     def app_log(self) -> str:
         return "".join(path.read_text() for path in self.folder.glob("logs/microblog.log*"))
+
+    def workers(self) -> dict[str, str]:
+        """Which worker (pid) served each request id, from this instance's access log."""
+        text = (self.folder / "access.log").read_text()
+        return {rid: f"{self.name}:{pid}" for pid, rid in ACCESS_LOG_WORKER.findall(text)}
 
 
 @dataclass
@@ -91,6 +105,10 @@ def cluster(tmp_path_factory, postgres_server_url: str) -> Iterator[Cluster]:
     except NginxUnavailable as reason:
         unavailable(f"scale-out check needs nginx: {reason}")
     with contextlib.ExitStack() as stack:
+        try:
+            redis_url = stack.enter_context(redis_server())
+        except RedisUnavailable as reason:
+            unavailable(f"scale-out check needs Redis: {reason}")
         database_name = f"microblog_scaleout_{os.getpid()}"
         database_url = create_database(postgres_server_url, database_name)
         stack.callback(drop_database, postgres_server_url, database_name)
@@ -103,8 +121,10 @@ def cluster(tmp_path_factory, postgres_server_url: str) -> Iterator[Cluster]:
             MAIL_SERVER=smtp.host,
             MAIL_PORT=str(smtp.port),
             ADMINS=ADMIN,
-            # Limits on, but one client address (the test) does everything here.
-            RATELIMIT_AUTH="1000 per minute",
+            # Every worker of both instances counts in the one Redis.
+            RATELIMIT_STORAGE_URI=redis_url,
+            RATELIMIT_AUTH=f"{AUTH_LIMIT} per minute",
+            RATELIMIT_ACCOUNT=f"{ACCOUNT_LIMIT} per minute",
         )
         upgrade_database(environment)
         instances = []
@@ -117,6 +137,7 @@ def cluster(tmp_path_factory, postgres_server_url: str) -> Iterator[Cluster]:
                     "testkit.crashing_app:app",
                     environment={**environment, "LOG_DIR": str(folder / "logs")},
                     output=folder / "gunicorn.out",
+                    workers=WORKERS,
                     options=["--access-logfile", str(folder / "access.log")],
                 )
             )
@@ -125,7 +146,10 @@ def cluster(tmp_path_factory, postgres_server_url: str) -> Iterator[Cluster]:
         site = with_upstream_servers(SITE_CONF.read_text(), upstreams)
         url = stack.enter_context(nginx_server(site, workdir / "nginx"))
         where = urllib.parse.urlsplit(database_url)
-        print(f"\nnginx {url} -> {', '.join(upstreams)}; PostgreSQL {where.hostname}:{where.port}")
+        print(
+            f"\nnginx {url} -> {', '.join(upstreams)} ({WORKERS} workers each); "
+            f"PostgreSQL {where.hostname}:{where.port}; Redis {redis_url}"
+        )
         yield Cluster(url, instances, database_url, smtp.inbox, workdir / "nginx")
 
 
@@ -212,3 +236,55 @@ def test_error_reports_and_log_lines_from_both_servers_carry_their_request_ids(c
         assert message["Subject"] == f"Microblog Failure: DeliberateFailure at GET {CRASH_PATH}"
         assert report["URL"] == f"{cluster.url}{CRASH_PATH}"
         assert report["Client address"] == "127.0.0.1"
+
+
+def test_the_login_limit_holds_across_both_servers_and_all_four_workers(cluster):
+    # One client address, as nginx names it to the application servers
+    # (X-Forwarded-For, believed with TRUSTED_PROXIES=1); the attempts go straight
+    # to both servers, several at a time, so that every worker takes some.
+    address = {"X-Forwarded-For": "198.51.100.77"}
+    browsers = [LiveClient(instance.url, headers=address) for instance in cluster.instances]
+    tokens = [browser.csrf_token("/login") for browser in browsers]
+    count = AUTH_LIMIT + 12
+
+    def attempt(number: int) -> Reply:
+        browser, token = browsers[number % 2], tokens[number % 2]
+        # An empty password: refused without a password hash, counted all the same.
+        return browser.post("/login", {"csrf_token": token, "username": "nobody", "password": ""})
+
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(attempt, range(count)))
+
+    statuses = Counter(reply.status for reply in replies)
+    ids = {reply.request_id for reply in replies}
+    assert wait_until(
+        lambda: ids <= set().union(*(i.workers().keys() for i in cluster.instances)), 30
+    )
+    served = {}
+    for instance in cluster.instances:
+        served |= instance.workers()
+    workers = Counter(served[reply.request_id] for reply in replies)
+    print(
+        f"\n{count} login attempts from one address, limit {AUTH_LIMIT} per minute: statuses "
+        f"{dict(statuses)}; served by {len(workers)} worker processes {dict(workers)}"
+    )
+    assert statuses == {200: AUTH_LIMIT, 429: count - AUTH_LIMIT}
+    assert len(workers) == 2 * WORKERS
+
+
+def test_one_account_is_locked_across_both_servers_whatever_the_addresses(cluster):
+    assert Auth(LiveClient(cluster.url)).register("dave").status == 302
+
+    def login(number: int, password: str) -> Reply:
+        instance = cluster.instances[number % 2]
+        browser = LiveClient(instance.url, headers={"X-Forwarded-For": f"203.0.113.{number}"})
+        return Auth(browser).login("dave", password)
+
+    wrong = [login(number, "not daves password") for number in range(ACCOUNT_LIMIT)]
+    right = [login(ACCOUNT_LIMIT + number, PASSWORD) for number in range(2)]
+    answers = [(reply.status, reply.headers["Location"]) for reply in wrong + right]
+    print(
+        f"\n{ACCOUNT_LIMIT} wrong passwords for one account from {ACCOUNT_LIMIT} addresses over "
+        f"both servers, then the right one twice: {answers}"
+    )
+    assert set(answers) == {(302, "/login")}

@@ -25,10 +25,17 @@ class TestConfig(Config):
     # Pin everything the environment could otherwise change under the tests.
     MAIL_SERVER = None
     ADMINS: list[str] = []
+    SERVER_NAME = None
+    LOG_FORMAT = "text"
+    SENTRY_DSN = None
     # Rate limits stay on, as in production; each app counts on its own.
     RATELIMIT_ENABLED = True
     RATELIMIT_AUTH = "10 per minute"
+    RATELIMIT_ACCOUNT = "20 per hour"
+    RATELIMIT_PASSWORD_RESET = "5 per hour"
     RATELIMIT_STORAGE_URI = "memory://"
+    SITE_URL = None
+    PASSWORD_RESET_MINUTES = 30
 
 
 class IsolatedRequestClient(FlaskClient):
@@ -125,11 +132,14 @@ class ProductionLikeApps:
         return app
 
     def close(self) -> None:
-        """Stop the report senders, drop the tables, close connections and log files."""
+        """Stop the mail senders and Sentry, drop the tables, close connections and log files."""
         for app, database in self.built:
-            sender = app.extensions.get("report_sender")
+            sender = app.extensions.get("mail_sender")
             if sender:
                 sender.stop()
+            sentry_client = app.extensions.get("sentry")
+            if sentry_client:
+                stop_sentry(sentry_client)
             with app.app_context():
                 if database is None:
                     close_connections()
@@ -139,6 +149,19 @@ class ProductionLikeApps:
         for handler in [h for h in logger.handlers if getattr(h, "microblog", False)]:
             logger.removeHandler(handler)
             handler.close()
+
+
+def stop_sentry(client: object, timeout: float = 2) -> None:
+    """Send what the Sentry SDK still holds, then leave the process without a client.
+
+    sentry_sdk.init is process-wide: later tests must not report to this test's DSN,
+    nor run every request through the SDK's middleware.
+    """
+    import sentry_sdk  # only ever reached when an app has loaded it
+
+    client.close(timeout=timeout)  # type: ignore[attr-defined]
+    if sentry_sdk.get_client() is client:
+        sentry_sdk.get_global_scope().set_client(None)
 
 
 def log_text(app: Flask) -> str:

@@ -7,7 +7,7 @@ the report's storm control.
 """
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app
+from flask import Blueprint, abort, current_app, request
 
 from app.extensions import db
 from app.models import User
@@ -63,3 +63,9 @@ def log_an_error() -> str:
 def crash_with_text(text: str) -> str:
     """Any character but "/" in the URL, line breaks too (<path:...> stops at those)."""
     raise DeliberateFailure("boom")
+
+
+@bp.route("/echo")
+def crash_quoting_the_client() -> str:
+    """A failure whose message quotes what the client sent (``?text=``), line breaks too."""
+    raise DeliberateFailure(f"boom with {request.args.get('text', '')}")

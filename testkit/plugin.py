@@ -3,7 +3,8 @@
 ``app``, ``client``, ``auth``, ``alice`` and ``logged_in`` give each test a fresh
 app and database, as the Flask tutorial's fixtures do; ``database`` runs them on
 SQLite and on PostgreSQL. ``make_app`` builds apps as production runs them,
-``file_app`` one whose database many threads can reach, ``smtp`` a mail server.
+``file_app`` one whose database many threads can reach, ``smtp`` a mail server,
+``sentry`` a local Sentry stand-in.
 
 PostgreSQL comes from TEST_DATABASE_URL (a server where the tests may create and
 drop databases) or from a private server started for the session; without
@@ -34,6 +35,7 @@ from testkit.services.postgres import (
     private_postgres,
 )
 from testkit.services.processes import unavailable
+from testkit.services.sentry_receiver import SentryReceiver, sentry_receiver
 from testkit.services.smtp import SmtpSink, smtp_sink
 
 if TYPE_CHECKING:
@@ -108,6 +110,11 @@ def app(app_settings: dict[str, object], database: TestDatabase) -> Iterator[Fla
         database.reset()
         yield app
         database.release()
+    # With MAIL_SERVER among the settings: what is queued is sent (or fails) now, while
+    # the test's mail server (set up before the app) still runs.
+    sender = app.extensions.get("mail_sender")
+    if sender is not None:
+        sender.stop()
 
 
 @pytest.fixture
@@ -148,7 +155,7 @@ def file_app(tmp_path: Path, database: TestDatabase) -> Iterator[Flask]:
         database.release()
 
 
-# --- Apps as production runs them, and a mail server for their reports -------------------------
+# --- Apps as production runs them, and the servers that receive their reports --------------------
 
 
 @pytest.fixture
@@ -156,6 +163,13 @@ def smtp() -> Iterator[SmtpSink]:
     """A local SMTP server that keeps every message (``smtp.inbox``)."""
     with smtp_sink() as sink:
         yield sink
+
+
+@pytest.fixture
+def sentry() -> Iterator[SentryReceiver]:
+    """A local Sentry stand-in that keeps every envelope (``sentry.dsn``, ``sentry.events``)."""
+    with sentry_receiver() as receiver:
+        yield receiver
 
 
 @pytest.fixture

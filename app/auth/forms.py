@@ -1,8 +1,8 @@
-"""Account forms: registration, sign-in and password changes, and their rules."""
+"""Account forms: registration, sign-in, password changes and resets, and their rules."""
 
 import email_validator
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField, SubmitField
+from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import (
     DataRequired,
     EqualTo,
@@ -34,6 +34,20 @@ username_rules = [
 # before an error message tells them.
 USERNAME_HINT = "3 to 64 letters, digits, dots, dashes or underscores."
 NEW_PASSWORD_HINT = f"{MIN_LENGTH} to {MAX_LENGTH} characters. Common passwords are refused."
+
+
+def normalized_email(text: str) -> str:
+    """The address as accounts store it (lower-cased); ValidationError when it is none."""
+    try:
+        address = email_validator.validate_email(text, check_deliverability=False)
+    except email_validator.EmailNotValidError as error:
+        raise ValidationError(str(error)) from None
+    # Stored lower-cased: one mailbox, one account, one Gravatar.
+    return address.normalized.lower()
+
+
+def strip_spaces(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
 
 
 def flag_if_taken(field: StringField, owner: User | None, message: str) -> bool:
@@ -68,12 +82,7 @@ class RegistrationForm(FlaskForm):
             raise ValidationError(USERNAME_TAKEN)
 
     def validate_email(self, field: StringField) -> None:
-        try:
-            address = email_validator.validate_email(field.data, check_deliverability=False)
-        except email_validator.EmailNotValidError as error:
-            raise ValidationError(str(error)) from None
-        # Stored lower-cased: one mailbox, one account, one Gravatar.
-        field.data = address.normalized.lower()
+        field.data = normalized_email(field.data)
         if User.by_email(field.data) is not None:
             raise ValidationError(EMAIL_TAKEN)
 
@@ -114,3 +123,32 @@ class ChangePasswordForm(FlaskForm):
     def validate_current_password(self, field: PasswordField) -> None:
         if not self.user.check_password(field.data):
             raise ValidationError("Your current password is not correct.")
+
+
+class ResetPasswordRequestForm(FlaskForm):
+    # Spaces around a pasted address are dropped: they are never part of one.
+    email = EmailField(
+        "Email",
+        validators=[DataRequired(), Length(max=254)],
+        filters=[strip_spaces],
+        render_kw={"autocomplete": "email"},
+    )
+    submit = SubmitField("Send me a link")
+
+    def validate_email(self, field: EmailField) -> None:
+        field.data = normalized_email(field.data)
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        validators=new_password_rules,
+        description=NEW_PASSWORD_HINT,
+        render_kw={"autocomplete": "new-password"},
+    )
+    password2 = PasswordField(
+        "Repeat new password",
+        validators=[InputRequired(), EqualTo("password", message="Passwords must match.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Set new password")

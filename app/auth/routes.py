@@ -1,31 +1,48 @@
-"""Accounts: register, sign in, sign out and change the password.
+"""Accounts: register, sign in, sign out, change the password and reset it by email.
 
-Every POST here checks or sets a password, so each is rate limited per client
-address (``RATELIMIT_AUTH``); looking at a form (GET) never is.
+Every POST here that checks or sets a password is rate limited per client
+address (``RATELIMIT_AUTH``); looking at a form (GET) never is. Sign-in attempts
+are also counted per target account (``RATELIMIT_ACCOUNT``, in the view). Asking
+for a reset link is limited per client address and per email address asked for
+(``RATELIMIT_PASSWORD_RESET``), without a 429: see ``reset_requests_exhausted``.
 """
+
+import hashlib
 
 from flask import (
     Blueprint,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
+from limits import parse_many
+from limits.errors import StorageError
 from werkzeug.wrappers import Response
 
-from app.auth.forms import ChangePasswordForm, LoginForm, RegistrationForm
+from app.auth import password_reset
+from app.auth.forms import (
+    ChangePasswordForm,
+    LoginForm,
+    RegistrationForm,
+    ResetPasswordForm,
+    ResetPasswordRequestForm,
+)
+from app.auth.sessions import end_every_login, keep_only_this_login, sign_in, sign_out
 from app.extensions import db, limiter
 from app.main.routes import commit_unless_taken, render_profile_editor
 from app.models import User
+from app.rate_limits import attempt_allowed_on_account
 from app.redirects import is_safe_redirect
 
 bp = Blueprint("auth", __name__)
 
 TOO_MANY_ATTEMPTS = "Too many attempts from your address. Please wait a little and try again."
+LINK_SENT = "If an account uses that address, we have sent it a link."
 
 
 def auth_limit() -> str:
@@ -35,12 +52,6 @@ def auth_limit() -> str:
 limit_password_attempts = limiter.limit(
     auth_limit, methods=["POST"], error_message=TOO_MANY_ATTEMPTS
 )
-
-
-def sign_in(user: User, remember: bool = False) -> None:
-    # A fresh session: nothing planted before (session fixation) survives sign-in.
-    session.clear()
-    login_user(user, remember=remember)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -67,23 +78,40 @@ def login() -> Response | str:
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
+        # Also counted per target account (RATELIMIT_ACCOUNT), so that many
+        # addresses cannot guess one password. A locked account gets the answer a
+        # wrong password gets, after the same work: nothing tells the two apart.
+        allowed = attempt_allowed_on_account(form.username.data)
         user = User.authenticate(form.username.data, form.password.data)
-        if user is None:
+        if user is None or not allowed:
             flash("Invalid username or password", "danger")
             return redirect(url_for("auth.login", next=request.args.get("next")))
         target = request.args.get("next")
         sign_in(user, remember=form.remember_me.data)
         return redirect(target if is_safe_redirect(target) else url_for("main.index"))
-    return render_template("auth/login.html", title="Sign in", form=form)
+    return render_template(
+        "auth/login.html",
+        title="Sign in",
+        form=form,
+        offer_password_reset=password_reset.is_available(),
+    )
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
-    # Clear first: logout_user() then leaves its note to delete the remember cookie.
-    session.clear()
-    logout_user()
+    sign_out()
     flash("You have been logged out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/sign_out_elsewhere", methods=["POST"])
+@login_required
+def sign_out_elsewhere() -> Response:
+    ended = keep_only_this_login(current_user._get_current_object())
+    db.session.commit()
+    browsers = "browser" if ended == 1 else "browsers"
+    flash(f"You have been signed out everywhere else ({ended} other {browsers}).", "success")
+    return redirect(url_for("main.edit_profile"))
 
 
 @bp.route("/change_password", methods=["POST"])
@@ -95,10 +123,103 @@ def change_password() -> Response | str:
         return render_profile_editor(password_form=form)
     user = current_user._get_current_object()
     user.set_password(form.new_password.data)
+    # Every other login ends; this browser's goes on with the same cookies, so it
+    # stays signed in even when the form was sent twice at once.
+    keep_only_this_login(user)
     db.session.commit()
-    # The new session token has logged out every other session and remember
-    # cookie; this session signs in again with it, remembered if it was before.
-    remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-    login_user(user, remember=remembered in request.cookies)
     flash("Your password has been changed. You have been signed out elsewhere.", "success")
     return redirect(url_for("main.edit_profile"))
+
+
+def reset_requests_exhausted(address: str) -> str | None:
+    """Count a reset request per client address, then per email address asked for.
+
+    Returns which allowance is spent, if one is. The counts live in the login
+    form's rate-limit storage, but the visitor gets the usual answer, never a 429:
+    the answer tells nothing about the address, and nothing is sent.
+    """
+    if not limiter.enabled:
+        return None
+    limits = parse_many(current_app.config["RATELIMIT_PASSWORD_RESET"])
+    # A digest of the address: the rate-limit storage (Redis...) never holds it.
+    asked_for = hashlib.sha256(address.encode()).hexdigest()
+    client = request.remote_addr or "-"
+    for allowance, key in (("client address", client), ("email address", asked_for)):
+        try:
+            counted = [
+                limiter.limiter.hit(item, "password-reset", allowance, key) for item in limits
+            ]
+        except StorageError as error:
+            # As for the per-account login count (app.rate_limits): the store went
+            # away during this request; this one request goes through uncounted.
+            current_app.logger.warning(
+                "Rate limit storage unreachable: a password reset request was not counted (%s)",
+                error,
+            )
+            return None
+        if not all(counted):
+            return allowance
+    return None
+
+
+@bp.route("/reset_password_request", methods=["GET", "POST"])
+def reset_password_request() -> Response | str:
+    password_reset.settings()  # a 404 when the feature is off
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = ResetPasswordRequestForm()
+    if form.validate_on_submit():
+        exhausted = reset_requests_exhausted(form.email.data)
+        if exhausted is None:
+            password_reset.send_reset_link(form.email.data)
+        else:
+            current_app.logger.warning(
+                "Password reset request over the limit per %s: nothing sent", exhausted
+            )
+        # The same answer whatever happened: it must not tell who has an account.
+        flash(LINK_SENT, "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password_request.html", title="Reset password", form=form)
+
+
+@bp.route("/reset_password/<token>", methods=["GET", "POST"])
+@limit_password_attempts
+def reset_password(token: str) -> Response | str:
+    password_reset.settings()  # a 404 when the feature is off
+    user = password_reset.user_for_token(token)
+    if user is None:
+        page = render_template(
+            "auth/reset_password_request.html",
+            title="Reset password",
+            form=ResetPasswordRequestForm(formdata=None),  # empty, even after a POST
+            link_invalid=True,
+        )
+        return without_referrer(page)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        if current_user.is_authenticated:
+            sign_out()  # whoever was signed in here: this browser starts afresh
+        user.set_password(form.password.data)
+        # Every login of the account ends, as a password change ends every other
+        # one: sessions and remember cookies alike. This browser then signs in
+        # with a fresh session and a new login (one commit for all of it).
+        end_every_login(user)
+        sign_in(user)
+        current_app.logger.info("Password reset by email for user id %s", user.id)
+        flash(
+            "Your password has been changed. You are signed in here and signed out "
+            "everywhere else.",
+            "success",
+        )
+        return redirect(url_for("main.index"))
+    page = render_template(
+        "auth/reset_password.html", title="Choose a new password", form=form, user=user
+    )
+    return without_referrer(page)
+
+
+def without_referrer(page: str) -> Response:
+    """The page's own address holds the token: links and files it loads get no Referer."""
+    response = make_response(page)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response

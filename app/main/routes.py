@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from app.auth.forms import ChangePasswordForm, RegistrationForm
+from app.auth.sessions import logins_of
 from app.database import utcnow
 from app.extensions import db
 from app.main.forms import EditProfileForm, PostForm
@@ -238,7 +239,11 @@ def render_profile_editor(
     if password_form is None:
         password_form = ChangePasswordForm(current_user, prefix="password", formdata=None)
     return render_template(
-        "edit_profile.html", title="Edit profile", form=profile_form, password_form=password_form
+        "edit_profile.html",
+        title="Edit profile",
+        form=profile_form,
+        password_form=password_form,
+        logins=logins_of(current_user),
     )
 
 

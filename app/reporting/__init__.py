@@ -2,24 +2,28 @@
 
 Request ids (``request_ids``), redaction of secrets (``redaction``), building a
 report while the request is live (``reports``), the background mail sender with
-storm control (``mailer``), the log file (``log_files``) and the operator's
-``flask send-test-report`` (``commands``). ``init_app`` wires them into an app.
+storm control (``mailer``), the log file (``log_files``, as text or as JSON lines:
+``json_lines``), Sentry (``sentry``, loaded only with a SENTRY_DSN) and the
+operator's ``flask send-test-report`` (``commands``). ``init_app`` wires them
+into an app; the mail sender itself is made by ``app.mail``, which shares it
+with other mail.
 """
 
+import functools
 import logging
 
 from flask import Flask
 from flask.logging import default_handler
 
-from app.reporting import commands, request_ids
-from app.reporting.log_files import log_line_handler
-from app.reporting.mailer import MailSettings, ReportQueueHandler, ReportSender
+from app.reporting import commands, json_lines, request_ids
+from app.reporting.log_files import log_line_handler, note_handler_failure
+from app.reporting.mailer import ReportQueueHandler
 from app.reporting.redaction import config_secrets
 from app.reporting.request_ids import RequestIdFilter
 
 
 def init_app(app: Flask) -> None:
-    """Request ids always; log file and error emails outside debug and testing."""
+    """Request ids always; log file, error emails and Sentry outside debug and testing."""
     request_ids.init_app(app)
     commands.init_app(app)
     if app.debug or app.testing:
@@ -35,24 +39,29 @@ def init_app(app: Flask) -> None:
 
     app_secrets = config_secrets(app.config)
     install(logger, log_line_handler(app, app_secrets))
-    if app.config["MAIL_SERVER"]:
+    if app.config["LOG_FORMAT"] == "json":
+        json_lines.init_app(app)
+    sender = app.extensions.get("mail_sender")  # made by app.mail when MAIL_SERVER is set
+    if sender is not None:
         if not app.config["ADMINS"]:
             logger.warning("MAIL_SERVER is set but ADMINS is empty: no error emails")
         else:
-            sender = ReportSender(
-                MailSettings.from_config(app.config),
-                app.config["ERROR_EMAIL_WINDOW"],
-                log=logger.getChild("reports"),
-            )
             mail = ReportQueueHandler(sender, app_secrets)
             mail.setLevel(logging.ERROR)
             install(logger, mail)
-            app.extensions["report_sender"] = sender
+    if app.config["SENTRY_DSN"]:
+        # Imported here: without a DSN, nothing of the Sentry SDK is even loaded.
+        from app.reporting import sentry
+
+        sentry.init_app(app, app_secrets)
 
     logger.info("Microblog startup")
 
 
 def install(logger: logging.Logger, handler: logging.Handler) -> None:
     handler.addFilter(RequestIdFilter())
+    # A record a handler cannot write becomes one line on standard error, never
+    # logging's bare "--- Logging error ---" with the handler's traceback.
+    handler.handleError = functools.partial(note_handler_failure, handler)  # type: ignore[method-assign]
     handler.microblog = True  # type: ignore[attr-defined]
     logger.addHandler(handler)

@@ -7,7 +7,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from app.reporting.mailer import MailSettings, deliver
+from app.reporting.mailer import Email, MailSettings, deliver
 from app.reporting.redaction import config_secrets
 from app.reporting.reports import build_report
 
@@ -34,7 +34,7 @@ def send_test_report() -> None:
         )
     report = build_report(record, config_secrets(config))
     try:
-        deliver(settings, report.subject, report.body)
+        deliver(settings, Email(tuple(settings.recipients), report.subject, report.body))
     except (smtplib.SMTPException, OSError) as error:
         raise click.ClickException(
             f"The report was not sent to {settings.host}:{settings.port}: "

@@ -1,8 +1,10 @@
-"""Mailing error reports from a background thread, with storm control.
+"""The app's one way to send mail: a background thread, with storm control for reports.
 
 A failing request only builds its report and puts it on a queue; one thread per
 process sends it. So a slow or dead SMTP server never delays a response, and a
 burst of identical failures becomes one email plus one digest, not an inbox flood.
+Ordinary messages (a password reset link) go through the same queue and thread,
+each sent a moment after it was queued: storm control only ever sees error reports.
 """
 
 import atexit
@@ -19,11 +21,18 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from logging.handlers import QueueHandler
 
-from app.reporting.reports import Report, build_report
+from app.reporting.redaction import strike
+from app.reporting.reports import Report, build_report, incomplete_report
 from config import ConfigError
 
 MAX_IDS_IN_DIGEST = 50
 EXIT_FLUSH_SECONDS = 10
+# An ordinary message waits this long after it was queued. By then the request
+# that queued it has answered, so this thread's work (building the message,
+# talking SMTP) does not compete with that request for the interpreter (the GIL):
+# otherwise a request that sends mail would answer a few milliseconds later than
+# one that does not, telling an observer whether an address has an account.
+MAIL_DELAY_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -58,15 +67,27 @@ class MailSettings:
         )
 
 
-def deliver(settings: MailSettings, subject: str, body: str) -> None:
+@dataclass(frozen=True)
+class Email:
+    """One message: a plain text body, and optionally the same in HTML."""
+
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str | None = None
+
+
+def deliver(settings: MailSettings, mail: Email) -> None:
     """Send one email now; raises on any failure (the caller decides what to do)."""
     # Subjects stay on one header line (RFC 5322 allows 998 characters), so that
     # every mail client shows them the same way.
     message = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
-    message["Subject"] = subject
+    message["Subject"] = mail.subject
     message["From"] = settings.sender
-    message["To"] = ", ".join(settings.recipients)
-    message.set_content(body)
+    message["To"] = ", ".join(mail.to)
+    message.set_content(mail.text)
+    if mail.html is not None:
+        message.add_alternative(mail.html, subtype="html")
     context = ssl.create_default_context()
     if settings.use_ssl:
         connection = smtplib.SMTP_SSL(
@@ -80,6 +101,12 @@ def deliver(settings: MailSettings, subject: str, body: str) -> None:
         if settings.username:
             connection.login(settings.username, settings.password or "")
         connection.send_message(message)
+
+
+@dataclass(frozen=True)
+class QueuedEmail:
+    mail: Email
+    not_before: float  # time.monotonic()
 
 
 @dataclass
@@ -139,18 +166,37 @@ class StormControl:
         return subject, body
 
 
+class SenderTally:
+    """What the sender tells of its work. Counts nothing: app.metrics counts it, when on."""
+
+    def queued(self) -> None:
+        """A report was put on the queue (ordinary messages are not counted here)."""
+
+    def taken(self) -> None:
+        """The sender took a report off the queue."""
+
+    def mailed(self, kind: str) -> None:
+        """An email ("report", "digest" or an ordinary "email") went out."""
+
+    def folded(self) -> None:
+        """A repeat was kept for its digest instead of mailed."""
+
+    def failed(self, kind: str) -> None:
+        """An email ("report", "digest" or an ordinary "email") could not be sent."""
+
+
 STOP = object()
 
 
-class ReportSender:
-    """The per-process thread that mails reports and digests."""
+class MailSender:
+    """The per-process thread that mails reports, their digests and ordinary messages."""
 
     def __init__(
         self,
         settings: MailSettings,
         window_seconds: float,
         log: logging.Logger,
-        send: Callable[[MailSettings, str, str], None] = deliver,
+        send: Callable[[MailSettings, Email], None] = deliver,
     ) -> None:
         self.settings = settings
         self.window = window_seconds
@@ -160,10 +206,18 @@ class ReportSender:
         self.pid: int | None = None
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
+        self.tally = SenderTally()
 
     def submit(self, report: Report) -> None:
+        """Mail an error report to the admins, subject to storm control."""
         self._ensure_running()
+        self.tally.queued()  # first: the sender may take it at once
         self.queue.put(report)
+
+    def send(self, mail: Email) -> None:
+        """Mail an ordinary message as it is, never counted as an error report."""
+        self._ensure_running()
+        self.queue.put(QueuedEmail(mail, time.monotonic() + MAIL_DELAY_SECONDS))
 
     def _ensure_running(self) -> None:
         # Started lazily and per process: a thread started before gunicorn forks
@@ -174,7 +228,7 @@ class ReportSender:
             if self.pid == os.getpid():
                 return
             self.queue = queue.SimpleQueue()
-            self.thread = threading.Thread(target=self._run, name="error-report-sender")
+            self.thread = threading.Thread(target=self._run, name="mail-sender")
             self.thread.daemon = True
             self.thread.start()
             self.pid = os.getpid()
@@ -198,38 +252,58 @@ class ReportSender:
                 item = None
             if item is STOP:
                 for subject, body in storms.close_windows(time.monotonic(), everything=True):
-                    self._send(subject, body)
+                    self._send_report(subject, body, "digest")
                 return
-            if isinstance(item, Report) and storms.admit(item, time.monotonic()):
-                self._send(item.subject, item.body)
+            if isinstance(item, QueuedEmail):
+                time.sleep(max(item.not_before - time.monotonic(), 0))
+                self._send(item.mail, "email")
+            elif isinstance(item, Report):
+                self.tally.taken()
+                if storms.admit(item, time.monotonic()):
+                    self._send_report(item.subject, item.body, "report")
+                else:
+                    self.tally.folded()
             for subject, body in storms.close_windows(time.monotonic()):
-                self._send(subject, body)
+                self._send_report(subject, body, "digest")
 
-    def _send(self, subject: str, body: str) -> None:
+    def _send_report(self, subject: str, body: str, kind: str) -> None:
+        self._send(Email(tuple(self.settings.recipients), subject, body), kind)
+
+    def _send(self, mail: Email, kind: str) -> None:
+        """Send ``mail`` now; ``kind`` is "report", "digest" or "email" (an ordinary message)."""
         try:
-            self.send_mail(self.settings, subject, body)
+            self.send_mail(self.settings, mail)
         except Exception as error:
-            # Written to the log file, never raised: reporting must not fail the site.
+            self.tally.failed(kind)
+            # Written to the log file, never raised: mail must not fail the site. An
+            # SMTP error can quote the recipients: their addresses stay out of the log.
             self.log.warning(
-                "Could not send error report %r to %s:%s: %s: %s",
-                subject,
+                "Could not send %s %r to %s:%s: %s: %s",
+                "email" if kind == "email" else "error report",  # a digest is a report too
+                mail.subject,
                 self.settings.host,
                 self.settings.port,
                 type(error).__name__,
-                error,
+                strike(str(error), mail.to),
             )
+        else:
+            self.tally.mailed(kind)
 
 
 class ReportQueueHandler(QueueHandler):
     """Builds the report in the failing thread, then hands it to the sender."""
 
-    def __init__(self, sender: ReportSender, app_secrets: set[str]) -> None:
+    def __init__(self, sender: MailSender, app_secrets: set[str]) -> None:
         super().__init__(queue=None)  # type: ignore[arg-type]
         self.sender = sender
         self.app_secrets = app_secrets
 
     def prepare(self, record: logging.LogRecord) -> Report:  # type: ignore[override]
-        return build_report(record, self.app_secrets)
+        try:
+            return build_report(record, self.app_secrets)
+        except Exception as failure:
+            # The admins still hear of the failure, with the traceback they need.
+            return incomplete_report(record, self.app_secrets, failure)
 
     def enqueue(self, report: Report) -> None:  # type: ignore[override]
         self.sender.submit(report)

@@ -4,12 +4,12 @@ import logging
 import re
 import uuid
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from werkzeug.wrappers import Response
 
 HEADER = "X-Request-ID"
-# A proxy's id is kept only when it is short and plain, so that it can go into a
-# log line, an email header or a page without escaping or forging lines.
+# A trusted proxy's id is kept only when it is short and plain, so that it can go
+# into a log line, an email header or a page without escaping or forging lines.
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
@@ -17,9 +17,22 @@ def current_request_id() -> str | None:
     return g.get("request_id") if has_request_context() else None
 
 
+def client_request_id() -> str | None:
+    """An X-Request-ID the client sent and the app did not adopt (reports show it)."""
+    return g.get("client_request_id") if has_request_context() else None
+
+
 def assign_request_id() -> None:
+    # Only a proxy the app trusts (TRUSTED_PROXIES) names the request: a client's own
+    # id could make two failures share one error reference, or point to someone
+    # else's log lines.
     incoming = request.headers.get(HEADER, "")
-    g.request_id = incoming if SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+    if current_app.config["TRUSTED_PROXIES"] > 0 and SANE_REQUEST_ID.fullmatch(incoming):
+        g.request_id = incoming
+        return
+    g.request_id = uuid.uuid4().hex
+    if incoming:
+        g.client_request_id = incoming
 
 
 def return_request_id(response: Response) -> Response:

@@ -27,6 +27,7 @@ def gunicorn_server(
     config: Path | None = GUNICORN_CONF,
     cwd: Path = ROOT,
     start_timeout: float = 60,
+    own_url_as: str | None = None,
 ) -> Iterator[Server]:
     """Serve ``app`` (``module:variable``) until the block ends.
 
@@ -34,6 +35,8 @@ def gunicorn_server(
     port, ``workers`` and ``options`` given here override it. gunicorn's output
     (its errors, and the access log, which the production settings send to
     standard output) is appended to ``output``; ``ServerFailed`` if it never answers.
+    ``own_url_as`` names a setting that gets the server's own address (such as
+    SITE_URL), which is known only once the port is chosen.
     """
 
     def command_for(port: int) -> list[str]:
@@ -41,6 +44,8 @@ def gunicorn_server(
         if config is not None:
             command += ["--config", str(config)]
         command += ["--workers", str(workers), "--bind", f"127.0.0.1:{port}"]
+        if own_url_as is not None:
+            command += ["--env", f"{own_url_as}=http://127.0.0.1:{port}"]
         return [*command, *options, app]
 
     with serving_on_free_port(

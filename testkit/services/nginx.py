@@ -4,9 +4,10 @@
         ...
 
 ``site_conf`` is the text of a site file such as deploy/nginx/microblog.conf;
-its ``listen`` line is replaced by a free loopback port. nginx keeps its pid,
-logs and temporary files in ``workdir`` and runs in the foreground (stopped at
-the end of the block).
+its ``listen`` line is replaced by a free loopback port, and its ``access_log``
+(if any) writes to ``workdir/access.log`` in the site's own format. nginx keeps
+its pid, logs and temporary files in ``workdir`` and runs in the foreground
+(stopped at the end of the block).
 """
 
 import contextlib
@@ -76,6 +77,7 @@ def nginx_server(site_conf: str, workdir: Path, start_timeout: float = 30) -> It
     def command_for(port: int) -> list[str]:
         listen = rf"\1listen 127.0.0.1:{port};"
         site = re.sub(r"^(\s*)listen\s+[^;]+;", listen, site_conf, count=1, flags=re.M)
+        site = re.sub(r"^(\s*access_log)\s+\S+", rf"\1 {workdir}/access.log", site, flags=re.M)
         (workdir / "site.conf").write_text(site)
         config = str(workdir / "nginx.conf")
         return [binary, "-p", str(workdir), "-e", str(error_log), "-c", config]

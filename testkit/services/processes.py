@@ -2,13 +2,13 @@
 
 import contextlib
 import ctypes
+import http.client
 import os
 import signal
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,13 +56,20 @@ def wait_until(condition: Callable[[], T], seconds: float, interval: float = 0.0
 
 
 def answers(url: str) -> bool:
-    """Whether an HTTP server answers ``url`` at all (any status counts)."""
+    """Whether an HTTP server answers ``url`` at all (any status counts).
+
+    A redirect is an answer and is not followed: "/" sends visitors on to a page
+    that reads the database, which a freshly started test app may not have yet.
+    """
+    address = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=2)
     try:
-        urllib.request.urlopen(url, timeout=2)  # noqa: S310 - loopback URLs we built
-    except urllib.error.HTTPError:
-        return True
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        connection.request("GET", address.path or "/")
+        connection.getresponse().read()
+    except (OSError, http.client.HTTPException):
         return False
+    finally:
+        connection.close()
     return True
 
 

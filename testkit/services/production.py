@@ -15,8 +15,8 @@ PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
 def production_environment(workdir: Path, **settings: str) -> dict[str, str]:
     """Production settings around a fresh SQLite database in ``workdir``; ``settings`` win.
 
-    Mail is off: set empty, so that a developer's ``.env`` cannot switch it on
-    (``load_dotenv`` never overrides what is already set).
+    Mail and Sentry are off, and log lines are text: set, so that a developer's
+    ``.env`` cannot change them (``load_dotenv`` never overrides what is already set).
     """
     inherited = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
     return {
@@ -30,6 +30,8 @@ def production_environment(workdir: Path, **settings: str) -> dict[str, str]:
         "LOG_TO_STDOUT": "0",
         "MAIL_SERVER": "",
         "ADMINS": "",
+        "SENTRY_DSN": "",
+        "LOG_FORMAT": "text",
         **settings,
     }
 

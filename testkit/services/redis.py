@@ -2,6 +2,8 @@
 
 with redis_server() as url:   # redis://127.0.0.1:<port>/0
     ...
+with redis_server(port=port):  # the same address again, e.g. after an outage
+    ...
 """
 
 import contextlib
@@ -46,14 +48,19 @@ def ping(port: int, host: str = "127.0.0.1") -> bool:
 
 
 @contextlib.contextmanager
-def redis_server(start_timeout: float = 30) -> Iterator[str]:
-    """Start a throwaway Redis; yield its URL (database 0); stop it at the end."""
+def redis_server(start_timeout: float = 30, port: int | None = None) -> Iterator[str]:
+    """Start a throwaway Redis; yield its URL (database 0); stop it at the end.
+
+    On a free port, or on ``port`` (one try: a server that comes back where
+    clients expect it).
+    """
     binary = find_redis_server()
+    wanted = port
     with tempfile.TemporaryDirectory(prefix="microblog-redis-") as folder:
         workdir = Path(folder)
         output = workdir / "redis.log"
-        for _attempt in range(3):
-            port = free_port()
+        for _attempt in range(1 if wanted else 3):
+            port = wanted or free_port()
             command = [binary, "--bind", "127.0.0.1", "--port", str(port)]
             # No snapshots, no append-only file: nothing is kept after the block.
             command += ["--save", "", "--appendonly", "no", "--dir", str(workdir)]

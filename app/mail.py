@@ -1,0 +1,49 @@
+"""Mail from the site to its users (password reset links).
+
+There is one way mail leaves the app: the background sender of ``app.reporting``,
+which ``init_app`` makes here when ``MAIL_SERVER`` is set, for the error reports
+and for these messages alike. A request only puts its message on the sender's
+queue, so a slow or dead SMTP server never delays it.
+"""
+
+from flask import Flask, current_app
+
+from app.reporting.mailer import Email, MailSender, MailSettings
+
+__all__ = ["Email", "init_app", "send_email"]
+
+
+def init_app(app: Flask) -> None:
+    """The app's mail sender, when MAIL_SERVER is set (debug and testing included)."""
+    if app.config["MAIL_SERVER"]:
+        app.extensions["mail_sender"] = MailSender(
+            MailSettings.from_config(app.config),
+            app.config["ERROR_EMAIL_WINDOW"],
+            log=app.logger.getChild("mail"),
+        )
+
+
+def can_send_email(app: Flask) -> bool:
+    """Whether ``send_email`` delivers: a mail server, or debug mode's terminal."""
+    return "mail_sender" in app.extensions or app.debug
+
+
+def send_email(mail: Email) -> None:
+    """Queue ``mail`` for the background sender.
+
+    In debug mode without MAIL_SERVER the message is written to the terminal
+    instead, so a developer can read it (and follow its links).
+    """
+    sender = current_app.extensions.get("mail_sender")
+    if sender is not None:
+        sender.send(mail)
+    elif current_app.debug:
+        current_app.logger.info(
+            "No MAIL_SERVER in debug mode: this email is shown here instead of sent.\n"
+            "To: %s\nSubject: %s\n\n%s",
+            ", ".join(mail.to),
+            mail.subject,
+            mail.text,
+        )
+    else:
+        current_app.logger.warning("Email %r not sent: MAIL_SERVER is not set", mail.subject)

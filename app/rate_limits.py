@@ -1,0 +1,70 @@
+"""Rate limits: where attempts are counted, and what happens when that store is away.
+
+The limits themselves are declared on the views they guard (``app/auth/routes.py``).
+Counts live in ``RATELIMIT_STORAGE_URI``: ``memory://`` counts in each worker
+process, a Redis server counts for every worker and machine at once. When Redis
+cannot be reached, Flask-Limiter counts in the process instead (with a warning in
+the log file), checks the server again now and then, and goes back to it once it
+answers: the site keeps serving and keeps limiting.
+"""
+
+import hashlib
+
+from flask import Flask, current_app
+from limits import parse_many
+from limits.errors import StorageError
+
+from app.extensions import limiter
+
+# Counts of login attempts per target account, whatever the client's address.
+ACCOUNT_SCOPE = "login-account"
+
+
+def attempt_allowed_on_account(username: str) -> bool:
+    """Count one login attempt at ``username``; False once its allowance is spent.
+
+    Names are counted lower-cased, as they log in, and hashed (a key of fixed
+    length whatever was typed). While the limiter's store is away this counts in
+    the process, as every limit then does.
+    """
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return True
+    account = hashlib.sha256(username.lower().encode()).hexdigest()
+    limits = parse_many(current_app.config["RATELIMIT_ACCOUNT"])
+    try:
+        # A list, not a generator: every window counts the attempt.
+        return all([limiter.limiter.hit(limit, ACCOUNT_SCOPE, account) for limit in limits])
+    except StorageError as error:
+        # The store went away after this request's per-address check: let this one
+        # attempt through uncounted; the next request finds the store down and
+        # counts in the process.
+        current_app.logger.warning(
+            "Rate limit storage unreachable: a login attempt was not counted per account (%s)",
+            error,
+        )
+        return True
+
+
+def warn_if_counted_per_process(app: Flask, workers: int) -> None:
+    """Warn when several worker processes would each keep their own counts.
+
+    Called by deploy/gunicorn.conf.py once its first worker has loaded the app.
+    """
+    storage = app.config["RATELIMIT_STORAGE_URI"]
+    if workers > 1 and storage.startswith("memory://") and app.config["RATELIMIT_ENABLED"]:
+        app.logger.warning(
+            "RATELIMIT_STORAGE_URI is %s with %d workers: each worker counts on its own, so "
+            "a client gets up to %d times every rate limit. Point RATELIMIT_STORAGE_URI at "
+            "a Redis server all workers reach (redis://host:6379).",
+            storage,
+            workers,
+            workers,
+        )
+
+
+def init_app(app: Flask) -> None:
+    limiter.init_app(app)
+    # Flask-Limiter writes to a logger of its own that no handler of ours serves;
+    # its warnings (storage down, counting in the process; storage back) belong in
+    # the app's log file.
+    limiter.logger = app.logger.getChild("rate_limits")
