@@ -14,11 +14,13 @@ from urllib.parse import quote
 import psycopg
 import pytest
 import sqlalchemy as sa
+from flask import render_template_string
 from werkzeug.debug import DebuggedApplication
 from werkzeug.test import Client
 
 from app.database import utcnow
 from app.extensions import db
+from app.main.forms import PostForm
 from app.models import Post, User
 from config import Config, ConfigError, parse_bool, parse_database_url, parse_int
 from testkit.clients import (
@@ -247,6 +249,23 @@ def test_invalid_posts_are_refused_with_a_message(client, logged_in, body, messa
 def test_a_140_character_post_is_accepted(client, logged_in):
     submit(client, "/index", {"body": "x" * 140})
     assert db.session.scalar(sa.select(Post.body)) == "x" * 140
+
+
+def form_markup(page: str) -> str:
+    """The post form of a page, its CSRF token and whitespace left out."""
+    form = re.search(r'<form action="" method="post".*?</form>', page, re.S).group(0)
+    form = re.sub(r'name="csrf_token" value="[^"]*"', 'name="csrf_token"', form)
+    return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", form))
+
+
+def test_home_shows_the_empty_post_form_as_the_form_macro_writes_it(app, client, logged_in):
+    home = page_text(client.get("/index"))
+    with app.test_request_context("/index"):
+        rendered = render_template_string(
+            '{% from "_macros.html" import render_form %}{{ render_form(form) }}',
+            form=PostForm(),
+        )
+    assert form_markup(home) == form_markup(rendered)
 
 
 def test_home_feed_shows_own_and_followed_posts_newest_first_in_pages(client, logged_in):

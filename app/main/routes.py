@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from app.auth.forms import ChangePasswordForm, RegistrationForm
 from app.database import utcnow
 from app.extensions import db
-from app.main.forms import EditProfileForm, PostForm
+from app.main.forms import MAX_POST_LENGTH, EditProfileForm, PostForm
 from app.models import Post, User, followers
 from app.pagination import Page, paginate
 
@@ -132,16 +132,24 @@ def index() -> Response | str:
     # Visitors without an account see what the site is about, not a login prompt.
     if not current_user.is_authenticated:
         return redirect(url_for("main.explore"))
-    form = PostForm()
-    if form.validate_on_submit():
-        db.session.add(Post(body=form.body.data, author=current_user))
-        db.session.commit()
-        flash("Your post is now live!", "success")
-        return redirect(url_for("main.index"))
+    form = None
+    if request.method == "POST":
+        # A GET shows the empty form as fixed markup (templates/_post_form.html).
+        form = PostForm()
+        if form.validate_on_submit():
+            db.session.add(Post(body=form.body.data, author=current_user))
+            db.session.commit()
+            flash("Your post is now live!", "success")
+            return redirect(url_for("main.index"))
     following_count = current_user.following_count()
     page = newest_posts(current_user.in_feed(following_count))
     return render_template(
-        "index.html", title="Home", form=form, page=page, follows_nobody=following_count == 0
+        "index.html",
+        title="Home",
+        form=form,
+        max_post_length=MAX_POST_LENGTH,
+        page=page,
+        follows_nobody=following_count == 0,
     )
 
 
