@@ -10,12 +10,13 @@ from app import (
     error_pages,
     input_checks,
     main,
+    rate_limits,
     reporting,
     secrets_check,
     security_headers,
     templating,
 )
-from app.extensions import bootstrap, csrf, db, limiter, login, migrate
+from app.extensions import bootstrap, csrf, db, login, migrate
 from config import Config
 
 __all__ = ["create_app", "db"]
@@ -30,8 +31,9 @@ def create_app(config_class: type = Config) -> Flask:
 
     # Before-request hooks run in the order they are added, and that order matters:
     # the request id first (every later hook and log line carries it), then the
-    # refusal of input no page can use, then CSRF, then the rate limits (both from
-    # the extensions), then the blueprints' own hooks (main's last-seen write).
+    # refusal of input no page can use, then CSRF (from the extensions), then the
+    # app-wide hooks of the blueprints (main's last-seen write), then the rate
+    # limits' hooks, which run only for the auth blueprint (app/rate_limits.py).
     reporting.init_app(app)
     input_checks.init_app(app)
     register_extensions(app)
@@ -58,7 +60,7 @@ def register_extensions(app: Flask) -> None:
     database.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
-    limiter.init_app(app)
+    rate_limits.init_app(app, auth.bp)  # the limiter's hooks on limited views only
     bootstrap.init_app(app)
     login.init_app(app)
     login.login_view = "auth.login"

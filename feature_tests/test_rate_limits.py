@@ -149,3 +149,17 @@ def test_an_unreadable_rate_limit_stops_the_app_from_starting(make_app, monkeypa
     monkeypatch.setenv("RATELIMIT_AUTH", raw)
     with pytest.raises(ConfigError, match="RATELIMIT_AUTH"):
         make_app(Config, TESTING=True)
+
+
+def test_pages_without_limits_run_none_of_the_limiters_hooks(app) -> None:
+    # The hooks cost every request CPU; only the blueprint with limited views needs them.
+    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
+        assert not [hook for hook in hooks[None] if "limiter" in repr(hook).lower()]
+        assert [hook for hook in hooks["auth"] if "limiter" in repr(hook).lower()]
+
+
+def test_limited_answers_carry_the_rate_limit_headers(client, alice) -> None:
+    response = client.post("/login", data=bad_login(client))
+    assert response.headers["X-RateLimit-Limit"] == "10"
+    assert response.headers["X-RateLimit-Remaining"] == "9"
+    assert "X-RateLimit-Limit" not in client.get("/explore").headers
