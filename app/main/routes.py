@@ -25,6 +25,7 @@ from app.main import queries
 from app.main.forms import MAX_POST_LENGTH, EditProfileForm, PostForm
 from app.models import Post, User
 from app.pagination import Page, PageQuery
+from app.templating import shown_posts
 
 bp = Blueprint("main", __name__)
 
@@ -83,9 +84,8 @@ def newest_posts(query: PageQuery, **params: Any) -> Page:
     first does. A page number typed by hand still skips to its place.
     """
     page = requested_page_of(query, **params)
-    if page.has_next:
-        page = replace(page, next_after=page.items[-1].id)
-    return page
+    next_after = page.items[-1].id if page.has_next else None
+    return replace(page, items=shown_posts(page.items), next_after=next_after)
 
 
 def profile_or_404(username: str) -> User:
