@@ -52,6 +52,26 @@ def shown_posts(rows: Iterable[Any]) -> list[ShownPost]:
     ]
 
 
+class ShownPerson(NamedTuple):
+    """A person as a list of people shows them, every value built once."""
+
+    username: str
+    url: str
+    avatar: str
+    about_me: str | None
+
+
+def shown_people(rows: Iterable[Any]) -> list[ShownPerson]:
+    """Rows of username, email and about_me, ready for a list of people."""
+    prefix = fixed_urls()["urls"]["profile_prefix"]
+    return [
+        ShownPerson(
+            row.username, prefix + quote(row.username), avatar_url(row.email, 48), row.about_me
+        )
+        for row in rows
+    ]
+
+
 def build_fixed_urls() -> dict[str, str]:
     """The layout's links that never change, as url_for and Bootstrap-Flask write them."""
     return {

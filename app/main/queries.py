@@ -87,7 +87,11 @@ PROFILE_FOLLOWS = select(
     .label("is_following"),
 )
 
-# The profile named in a URL, as an ORM object: the follow views change it.
+# The profile named in a URL: what its pages show, and as an ORM object for the
+# views that follow and unfollow.
+PROFILE = select(
+    user.c.id, user.c.username, user.c.email, user.c.about_me, user.c.last_seen
+).where(func.lower(user.c.username) == bindparam("username"))
 PROFILE_BY_NAME = select(User).where(func.lower(User.username) == bindparam("username"))
 
 

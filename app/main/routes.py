@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
@@ -25,7 +26,7 @@ from app.main import queries
 from app.main.forms import MAX_POST_LENGTH, EditProfileForm, PostForm
 from app.models import Post, User
 from app.pagination import Page, PageQuery
-from app.templating import shown_posts
+from app.templating import shown_people, shown_posts
 
 bp = Blueprint("main", __name__)
 
@@ -88,6 +89,17 @@ def newest_posts(query: PageQuery, **params: Any) -> Page:
     return replace(page, items=shown_posts(page.items), next_after=next_after)
 
 
+def people_shown(page: Page) -> Page:
+    """A page of people with each person's values built for the list (app.templating)."""
+    return replace(page, items=shown_people(page.items))
+
+
+def profile_row_or_404(username: str) -> Row[Any]:
+    """The profile's id, username, email, about_me and last_seen, for pages that show it."""
+    found = db.session.execute(queries.PROFILE, {"username": username.lower()}).first()
+    return found or abort(404)
+
+
 def profile_or_404(username: str) -> User:
     found = db.session.scalar(queries.PROFILE_BY_NAME, {"username": username.lower()})
     return found or abort(404)
@@ -140,7 +152,7 @@ def explore() -> str:
 @bp.route("/user/<username>")
 @login_required
 def user(username: str) -> str:
-    profile = profile_or_404(username)
+    profile = profile_row_or_404(username)
     page = newest_posts(queries.PROFILE_POSTS, user_id=profile.id)
     follows = db.session.execute(
         queries.PROFILE_FOLLOWS, {"profile_id": profile.id, "viewer_id": current_user.id}
@@ -149,6 +161,7 @@ def user(username: str) -> str:
         "user.html",
         title=profile.username,
         user=profile,
+        own=profile.id == current_user.id,
         page=page,
         followers_count=follows.followers_count,
         following_count=follows.following_count,
@@ -159,8 +172,8 @@ def user(username: str) -> str:
 @bp.route("/user/<username>/followers", endpoint="followers")
 @login_required
 def followers_of(username: str) -> str:
-    profile = profile_or_404(username)
-    page = requested_page_of(queries.FOLLOWERS_OF, user_id=profile.id)
+    profile = profile_row_or_404(username)
+    page = people_shown(requested_page_of(queries.FOLLOWERS_OF, user_id=profile.id))
     title = f"People following {profile.username}"
     return render_template(
         "people.html", title=title, user=profile, page=page, endpoint="main.followers"
@@ -170,8 +183,8 @@ def followers_of(username: str) -> str:
 @bp.route("/user/<username>/following", endpoint="following")
 @login_required
 def followed_by(username: str) -> str:
-    profile = profile_or_404(username)
-    page = requested_page_of(queries.FOLLOWED_BY, user_id=profile.id)
+    profile = profile_row_or_404(username)
+    page = people_shown(requested_page_of(queries.FOLLOWED_BY, user_id=profile.id))
     title = f"People {profile.username} follows"
     return render_template(
         "people.html", title=title, user=profile, page=page, endpoint="main.following"
