@@ -32,8 +32,8 @@ def create_app(config_class: type = Config) -> Flask:
     # Before-request hooks run in the order they are added, and that order matters:
     # the request id first (every later hook and log line carries it), then the
     # refusal of input no page can use, then CSRF (from the extensions), then the
-    # app-wide hooks of the blueprints (main's last-seen write), then the rate
-    # limits' hooks, which run only for the auth blueprint (app/rate_limits.py).
+    # app-wide hooks of the blueprints (main's last-seen write). Rate limits are
+    # checked by the limited views themselves (app/rate_limits.py).
     reporting.init_app(app)
     input_checks.init_app(app)
     register_extensions(app)

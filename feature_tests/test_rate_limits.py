@@ -153,9 +153,13 @@ def test_an_unreadable_rate_limit_stops_the_app_from_starting(make_app, monkeypa
 
 def test_pages_without_limits_run_none_of_the_limiters_hooks(app) -> None:
     # The hooks cost every request CPU; only the blueprint with limited views needs them.
-    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
-        assert not [hook for hook in hooks[None] if "limiter" in repr(hook).lower()]
-        assert [hook for hook in hooks["auth"] if "limiter" in repr(hook).lower()]
+    def limiters(hooks: list) -> list:
+        return [hook for hook in hooks if "limiter" in repr(hook).lower()]
+
+    assert not limiters(app.before_request_funcs[None] + app.before_request_funcs["auth"])
+    for hooks in (app.after_request_funcs, app.teardown_request_funcs):
+        assert not limiters(hooks[None])
+        assert limiters(hooks["auth"])
 
 
 def test_limited_answers_carry_the_rate_limit_headers(client, alice) -> None:
