@@ -18,6 +18,7 @@ from flask import render_template_string
 from werkzeug.debug import DebuggedApplication
 from werkzeug.test import Client
 
+from app.auth.forms import LoginForm
 from app.database import utcnow
 from app.extensions import db
 from app.main.forms import PostForm
@@ -40,6 +41,13 @@ from testkit.services.postgres import create_database, drop_database
 
 def user_count() -> int:
     return db.session.scalar(sa.select(sa.func.count(User.id)))
+
+
+def form_markup(page: str) -> str:
+    """The form of a page that posts to itself, its CSRF token and whitespace left out."""
+    form = re.search(r'<form action="" method="post".*?</form>', page, re.S).group(0)
+    form = re.sub(r'name="csrf_token" value="[^"]*"', 'name="csrf_token"', form)
+    return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", form))
 
 
 # --- Registration ---------------------------------------------------------------------
@@ -168,6 +176,16 @@ def test_login_failure_gives_one_message_for_unknown_user_and_wrong_password(
     assert "Hi, alice!" not in page_text(client.get("/index", follow_redirects=True))
 
 
+def test_login_page_shows_the_empty_form_as_the_form_macro_writes_it(app, client):
+    page = page_text(client.get("/login"))
+    with app.test_request_context("/login"):
+        rendered = render_template_string(
+            '{% from "_macros.html" import render_form %}{{ render_form(form) }}',
+            form=LoginForm(),
+        )
+    assert form_markup(page) == form_markup(rendered)
+
+
 def test_login_remember_me_sets_a_remember_cookie(client, auth, alice):
     auth.login(remember_me=True)
     assert client.get_cookie("remember_token") is not None
@@ -249,13 +267,6 @@ def test_invalid_posts_are_refused_with_a_message(client, logged_in, body, messa
 def test_a_140_character_post_is_accepted(client, logged_in):
     submit(client, "/index", {"body": "x" * 140})
     assert db.session.scalar(sa.select(Post.body)) == "x" * 140
-
-
-def form_markup(page: str) -> str:
-    """The post form of a page, its CSRF token and whitespace left out."""
-    form = re.search(r'<form action="" method="post".*?</form>', page, re.S).group(0)
-    form = re.sub(r'name="csrf_token" value="[^"]*"', 'name="csrf_token"', form)
-    return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", form))
 
 
 def test_home_shows_the_empty_post_form_as_the_form_macro_writes_it(app, client, logged_in):

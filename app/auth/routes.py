@@ -65,8 +65,9 @@ def register() -> Response | str:
 def login() -> Response | str:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
-    form = LoginForm()
-    if form.validate_on_submit():
+    # A GET shows the empty form as fixed markup (templates/auth/_login_form.html).
+    form = LoginForm() if request.method == "POST" else None
+    if form is not None and form.validate_on_submit():
         user = User.authenticate(form.username.data, form.password.data)
         if user is None:
             flash("Invalid username or password", "danger")
