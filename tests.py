@@ -14,11 +14,14 @@ from urllib.parse import quote
 import psycopg
 import pytest
 import sqlalchemy as sa
+from flask import render_template_string
 from werkzeug.debug import DebuggedApplication
 from werkzeug.test import Client
 
+from app.auth.forms import LoginForm
 from app.database import utcnow
 from app.extensions import db
+from app.main.forms import PostForm
 from app.models import Post, User
 from config import Config, ConfigError, parse_bool, parse_database_url, parse_int
 from testkit.clients import (
@@ -38,6 +41,13 @@ from testkit.services.postgres import create_database, drop_database
 
 def user_count() -> int:
     return db.session.scalar(sa.select(sa.func.count(User.id)))
+
+
+def form_markup(page: str) -> str:
+    """The form of a page that posts to itself, its CSRF token and whitespace left out."""
+    form = re.search(r'<form action="" method="post".*?</form>', page, re.S).group(0)
+    form = re.sub(r'name="csrf_token" value="[^"]*"', 'name="csrf_token"', form)
+    return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", form))
 
 
 # --- Registration ---------------------------------------------------------------------
@@ -166,6 +176,16 @@ def test_login_failure_gives_one_message_for_unknown_user_and_wrong_password(
     assert "Hi, alice!" not in page_text(client.get("/index", follow_redirects=True))
 
 
+def test_login_page_shows_the_empty_form_as_the_form_macro_writes_it(app, client):
+    page = page_text(client.get("/login"))
+    with app.test_request_context("/login"):
+        rendered = render_template_string(
+            '{% from "_macros.html" import render_form %}{{ render_form(form) }}',
+            form=LoginForm(),
+        )
+    assert form_markup(page) == form_markup(rendered)
+
+
 def test_login_remember_me_sets_a_remember_cookie(client, auth, alice):
     auth.login(remember_me=True)
     assert client.get_cookie("remember_token") is not None
@@ -247,6 +267,16 @@ def test_invalid_posts_are_refused_with_a_message(client, logged_in, body, messa
 def test_a_140_character_post_is_accepted(client, logged_in):
     submit(client, "/index", {"body": "x" * 140})
     assert db.session.scalar(sa.select(Post.body)) == "x" * 140
+
+
+def test_home_shows_the_empty_post_form_as_the_form_macro_writes_it(app, client, logged_in):
+    home = page_text(client.get("/index"))
+    with app.test_request_context("/index"):
+        rendered = render_template_string(
+            '{% from "_macros.html" import render_form %}{{ render_form(form) }}',
+            form=PostForm(),
+        )
+    assert form_markup(home) == form_markup(rendered)
 
 
 def test_home_feed_shows_own_and_followed_posts_newest_first_in_pages(client, logged_in):
@@ -480,7 +510,8 @@ def test_500_rolls_back_the_session_before_rendering(make_app):
 
 def test_500_falls_back_to_a_plain_page_when_the_layout_fails(make_app, caplog):
     app = make_app()
-    app.jinja_env.globals["url_for"] = lambda *args, **kwargs: 1 / 0
+    # Every template rendering fails: the layout cannot be drawn.
+    app.context_processor(lambda: 1 / 0)
     response = app.test_client().get("/crash/")
     assert response.status_code == 500
     page = page_text(response)

@@ -38,8 +38,9 @@ def create_app(config_class: type = Config) -> Flask:
     # the request id first (every later hook and log line carries it), then the
     # login cookies the site cannot have written are set aside (any page, error
     # pages included, loads the user), then the refusal of input no page can use,
-    # then CSRF, then the rate limits (both from the extensions), then the
-    # blueprints' own hooks (main's last-seen write).
+    # then CSRF (from the extensions), then the app-wide hooks of the blueprints
+    # (main's last-seen write). Rate limits are checked by the limited views
+    # themselves (app/rate_limits.py).
     reporting.init_app(app)
     sessions.init_app(app)
     input_checks.init_app(app)
@@ -71,7 +72,7 @@ def register_extensions(app: Flask) -> None:
     database.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
-    rate_limits.init_app(app)
+    rate_limits.init_app(app, auth.bp)  # the limiter's hooks on limited views only
     bootstrap.init_app(app)
     login.init_app(app)
     login.login_view = "auth.login"

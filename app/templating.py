@@ -1,14 +1,18 @@
-"""Template filters for work done once per post on every page of posts.
+"""What templates use on every page: filters for work done once per post, fixed URLs.
 
 Written in Python because a Jinja macro call costs several times as much, and a
-page repeats these twenty times.
+page repeats the per-post work twenty times.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any, NamedTuple
+from urllib.parse import quote
 
-from flask import Flask
+from flask import Flask, current_app, request, url_for
 from markupsafe import Markup
 
+from app.extensions import bootstrap
 from app.models import avatar_url
 
 
@@ -20,7 +24,90 @@ def utc_time(moment: datetime) -> Markup:
     return Markup(f'<time datetime="{machine}" title="{shown}">{shown}</time>')  # noqa: S704
 
 
+class ShownPost(NamedTuple):
+    """A post as a list of posts shows it, every value built once, in Python."""
+
+    id: int
+    body: str
+    author: str
+    author_url: str
+    avatar: str
+    time: Markup
+
+
+def shown_posts(rows: Iterable[Any]) -> list[ShownPost]:
+    """Rows of id, body, timestamp, author and email, ready for the post list."""
+    prefix = fixed_urls()["urls"]["profile_prefix"]
+    return [
+        # quote() is what |urlencode does to a name (see "profile_prefix" below).
+        ShownPost(
+            row.id,
+            row.body,
+            row.author,
+            prefix + quote(row.author),
+            avatar_url(row.email, 48),
+            utc_time(row.timestamp),
+        )
+        for row in rows
+    ]
+
+
+class ShownPerson(NamedTuple):
+    """A person as a list of people shows them, every value built once."""
+
+    username: str
+    url: str
+    avatar: str
+    about_me: str | None
+
+
+def shown_people(rows: Iterable[Any]) -> list[ShownPerson]:
+    """Rows of username, email and about_me, ready for a list of people."""
+    prefix = fixed_urls()["urls"]["profile_prefix"]
+    return [
+        ShownPerson(
+            row.username, prefix + quote(row.username), avatar_url(row.email, 48), row.about_me
+        )
+        for row in rows
+    ]
+
+
+def build_fixed_urls() -> dict[str, str]:
+    """The layout's links that never change, as url_for and Bootstrap-Flask write them."""
+    return {
+        "index": url_for("main.index"),
+        "explore": url_for("main.explore"),
+        "login": url_for("auth.login"),
+        "register": url_for("auth.register"),
+        "logout": url_for("auth.logout"),
+        "edit_profile": url_for("main.edit_profile"),
+        # Usernames are URL-safe ([A-Za-z0-9_.-], see app/auth/forms.py); templates
+        # add the name with |urlencode, which still quotes any other character.
+        "profile_prefix": url_for("main.user", username="_")[:-1],
+        "style_css": url_for("static", filename="style.css"),
+        "favicon": url_for("static", filename="favicon.svg"),
+        "local_time_js": url_for("static", filename="local-time.js"),
+        "post_counter_js": url_for("static", filename="post-counter.js"),
+        "bootstrap_css": bootstrap.load_css(),
+        "bootstrap_js": bootstrap.load_js(),
+    }
+
+
+def fixed_urls() -> dict[str, Any]:
+    """``urls`` for the templates: built at the first request, then reused.
+
+    The layout asked url_for for a dozen links on every page, each a walk through
+    the URL map. They depend only on the app and the script root it is mounted at.
+    """
+    by_root = current_app.extensions.setdefault("fixed_urls", {})
+    urls = by_root.get(request.script_root)
+    if urls is None:
+        urls = by_root[request.script_root] = build_fixed_urls()
+    return {"urls": urls}
+
+
 def init_app(app: Flask) -> None:
+    app.context_processor(fixed_urls)
     app.add_template_filter(utc_time)
     # Posts on a page are plain rows (see main.routes.newest_posts), not User objects.
     app.add_template_global(avatar_url)

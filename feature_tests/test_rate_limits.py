@@ -276,3 +276,21 @@ def test_redis_storage_gets_timeouts_and_every_storage_raises_storage_errors():
         "socket_timeout": 1,
     }
     assert Config.RATELIMIT_STORAGE_OPTIONS == {"wrap_exceptions": True}
+
+
+def test_pages_without_limits_run_none_of_the_limiters_hooks(app) -> None:
+    # The hooks cost every request CPU; only the blueprint with limited views needs them.
+    def limiters(hooks: list) -> list:
+        return [hook for hook in hooks if "limiter" in repr(hook).lower()]
+
+    assert not limiters(app.before_request_funcs[None] + app.before_request_funcs["auth"])
+    for hooks in (app.after_request_funcs, app.teardown_request_funcs):
+        assert not limiters(hooks[None])
+        assert limiters(hooks["auth"])
+
+
+def test_limited_answers_carry_the_rate_limit_headers(client, alice) -> None:
+    response = client.post("/login", data=bad_login(client))
+    assert response.headers["X-RateLimit-Limit"] == "10"
+    assert response.headers["X-RateLimit-Remaining"] == "9"
+    assert "X-RateLimit-Limit" not in client.get("/explore").headers

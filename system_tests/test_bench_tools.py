@@ -1,6 +1,7 @@
 """The benchmark's own parts that can be checked quickly: seeding and process probes."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
+from app import create_app
 from app.models import Post, User, followers
+from bench.lean_app import create_app as create_lean_app
 from bench.probes import child_pids, cpu_seconds, peak_rss_kib
 from bench.seed import (
     CELEBRITY,
@@ -20,6 +23,7 @@ from bench.seed import (
     TEN_POSTS,
     seed,
 )
+from testkit.clients import Auth
 from testkit.services.processes import stop_process
 from testkit.services.production import production_environment, upgrade_database
 
@@ -105,3 +109,29 @@ def test_process_probes_read_this_process_and_its_children():
         assert cpu_seconds(os.getpid()) > 0
     finally:
         stop_process(child)
+
+
+def test_the_lean_home_page_is_the_same_html_as_microblogs(tmp_path: Path, monkeypatch):
+    # The second ceiling is only a ceiling if it serves the page Microblog serves.
+    environment = production_environment(tmp_path)
+    upgrade_database(environment)
+    seed(environment["DATABASE_URL"], users=50, posts=2_000, following=30, following_many=20)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    microblog = create_app().test_client()
+    assert Auth(microblog).login(READERS[0], PASSWORD).status_code == 302
+    lean = create_lean_app().test_client()
+    lean.set_cookie("session", microblog.get_cookie("session").value)
+
+    def without_tokens(page: str) -> str:
+        return re.sub(r'value="[\w.-]{40,}"', "", re.sub(r"\s+", " ", page))
+
+    expected = microblog.get("/index")
+    served = lean.get("/index")
+    assert served.status_code == 200
+    assert "list-group-item" in served.text and "Older posts" in served.text
+    assert without_tokens(served.text) == without_tokens(expected.text)
+    for header in ("Content-Security-Policy", "X-Frame-Options", "Referrer-Policy"):
+        assert served.headers[header] == expected.headers[header]
+    lean.set_cookie("session", "forged")
+    assert lean.get("/index").status_code == 401

@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -14,7 +15,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
@@ -22,9 +23,11 @@ from app.auth.forms import ChangePasswordForm, RegistrationForm
 from app.auth.sessions import logins_of
 from app.database import utcnow
 from app.extensions import db
-from app.main.forms import EditProfileForm, PostForm
-from app.models import Post, User, followers
-from app.pagination import Page, paginate
+from app.main import queries
+from app.main.forms import MAX_POST_LENGTH, EditProfileForm, PostForm
+from app.models import Post, User
+from app.pagination import Page, PageQuery
+from app.templating import shown_people, shown_posts
 
 bp = Blueprint("main", __name__)
 
@@ -58,23 +61,21 @@ def requested_after() -> int | None:
     return after
 
 
-def requested_page_of(
-    keys: Select, rows: Select, after: ColumnElement[bool] | None = None
-) -> Page:
+def requested_page_of(query: PageQuery, **params: Any) -> Page:
     """The requested page of a list; a page past the end is the 404 page.
 
     A link to an empty page (an old bookmark, a list that shrank) would otherwise
     offer "Newer" and nothing else; page 1 of an empty list is a real, empty page.
     """
     per_page = current_app.config["POSTS_PER_PAGE"]
-    page = paginate(keys, rows, requested_page(), per_page, after)
+    page = query.page(requested_page(), per_page, params, requested_after())
     if page.number > 1 and not page.items:
         abort(404)
     return page
 
 
-def newest_posts(*criteria: ColumnElement[bool]) -> Page:
-    """The requested page of the posts that meet ``criteria``, newest first.
+def newest_posts(query: PageQuery, **params: Any) -> Page:
+    """The requested page of posts (``app.main.queries``), newest first.
 
     Each post is a plain row of what a page shows (body, timestamp, the author's
     name and email): a page only reads them, and building ORM objects with their
@@ -84,35 +85,25 @@ def newest_posts(*criteria: ColumnElement[bool]) -> Page:
     there: the last of 5,000 pages, reached the way people reach it, costs what the
     first does. A page number typed by hand still skips to its place.
     """
-    shown = (
-        Post.id,
-        Post.body,
-        Post.timestamp,
-        User.username.label("author"),
-        User.email.label("email"),
-    )
-    after = requested_after()
-    page = requested_page_of(
-        select(Post.id).where(*criteria).order_by(*Post.newest_first()),
-        select(*shown).join(Post.author).order_by(*Post.newest_first()),
-        None if after is None else Post.older_than(after),
-    )
-    if page.has_next:
-        page = replace(page, next_after=page.items[-1].id)
-    return page
+    page = requested_page_of(query, **params)
+    next_after = page.items[-1].id if page.has_next else None
+    return replace(page, items=shown_posts(page.items), next_after=next_after)
 
 
-def people(*criteria: ColumnElement[bool]) -> Page:
-    """The requested page of the users that meet ``criteria``, by name."""
-    by_name = (func.lower(User.username), User.id)
-    return requested_page_of(
-        select(User.id).where(*criteria).order_by(*by_name),
-        select(User.username, User.email, User.about_me).order_by(*by_name),
-    )
+def people_shown(page: Page) -> Page:
+    """A page of people with each person's values built for the list (app.templating)."""
+    return replace(page, items=shown_people(page.items))
+
+
+def profile_row_or_404(username: str) -> Row[Any]:
+    """The profile's id, username, email, about_me and last_seen, for pages that show it."""
+    found = db.session.execute(queries.PROFILE, {"username": username.lower()}).first()
+    return found or abort(404)
 
 
 def profile_or_404(username: str) -> User:
-    return User.by_username(username) or abort(404)
+    found = db.session.scalar(queries.PROFILE_BY_NAME, {"username": username.lower()})
+    return found or abort(404)
 
 
 def commit_unless_taken(form: RegistrationForm | EditProfileForm) -> bool:
@@ -133,48 +124,57 @@ def index() -> Response | str:
     # Visitors without an account see what the site is about, not a login prompt.
     if not current_user.is_authenticated:
         return redirect(url_for("main.explore"))
-    form = PostForm()
-    if form.validate_on_submit():
-        db.session.add(Post(body=form.body.data, author=current_user))
-        db.session.commit()
-        flash("Your post is now live!", "success")
-        return redirect(url_for("main.index"))
-    following_count = current_user.following_count()
-    page = newest_posts(current_user.in_feed(following_count))
+    form = None
+    if request.method == "POST":
+        # A GET shows the empty form as fixed markup (templates/_post_form.html).
+        form = PostForm()
+        if form.validate_on_submit():
+            db.session.add(Post(body=form.body.data, author=current_user))
+            db.session.commit()
+            flash("Your post is now live!", "success")
+            return redirect(url_for("main.index"))
+    following_count = db.session.scalar(queries.FOLLOWING_COUNT, {"user_id": current_user.id})
+    page = newest_posts(queries.feed_for(following_count), user_id=current_user.id)
     return render_template(
-        "index.html", title="Home", form=form, page=page, follows_nobody=following_count == 0
+        "index.html",
+        title="Home",
+        form=form,
+        max_post_length=MAX_POST_LENGTH,
+        page=page,
+        follows_nobody=following_count == 0,
     )
 
 
 @bp.route("/explore")
 def explore() -> str:
-    return render_template("explore.html", title="Explore", page=newest_posts())
+    return render_template("explore.html", title="Explore", page=newest_posts(queries.EXPLORE))
 
 
 @bp.route("/user/<username>")
 @login_required
 def user(username: str) -> str:
-    profile = profile_or_404(username)
-    page = newest_posts(Post.user_id == profile.id)
-    own = profile.id == current_user.id
+    profile = profile_row_or_404(username)
+    page = newest_posts(queries.PROFILE_POSTS, user_id=profile.id)
+    follows = db.session.execute(
+        queries.PROFILE_FOLLOWS, {"profile_id": profile.id, "viewer_id": current_user.id}
+    ).one()
     return render_template(
         "user.html",
         title=profile.username,
         user=profile,
+        own=profile.id == current_user.id,
         page=page,
-        followers_count=profile.followers_count(),
-        following_count=profile.following_count(),
-        is_following=not own and current_user.is_following(profile),
+        followers_count=follows.followers_count,
+        following_count=follows.following_count,
+        is_following=follows.is_following,
     )
 
 
 @bp.route("/user/<username>/followers", endpoint="followers")
 @login_required
 def followers_of(username: str) -> str:
-    profile = profile_or_404(username)
-    page = people(
-        User.id.in_(select(followers.c.follower_id).where(followers.c.followed_id == profile.id))
-    )
+    profile = profile_row_or_404(username)
+    page = people_shown(requested_page_of(queries.FOLLOWERS_OF, user_id=profile.id))
     title = f"People following {profile.username}"
     return render_template(
         "people.html", title=title, user=profile, page=page, endpoint="main.followers"
@@ -184,10 +184,8 @@ def followers_of(username: str) -> str:
 @bp.route("/user/<username>/following", endpoint="following")
 @login_required
 def followed_by(username: str) -> str:
-    profile = profile_or_404(username)
-    page = people(
-        User.id.in_(select(followers.c.followed_id).where(followers.c.follower_id == profile.id))
-    )
+    profile = profile_row_or_404(username)
+    page = people_shown(requested_page_of(queries.FOLLOWED_BY, user_id=profile.id))
     title = f"People {profile.username} follows"
     return render_template(
         "people.html", title=title, user=profile, page=page, endpoint="main.following"

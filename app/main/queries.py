@@ -1,0 +1,111 @@
+"""The statements of the pages, built once at import and run with bound parameters.
+
+Each is a Core select of the columns a page shows (the pages only read them):
+building a statement, and the ORM's work around one, cost more per page view
+than the database's answer. See ``app.pagination.PageQuery`` on the cache.
+"""
+
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select
+
+from app.models import WALK_FEED_FROM, Post, User, followers
+from app.pagination import PageQuery
+
+post = Post.__table__
+user = User.__table__
+
+USER_ID = bindparam("user_id")
+AFTER = bindparam("after")
+
+NEWEST_FIRST = (post.c.timestamp.desc(), post.c.id.desc())
+POST_ROWS = (
+    select(
+        post.c.id,
+        post.c.body,
+        post.c.timestamp,
+        user.c.username.label("author"),
+        user.c.email.label("email"),
+    )
+    .join_from(post, user, post.c.user_id == user.c.id)
+    .order_by(*NEWEST_FIRST)
+)
+
+
+def older_than_after() -> ColumnElement[bool]:
+    """The posts after the post ``after`` in newest-first order (as Post.older_than)."""
+    timestamp = select(post.c.timestamp).where(post.c.id == AFTER).scalar_subquery()
+    # The first comparison alone bounds the index range the database reads.
+    older_on_ties = or_(post.c.timestamp < timestamp, post.c.id < AFTER)
+    return and_(post.c.timestamp <= timestamp, older_on_ties)
+
+
+def posts_page(*criteria: ColumnElement[bool]) -> PageQuery:
+    keys = select(post.c.id).where(*criteria).order_by(*NEWEST_FIRST)
+    return PageQuery.of(keys, POST_ROWS, older_than_after())
+
+
+def feed_page(author: ColumnElement[int]) -> PageQuery:
+    """A home feed (as User.in_feed): the followed people's posts and the user's own."""
+    followed = select(followers.c.followed_id).where(followers.c.follower_id == USER_ID)
+    return posts_page(or_(author.in_(followed), author == USER_ID))
+
+
+EXPLORE = posts_page()
+PROFILE_POSTS = posts_page(post.c.user_id == USER_ID)
+# How a feed is read depends on how many people it covers (see WALK_FEED_FROM):
+# "+ 0" hides the author index from the planner when walking all posts pays.
+FEED_OF_NOBODY_FOLLOWED = PROFILE_POSTS
+FEED_SEEKING_AUTHORS = feed_page(post.c.user_id)
+FEED_WALKING_POSTS = feed_page(post.c.user_id + 0)
+
+
+def feed_for(following_count: int) -> PageQuery:
+    if following_count == 0:
+        return FEED_OF_NOBODY_FOLLOWED
+    return FEED_WALKING_POSTS if following_count >= WALK_FEED_FROM else FEED_SEEKING_AUTHORS
+
+
+FOLLOWING_COUNT = (
+    select(func.count()).select_from(followers).where(followers.c.follower_id == USER_ID)
+)
+
+PROFILE_ID = bindparam("profile_id")
+VIEWER_ID = bindparam("viewer_id")
+# A profile's two counts and whether the viewer follows it, in one statement.
+PROFILE_FOLLOWS = select(
+    select(func.count())
+    .select_from(followers)
+    .where(followers.c.followed_id == PROFILE_ID)
+    .scalar_subquery()
+    .label("followers_count"),
+    select(func.count())
+    .select_from(followers)
+    .where(followers.c.follower_id == PROFILE_ID)
+    .scalar_subquery()
+    .label("following_count"),
+    exists()
+    .where(followers.c.follower_id == VIEWER_ID, followers.c.followed_id == PROFILE_ID)
+    .label("is_following"),
+)
+
+# The profile named in a URL: what its pages show, and as an ORM object for the
+# views that follow and unfollow.
+PROFILE = select(
+    user.c.id, user.c.username, user.c.email, user.c.about_me, user.c.last_seen
+).where(func.lower(user.c.username) == bindparam("username"))
+PROFILE_BY_NAME = select(User).where(func.lower(User.username) == bindparam("username"))
+
+
+def people_page(chosen: ColumnElement[bool]) -> PageQuery:
+    by_name = (func.lower(user.c.username), user.c.id)
+    return PageQuery.of(
+        select(user.c.id).where(chosen).order_by(*by_name),
+        select(user.c.username, user.c.email, user.c.about_me).order_by(*by_name),
+    )
+
+
+FOLLOWERS_OF = people_page(
+    user.c.id.in_(select(followers.c.follower_id).where(followers.c.followed_id == USER_ID))
+)
+FOLLOWED_BY = people_page(
+    user.c.id.in_(select(followers.c.followed_id).where(followers.c.follower_id == USER_ID))
+)
