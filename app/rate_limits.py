@@ -4,8 +4,8 @@ The limits themselves are declared on the views they guard (``app/auth/routes.py
 Counts live in ``RATELIMIT_STORAGE_URI``: ``memory://`` counts in each worker
 process, a Redis server counts for every worker and machine at once. When Redis
 cannot be reached, Flask-Limiter counts in the process instead (with a warning in
-the log file), checks the server again now and then, and goes back to it once it
-answers: the site keeps serving and keeps limiting.
+the log file), looks for the server again now and then at a limited request, and
+goes back to it once it answers: the site keeps serving and keeps limiting.
 
 Flask-Limiter's ``init_app`` adds a before-request, an after-request and a
 teardown hook to the whole app, so every request paid for them (about 0.1 ms of

@@ -3,7 +3,8 @@
 The same HTML as Microblog's ``/index`` (bench/lean_index.html, written from its
 output), the same 20 posts from the same database, and the same checks: the user
 comes from the signed session cookie Microblog set at login, then one indexed
-lookup of the user row and its session token; the page's posts come from one
+lookup of its login record (app/auth/sessions.py) with the user row, checked for
+expiry and against the user's session token; the page's posts come from one
 indexed query; a CSRF token (Flask-WTF's) for the forms; the same security
 headers. Nothing is cached between requests. What it leaves out is the
 machinery around that work: ORM objects, extensions' request hooks, the layout's
@@ -22,7 +23,8 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import create_engine, text
 
-from app.database import UTCDateTime
+from app.auth.sessions import key_hash
+from app.database import UTCDateTime, utcnow
 from app.security_headers import CONTENT_SECURITY_POLICY
 from config import parse_database_url
 
@@ -35,7 +37,11 @@ HEADERS = {
 PER_PAGE = 20
 PAGE_SOURCE = Path(__file__).resolve().parent / "lean_index.html"
 
-USER = text('SELECT id, username, session_token FROM "user" WHERE id = :id')
+USER = text(
+    "SELECT u.id, u.username, u.session_token, login.user_token, login.expires_at "
+    'FROM login_session AS login JOIN "user" AS u ON u.id = login.user_id '
+    "WHERE login.key_hash = :key_hash"
+).columns(expires_at=UTCDateTime)
 # Microblog's feed for someone following 20 or more (app/models.py, WALK_FEED_FROM).
 FEED = text(
     "SELECT post.id, post.body, post.timestamp, u.username, u.email "
@@ -68,12 +74,16 @@ def create_app() -> Flask:
 
     @app.route("/index")
     def index() -> str:
-        user_id, _, token = session.get("_user_id", "").partition(":")
-        if not user_id.isdigit():
+        login_key = session.get("_user_id")
+        if not isinstance(login_key, str):
             abort(401)
         with engine.connect() as connection:
-            user = connection.execute(USER, {"id": int(user_id)}).first()
-            if user is None or not secrets.compare_digest(user.session_token, token):
+            user = connection.execute(USER, {"key_hash": key_hash(login_key)}).first()
+            if (
+                user is None
+                or user.expires_at <= utcnow()
+                or not secrets.compare_digest(user.user_token, user.session_token)
+            ):
                 abort(401)
             rows = connection.execute(FEED, {"id": user.id, "limit": PER_PAGE + 1}).all()
         posts = [

@@ -87,6 +87,8 @@ def test_limits_survive_a_redis_outage_and_are_shared_again_when_it_returns(tmp_
         def every_worker_recovered() -> bool:
             for page in ("/", "/index"):
                 assert LiveClient(server.url).get(page).status < 500
+            # A worker looks for Redis again where it checks limits: at a limited view.
+            assert 500 not in attempts(server.url, 1)
             return log.read_text().count(RECOVERED) == WORKERS
 
         assert wait_until(every_worker_recovered, 90, interval=0.2), log.read_text()[-2000:]
