@@ -202,9 +202,13 @@ def run_wrk(
         str(LOAD_SCRIPT),
         url + scenario.requests[0][1],
     ]
-    output = subprocess.run(  # noqa: S603 - wrk with our arguments
-        command, env=environment, capture_output=True, text=True, check=True
-    ).stdout
+    finished = subprocess.run(  # noqa: S603 - wrk with our arguments
+        command, env=environment, capture_output=True, text=True, check=False
+    )
+    if finished.returncode != 0:
+        said = finished.stderr + finished.stdout
+        raise SystemExit(f"wrk failed ({finished.returncode}):\n{said}")
+    output = finished.stdout
     match = re.search(r"^BENCH (.*)$", output, re.MULTILINE)
     if not match:
         raise SystemExit(f"wrk printed no summary:\n{output}")

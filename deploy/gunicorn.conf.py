@@ -119,7 +119,10 @@ def post_worker_init(worker) -> None:
     """
     from flask import Flask
 
-    if worker.age == 1 and isinstance(worker.wsgi, Flask):
+    # Microblog's app only: the benchmark serves its bare and lean ceilings with
+    # these settings too, and they have no rate limits.
+    microblog = isinstance(worker.wsgi, Flask) and "RATELIMIT_STORAGE_URI" in worker.wsgi.config
+    if worker.age == 1 and microblog:
         from app.rate_limits import warn_if_counted_per_process
 
         warn_if_counted_per_process(worker.wsgi, worker.cfg.workers)

@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,9 @@ from bench.seed import (
     TEN_POSTS,
     seed,
 )
-from testkit.clients import Auth
-from testkit.services.processes import stop_process
+from testkit.clients import Auth, LiveClient
+from testkit.services.gunicorn import gunicorn_server
+from testkit.services.processes import stop_process, wait_until
 from testkit.services.production import production_environment, upgrade_database
 
 pytestmark = pytest.mark.system
@@ -135,3 +137,18 @@ def test_the_lean_home_page_is_the_same_html_as_microblogs(tmp_path: Path, monke
         assert served.headers[header] == expected.headers[header]
     lean.set_cookie("session", "forged")
     assert lean.get("/index").status_code == 401
+
+
+@pytest.mark.parametrize("ceiling", ["bench.bare_app:app", "bench.lean_app:create_app()"])
+def test_the_ceilings_keep_serving_under_the_production_gunicorn_settings(tmp_path, ceiling):
+    # The production settings' worker hooks are Microblog's: a ceiling's workers
+    # must boot and stay up with them all the same.
+    environment = production_environment(tmp_path)
+    upgrade_database(environment)
+    output = tmp_path / "gunicorn.out"
+    with gunicorn_server(ceiling, environment=environment, output=output, workers=2) as server:
+        assert wait_until(lambda: output.read_text().count("Booting worker") == 2, 10)
+        assert LiveClient(server.url).get("/").status in (200, 404)
+        time.sleep(2)  # a worker that fails to boot takes the server down within this
+        assert server.process.poll() is None, output.read_text()[-2000:]
+    assert "Exception in worker process" not in output.read_text()
