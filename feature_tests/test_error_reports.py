@@ -22,6 +22,7 @@ from app.reporting.reports import Report
 from config import ConfigError
 from testkit.apps import ADMIN, log_text
 from testkit.clients import Auth, csrf_token, make_user, page_text
+from testkit.leaks import MAIL_PASSWORD, crash_a_login
 from testkit.services.processes import free_port, wait_until
 from testkit.services.smtp import body_of, context_of, smtp_sink
 
@@ -61,8 +62,7 @@ def test_a_crash_is_mailed_once_with_traceback_and_request_context(smtp, make_ap
 
 
 def test_a_crash_while_logging_in_leaks_no_secret(smtp, make_app, monkeypatch):
-    app = make_app(mail_port=smtp.port, MAIL_PASSWORD="mail-pa55word")
-    secret_password = "hunter2-but-longer"
+    app = make_app(mail_port=smtp.port, MAIL_PASSWORD=MAIL_PASSWORD)
 
     def failing_check(user, password):
         # The worst case: the secret ends up in the exception message itself.
@@ -71,17 +71,7 @@ def test_a_crash_while_logging_in_leaks_no_secret(smtp, make_app, monkeypatch):
             f"and {current_app.config['MAIL_PASSWORD']}"
         )
 
-    monkeypatch.setattr(User, "check_password", failing_check)
-    with app.app_context():
-        make_user("alice")
-    client = app.test_client()
-    token = csrf_token(client, "/login")
-    session_cookie = client.get_cookie("session").value
-    response = client.post(
-        "/login",
-        data={"csrf_token": token, "username": "alice", "password": secret_password},
-        headers={"Authorization": "Bearer bearer-token-value"},
-    )
+    response, secrets = crash_a_login(app, monkeypatch, failing_check)
     assert response.status_code == 500
 
     message = smtp.inbox.wait_for(1)[0]
@@ -89,14 +79,7 @@ def test_a_crash_while_logging_in_leaks_no_secret(smtp, make_app, monkeypatch):
     assert context_of(message)["Form fields"] == "csrf_token, username, password"
     assert "hash backend down checking [masked] with [masked] and [masked]" in body
     written = [body, message["Subject"], log_text(app), response.get_data(as_text=True)]
-    for secret in (
-        secret_password,
-        app.secret_key,
-        "mail-pa55word",
-        token,
-        session_cookie,
-        "bearer-token-value",
-    ):
+    for secret in secrets:
         for text in written:
             assert secret not in text
 

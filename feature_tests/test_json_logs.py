@@ -10,10 +10,10 @@ from concurrent_log_handler import ConcurrentRotatingFileHandler
 from flask import current_app
 from flask_login import current_user
 
-from app.models import User
 from config import Config, ConfigError
 from testkit.apps import log_text
-from testkit.clients import Auth, csrf_token, make_user
+from testkit.clients import Auth, make_user
+from testkit.leaks import MAIL_PASSWORD, crash_a_login
 
 
 def json_lines(text: str) -> list[dict]:
@@ -157,8 +157,7 @@ def test_json_lines_never_hold_the_key_of_a_login(make_app):
 
 
 def test_json_lines_leak_no_secret(make_app, monkeypatch):
-    app = make_app(LOG_FORMAT="json", MAIL_PASSWORD="mail-pa55word")
-    secret_password = "hunter2-but-longer"
+    app = make_app(LOG_FORMAT="json", MAIL_PASSWORD=MAIL_PASSWORD)
 
     def failing_check(user, password):
         current_app.logger.warning("checking %s", password)
@@ -167,31 +166,14 @@ def test_json_lines_leak_no_secret(make_app, monkeypatch):
             f"and {current_app.config['MAIL_PASSWORD']}"
         )
 
-    monkeypatch.setattr(User, "check_password", failing_check)
-    with app.app_context():
-        make_user("alice")
-    client = app.test_client()
-    token = csrf_token(client, "/login")
-    session_cookie = client.get_cookie("session").value
-    response = client.post(
-        "/login",
-        data={"csrf_token": token, "username": "alice", "password": secret_password},
-        headers={"Authorization": "Bearer bearer-token-value"},
-    )
+    response, secrets = crash_a_login(app, monkeypatch, failing_check)
     assert response.status_code == 500
 
     text = log_text(app)
     warning, error = json_lines(text)[-2:]
     assert warning["message"] == "checking [masked]"
     assert "hash backend down checking [masked] with [masked] and [masked]" in error["traceback"]
-    for secret in (
-        secret_password,
-        app.secret_key,
-        "mail-pa55word",
-        token,
-        session_cookie,
-        "bearer-token-value",
-    ):
+    for secret in secrets:
         assert secret not in text
 
 

@@ -14,9 +14,9 @@ import pytest
 import sentry_sdk
 from flask import current_app
 
-from app.models import User
 from config import Config, ConfigError
-from testkit.clients import Auth, csrf_token, make_user, page_text
+from testkit.clients import Auth, make_user, page_text
+from testkit.leaks import MAIL_PASSWORD, crash_a_login
 from testkit.services.gunicorn import ROOT
 from testkit.services.processes import free_port
 from testkit.services.production import production_environment
@@ -147,8 +147,7 @@ def test_a_traced_request_is_scrubbed_as_events_are(sentry, make_app):
 
 @pytest.mark.parametrize("send_pii", [False, True], ids=["default", "send-pii"])
 def test_no_secret_reaches_sentry(sentry, make_app, monkeypatch, send_pii):
-    app = make_app(SENTRY_DSN=sentry.dsn, SENTRY_SEND_PII=send_pii, MAIL_PASSWORD="mail-pa55word")
-    secret_password = "hunter2-but-longer"
+    app = make_app(SENTRY_DSN=sentry.dsn, SENTRY_SEND_PII=send_pii, MAIL_PASSWORD=MAIL_PASSWORD)
 
     def failing_check(user, password):
         # The worst case: the secrets in local variables of innocent names, and in
@@ -160,17 +159,7 @@ def test_no_secret_reaches_sentry(sentry, make_app, monkeypatch, send_pii):
             f"and {current_app.config['MAIL_PASSWORD']}"
         )
 
-    monkeypatch.setattr(User, "check_password", failing_check)
-    with app.app_context():
-        make_user("alice")
-    client = app.test_client()
-    token = csrf_token(client, "/login")
-    session_cookie = client.get_cookie("session").value
-    response = client.post(
-        "/login?api_key=k3y-v4lue",
-        data={"csrf_token": token, "username": "alice", "password": secret_password},
-        headers={"Authorization": "Bearer bearer-token-value"},
-    )
+    response, secrets = crash_a_login(app, monkeypatch, failing_check, "/login?api_key=k3y-v4lue")
     assert response.status_code == 500
 
     [event] = sentry.wait_for_events(1)
@@ -183,15 +172,7 @@ def test_no_secret_reaches_sentry(sentry, make_app, monkeypatch, send_pii):
     assert frame["vars"]["attempt"] == "'alice with [masked]'"
     assert frame["vars"]["signing"] == "'[masked]'"
     raw = sentry.raw.decode()
-    for secret in (
-        secret_password,
-        app.secret_key,
-        "mail-pa55word",
-        token,
-        session_cookie,
-        "bearer-token-value",
-        "k3y-v4lue",
-    ):
+    for secret in [*secrets, "k3y-v4lue"]:
         assert secret not in raw
 
 
