@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -33,11 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.probes import child_pids, cpu_seconds
+from bench.run import find_wrk
 from bench.seed import PASSWORD, READERS, seed
 from testkit.clients import Auth, LiveClient
 from testkit.prometheus import parse_samples, sample
 from testkit.services.gunicorn import ROOT, gunicorn_server
-from testkit.services.processes import SETUP_SCRIPT, Server
+from testkit.services.processes import Server
 from testkit.services.production import production_environment, upgrade_database
 
 LOAD_SCRIPT = Path(__file__).resolve().parent / "load.lua"
@@ -101,15 +101,6 @@ def measure_signals_in_a_worker_like_process(tmp: Path) -> dict[str, float]:
 
 
 # --- The whole page under gunicorn ------------------------------------------------------------
-
-
-def find_wrk() -> str:
-    found = shutil.which("wrk")
-    if not found:
-        raise SystemExit(
-            f"wrk is not installed: run {SETUP_SCRIPT} as root (or apt-get install wrk)"
-        )
-    return found
 
 
 def session_of(base: str, username: str) -> str:
