@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from testkit.clients import NEW_PASSWORD, Auth, LiveClient
-from testkit.services.gunicorn import ROOT, gunicorn_server
+from testkit.services.gunicorn import gunicorn_server
 from testkit.services.nginx import (
+    SITE_CONF,
     NginxUnavailable,
     find_nginx,
     nginx_server,
@@ -19,7 +20,6 @@ from testkit.services.smtp import body_of, smtp_sink
 
 pytestmark = pytest.mark.system
 
-SITE_CONF = ROOT / "deploy" / "nginx" / "microblog.conf"
 SITE_URL = "https://blog.example.com"
 ADDRESS = "rosa.reset@example.com"
 

@@ -25,8 +25,9 @@ import psycopg
 import pytest
 
 from testkit.clients import PASSWORD, Auth, LiveClient, Reply, register_all_at_once
-from testkit.services.gunicorn import ROOT, gunicorn_server
+from testkit.services.gunicorn import gunicorn_server
 from testkit.services.nginx import (
+    SITE_CONF,
     NginxUnavailable,
     find_nginx,
     nginx_server,
@@ -40,7 +41,6 @@ from testkit.services.smtp import Inbox, context_of, smtp_sink
 
 pytestmark = pytest.mark.system
 
-SITE_CONF = ROOT / "deploy" / "nginx" / "microblog.conf"
 ERROR_REFERENCE = re.compile(r"Error reference: <code>([^<]+)</code>")
 ACCESS_LOG_REQUEST_ID = re.compile(r" rid=(\S+)$", re.MULTILINE)
 ACCESS_LOG_WORKER = re.compile(r" <(\d+)> rid=(\S+)$", re.MULTILINE)

@@ -19,6 +19,9 @@ from pathlib import Path
 
 from testkit.services.processes import SETUP_SCRIPT, ServiceUnavailable, serving_on_free_port
 
+# The site file the project deploys, which the system tests serve as it is.
+SITE_CONF = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "microblog.conf"
+
 MAIN_CONF = """\
 daemon off;
 {user}
