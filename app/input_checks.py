@@ -66,9 +66,21 @@ def submitted_fields() -> Iterable[tuple[object, object]]:
     return fields
 
 
-def refuse_unusable_input() -> None:
+def carries_input() -> bool:
+    """Whether the request has a query string or a body, not only a path.
+
+    HTTP's rule: a request without Content-Length or Transfer-Encoding has no
+    body. Most requests are such GETs, and skip the parsing below.
+    """
+    return bool(
+        request.query_string or request.content_length or "Transfer-Encoding" in request.headers
+    )
+
+
+def submitted_texts() -> list[str]:
+    """Every name and value submitted, each checked to be text."""
     refuse_oversized_body()
-    texts = [request.path]
+    texts = []
     for name, value in submitted_fields():
         # Werkzeug names a multipart part that has no name None.
         if not isinstance(name, str):
@@ -76,6 +88,13 @@ def refuse_unusable_input() -> None:
         if not isinstance(value, str):
             abort(400, description=NOT_TEXT_REFUSED)
         texts += [name, value]
+    return texts
+
+
+def refuse_unusable_input() -> None:
+    texts = [request.path]
+    if carries_input():
+        texts += submitted_texts()
     # PostgreSQL cannot store NUL in text and fails the query (a 500); no field of
     # this site needs one, so it is the client's error.
     if any("\x00" in text for text in texts):

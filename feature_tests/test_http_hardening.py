@@ -241,6 +241,29 @@ def test_a_nul_character_sent_as_json_is_refused_too(client, logged_in) -> None:
     assert db.session.scalar(sa.select(Post)) is None
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_nul_character_in_a_body_without_query_string_or_length_is_refused(
+    client, logged_in, method
+) -> None:
+    """The check skips only requests with neither a query string nor a body: a body
+    sent chunked (no Content-Length) or with a GET is still read and checked."""
+    body = f"csrf_token={csrf_token(client, '/index')}&body=hello%00world".encode()
+    chunked = client.open(
+        "/index",
+        method=method,
+        input_stream=io.BytesIO(body),
+        content_type="application/x-www-form-urlencoded",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    with_length = client.open(
+        "/index", method=method, data=body, content_type="application/x-www-form-urlencoded"
+    )
+    assert chunked.status_code == with_length.status_code == 400
+    assert "NUL character" in page_text(chunked)
+    assert db.session.scalar(sa.select(Post)) is None
+
+
 # --- Bodies over MAX_CONTENT_LENGTH, however they are sent -------------------------------
 
 
