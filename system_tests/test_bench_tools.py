@@ -152,3 +152,29 @@ def test_the_ceilings_keep_serving_under_the_production_gunicorn_settings(tmp_pa
         time.sleep(2)  # a worker that fails to boot takes the server down within this
         assert server.process.poll() is None, output.read_text()[-2000:]
     assert "Exception in worker process" not in output.read_text()
+
+
+def test_page_parts_times_each_part_of_both_home_pages():
+    done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-m", "bench.page_parts", "--requests", "20", "--rounds", "1"],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {
+        line[:48].strip(): line[48:].split()
+        for line in done.stdout.splitlines()
+        if re.search(r"\d\.\d{3}", line)
+    }
+    number = re.compile(r"\d+\.\d{3}")
+    for part in ["whole request", "the template", "loading the user", "the page's query"]:
+        microblog, lean = rows[part]
+        assert number.fullmatch(microblog) and number.fullmatch(lean), (part, rows[part])
+        assert float(microblog) > 0 and float(lean) > 0
+    # Microblog's own parts: its hooks and each post's values.
+    assert number.fullmatch(rows["hook: before record_last_seen"][0])
+    assert rows["each post's values"][1] == "-"
+    assert float(rows["whole request"][0]) > float(rows["the template"][0])
