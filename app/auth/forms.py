@@ -116,12 +116,13 @@ class ChangePasswordForm(FlaskForm):
     )
     submit = SubmitField("Change password")
 
-    def __init__(self, user: User, *args, **kwargs) -> None:
+    def __init__(self, user: User | None = None, *args, **kwargs) -> None:
+        """``user`` is whose password the form checks; None for a form only shown."""
         super().__init__(*args, **kwargs)
         self.user = user
 
     def validate_current_password(self, field: PasswordField) -> None:
-        if not self.user.check_password(field.data):
+        if self.user is None or not self.user.check_password(field.data):
             raise ValidationError("Your current password is not correct.")
 
 

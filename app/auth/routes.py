@@ -32,7 +32,13 @@ from app.auth.forms import (
     ResetPasswordForm,
     ResetPasswordRequestForm,
 )
-from app.auth.sessions import end_every_login, keep_only_this_login, sign_in, sign_out
+from app.auth.sessions import (
+    end_every_login,
+    keep_only_this_login,
+    sign_in,
+    sign_out,
+    signed_in_account,
+)
 from app.extensions import db, limiter
 from app.main.routes import commit_unless_taken, render_profile_editor
 from app.models import User
@@ -119,10 +125,10 @@ def sign_out_elsewhere() -> Response:
 @login_required
 @limit_password_attempts
 def change_password() -> Response | str:
-    form = ChangePasswordForm(current_user, prefix="password")
+    user = signed_in_account()
+    form = ChangePasswordForm(user, prefix="password")
     if not form.validate_on_submit():
         return render_profile_editor(password_form=form)
-    user = current_user._get_current_object()
     user.set_password(form.new_password.data)
     # Every other login ends; this browser's goes on with the same cookies, so it
     # stays signed in even when the form was sent twice at once.

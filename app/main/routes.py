@@ -15,12 +15,12 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import Row
+from sqlalchemy import Row, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from app.auth.forms import ChangePasswordForm, RegistrationForm
-from app.auth.sessions import logins_of
+from app.auth.sessions import logins_of, signed_in_account
 from app.database import utcnow
 from app.extensions import db
 from app.main import queries
@@ -45,8 +45,9 @@ def record_last_seen() -> None:
         return
     now = utcnow()
     if current_user.last_seen is None or now - current_user.last_seen >= LAST_SEEN_INTERVAL:
-        current_user.last_seen = now
+        db.session.execute(update(User).where(User.id == current_user.id).values(last_seen=now))
         db.session.commit()
+        current_user.last_seen = now
 
 
 def requested_page() -> int:
@@ -129,7 +130,7 @@ def index() -> Response | str:
         # A GET shows the empty form as fixed markup (templates/_post_form.html).
         form = PostForm()
         if form.validate_on_submit():
-            db.session.add(Post(body=form.body.data, author=current_user))
+            db.session.add(Post(body=form.body.data, user_id=current_user.id))
             db.session.commit()
             flash("Your post is now live!", "success")
             return redirect(url_for("main.index"))
@@ -200,7 +201,7 @@ def follow(username: str) -> Response:
     if profile.id == current_user.id:
         flash("You cannot follow yourself.", "warning")
     else:
-        current_user.follow(profile)
+        signed_in_account().follow(profile)
         db.session.commit()
         flash(f"You are following {profile.username}.", "success")
     return redirect(url_for("main.user", username=profile.username))
@@ -213,7 +214,7 @@ def unfollow(username: str) -> Response:
     if profile.id == current_user.id:
         flash("You cannot unfollow yourself.", "warning")
     else:
-        current_user.unfollow(profile)
+        signed_in_account().unfollow(profile)
         db.session.commit()
         flash(f"You are no longer following {profile.username}.", "info")
     return redirect(url_for("main.user", username=profile.username))
@@ -235,7 +236,7 @@ def render_profile_editor(
         profile_form.username.data = current_user.username
         profile_form.about_me.data = current_user.about_me
     if password_form is None:
-        password_form = ChangePasswordForm(current_user, prefix="password", formdata=None)
+        password_form = ChangePasswordForm(prefix="password", formdata=None)
     return render_template(
         "edit_profile.html",
         title="Edit profile",
@@ -252,8 +253,9 @@ def edit_profile() -> Response | str:
         return render_profile_editor()
     form = EditProfileForm(current_user.username)
     if form.validate_on_submit():
-        current_user.username = form.username.data
-        current_user.about_me = form.about_me.data
+        account = signed_in_account()
+        account.username = form.username.data
+        account.about_me = form.about_me.data
         if commit_unless_taken(form):
             flash("Your changes have been saved.", "success")
             return redirect(url_for("main.edit_profile"))

@@ -147,12 +147,18 @@ def exception_text(record: logging.LogRecord) -> str:
 
 
 def loaded_user() -> dict[str, object] | None:
-    """The logged-in user's loaded columns, or None when no user was loaded."""
+    """The logged-in user's loaded columns, or None when no user was loaded.
+
+    A ``User`` signed in during the request is read from its loaded state: reading
+    an attribute would query a database that may be what failed.
+    """
     user = g.get("_login_user")
-    if user is not None and getattr(user, "is_authenticated", False):
-        state = sa.inspect(user, raiseerr=False)
-        return dict(state.dict) if state is not None else {}
-    return None
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    state = sa.inspect(user, raiseerr=False)
+    if state is not None:
+        return dict(state.dict)
+    return {"id": getattr(user, "id", None), "username": getattr(user, "username", None)}
 
 
 def current_user_id() -> str | None:
