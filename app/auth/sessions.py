@@ -65,10 +65,10 @@ class LoginSession(db.Model):
 class SignedInUser(UserMixin):
     """Who is signed in, as every page reads them: the user's row, not an ORM object.
 
-    Every signed-in request loads one. A ``User`` object (identity map, instance
-    state, the ORM's loading) cost three times the query that reads the row, on
-    pages that only show the name. The views that change the user load the
-    ``User`` itself (``signed_in_account``).
+    Every signed-in request loads one. Loading a ``User`` object (identity map,
+    instance state) cost about twice reading the row, on pages that only show the
+    name. The views that change the user load the ``User`` itself
+    (``signed_in_account``).
     """
 
     id: int
