@@ -16,20 +16,69 @@ default and application-wide limits, is dropped (it cost a limited view a second
 pass over its limits); the after-request and teardown hooks, which add the
 X-RateLimit headers after a view's check and reset its state, move to the
 blueprints that have limited views.
+
+Every limit is on the POSTs that check a password (``limit_posts``): looking at
+a form is never limited. A GET of a limited view skips the limiter altogether,
+its check and its two hooks, which had cost the sign-in page about a sixth of
+its CPU for nothing (bench.page_parts).
 """
 
+import functools
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
-from flask import Blueprint, Flask, current_app
+from flask import Blueprint, Flask, current_app, request
 from limits import parse_many
 from limits.errors import StorageError
 
 from app.extensions import limiter
+from config import ConfigError
 
 # Counts of login attempts per target account, whatever the client's address.
 ACCOUNT_SCOPE = "login-account"
-# Settings that limit every view: with one of them the hooks must stay app-wide.
+# Flask-Limiter's settings that limit every view: not used here (see init_app).
 APP_WIDE_LIMITS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION")
+# The only method any view here is limited on.
+LIMITED_METHOD = "POST"
+
+View = Callable[..., Any]
+
+
+def limit_posts(limit_value: Callable[[], str], error_message: str) -> Callable[[View], View]:
+    """A view decorator: the view's POSTs count against ``limit_value`` per client address.
+
+    Any other method goes straight to the view: the limiter would only find that
+    none of its limits applies.
+    """
+    decorate = limiter.limit(limit_value, methods=[LIMITED_METHOD], error_message=error_message)
+
+    def decorator(view: View) -> View:
+        limited = decorate(view)
+
+        @functools.wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            if request.method == LIMITED_METHOD:
+                return limited(*args, **kwargs)
+            return view(*args, **kwargs)
+
+        return checked
+
+    return decorator
+
+
+def on_limited_requests(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """One of the limiter's after-request or teardown hooks, run on POSTs only.
+
+    On any other request the limiter has checked nothing, so its hook has no
+    headers to add and no state to reset: the response (or error) goes through.
+    """
+
+    @functools.wraps(hook)
+    def run(value: Any = None) -> Any:
+        return hook(value) if request.method == LIMITED_METHOD else value
+
+    return run
 
 
 def attempt_allowed_on_account(username: str) -> bool:
@@ -84,12 +133,18 @@ def init_app(app: Flask, *limited: Blueprint) -> None:
     # its warnings (storage down, counting in the process; storage back) belong in
     # the app's log file.
     limiter.logger = app.logger.getChild("rate_limits")
-    if any(app.config.get(name) for name in APP_WIDE_LIMITS):
-        return
+    app_wide = [name for name in APP_WIDE_LIMITS if app.config.get(name)]
+    if app_wide:
+        # limit_posts lets every GET through unchecked, and the hooks below run
+        # only on POSTs: a limit on every view would not hold.
+        raise ConfigError(
+            f"{', '.join(app_wide)} is set, but this site limits only the views that "
+            "declare a limit (app/rate_limits.py): declare it on those views instead"
+        )
     app.before_request_funcs[None] = before
     for hooks, earlier in zip(moved, earlier_lists, strict=True):
         added = [hook for hook in hooks[None] if hook not in earlier]
         hooks[None] = earlier
         for blueprint in limited:
             # Registered before the blueprint: its own hooks come after these.
-            hooks[blueprint.name].extend(added)
+            hooks[blueprint.name].extend(on_limited_requests(hook) for hook in added)

@@ -42,7 +42,7 @@ from app.auth.sessions import (
 from app.extensions import db, limiter
 from app.main.routes import commit_unless_taken, render_profile_editor
 from app.models import User
-from app.rate_limits import attempt_allowed_on_account
+from app.rate_limits import attempt_allowed_on_account, limit_posts
 from app.redirects import is_safe_redirect
 
 bp = Blueprint("auth", __name__)
@@ -55,9 +55,7 @@ def auth_limit() -> str:
     return current_app.config["RATELIMIT_AUTH"]
 
 
-limit_password_attempts = limiter.limit(
-    auth_limit, methods=["POST"], error_message=TOO_MANY_ATTEMPTS
-)
+limit_password_attempts = limit_posts(auth_limit, error_message=TOO_MANY_ATTEMPTS)
 
 
 @bp.route("/register", methods=["GET", "POST"])
