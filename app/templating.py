@@ -37,7 +37,7 @@ class ShownPost(NamedTuple):
 
 def shown_posts(rows: Iterable[Any]) -> list[ShownPost]:
     """Rows of id, body, timestamp, author and email, ready for the post list."""
-    prefix = fixed_urls()["urls"]["profile_prefix"]
+    prefix = fixed_urls().profile_prefix
     return [
         # quote() is what |urlencode does to a name (see "profile_prefix" below).
         ShownPost(
@@ -63,7 +63,7 @@ class ShownPerson(NamedTuple):
 
 def shown_people(rows: Iterable[Any]) -> list[ShownPerson]:
     """Rows of username, email and about_me, ready for a list of people."""
-    prefix = fixed_urls()["urls"]["profile_prefix"]
+    prefix = fixed_urls().profile_prefix
     return [
         ShownPerson(
             row.username, prefix + quote(row.username), avatar_url(row.email, 48), row.about_me
@@ -72,29 +72,52 @@ def shown_people(rows: Iterable[Any]) -> list[ShownPerson]:
     ]
 
 
-def build_fixed_urls() -> dict[str, str]:
-    """The layout's links that never change, as url_for and Bootstrap-Flask write them."""
-    return {
-        "index": url_for("main.index"),
-        "explore": url_for("main.explore"),
-        "login": url_for("auth.login"),
-        "register": url_for("auth.register"),
-        "logout": url_for("auth.logout"),
-        "edit_profile": url_for("main.edit_profile"),
-        # Usernames are URL-safe ([A-Za-z0-9_.-], see app/auth/forms.py); templates
-        # add the name with |urlencode, which still quotes any other character.
-        "profile_prefix": url_for("main.user", username="_")[:-1],
-        "style_css": url_for("static", filename="style.css"),
-        "favicon": url_for("static", filename="favicon.svg"),
-        "local_time_js": url_for("static", filename="local-time.js"),
-        "post_counter_js": url_for("static", filename="post-counter.js"),
-        "bootstrap_css": bootstrap.load_css(),
-        "bootstrap_js": bootstrap.load_js(),
-    }
+class FixedUrls(NamedTuple):
+    """The links that never change, as url_for and Bootstrap-Flask write them.
+
+    Attributes, not a dict: Jinja looks ``urls.index`` up as an attribute first,
+    and a dict would answer each of the layout's dozen lookups with a caught error.
+    """
+
+    index: str
+    explore: str
+    login: str
+    register: str
+    logout: str
+    edit_profile: str
+    reset_password_request: str
+    # Usernames are URL-safe ([A-Za-z0-9_.-], see app/auth/forms.py); templates add
+    # the name with |urlencode, which still quotes any other character.
+    profile_prefix: str
+    style_css: str
+    favicon: str
+    local_time_js: str
+    post_counter_js: str
+    bootstrap_css: Markup
+    bootstrap_js: Markup
 
 
-def fixed_urls() -> dict[str, Any]:
-    """``urls`` for the templates: built at the first request, then reused.
+def build_fixed_urls() -> FixedUrls:
+    return FixedUrls(
+        index=url_for("main.index"),
+        explore=url_for("main.explore"),
+        login=url_for("auth.login"),
+        register=url_for("auth.register"),
+        logout=url_for("auth.logout"),
+        edit_profile=url_for("main.edit_profile"),
+        reset_password_request=url_for("auth.reset_password_request"),
+        profile_prefix=url_for("main.user", username="_")[:-1],
+        style_css=url_for("static", filename="style.css"),
+        favicon=url_for("static", filename="favicon.svg"),
+        local_time_js=url_for("static", filename="local-time.js"),
+        post_counter_js=url_for("static", filename="post-counter.js"),
+        bootstrap_css=bootstrap.load_css(),
+        bootstrap_js=bootstrap.load_js(),
+    )
+
+
+def fixed_urls() -> FixedUrls:
+    """The fixed links: built at the first request, then reused.
 
     The layout asked url_for for a dozen links on every page, each a walk through
     the URL map. They depend only on the app and the script root it is mounted at.
@@ -103,11 +126,16 @@ def fixed_urls() -> dict[str, Any]:
     urls = by_root.get(request.script_root)
     if urls is None:
         urls = by_root[request.script_root] = build_fixed_urls()
-    return {"urls": urls}
+    return urls
+
+
+def template_urls() -> dict[str, FixedUrls]:
+    """``urls`` for every template."""
+    return {"urls": fixed_urls()}
 
 
 def init_app(app: Flask) -> None:
-    app.context_processor(fixed_urls)
+    app.context_processor(template_urls)
     app.add_template_filter(utc_time)
     # Posts on a page are plain rows (see main.routes.newest_posts), not User objects.
     app.add_template_global(avatar_url)
