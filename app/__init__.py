@@ -18,6 +18,7 @@ from app import (
     security_headers,
     templating,
 )
+from app.application import Microblog
 from app.auth import password_reset, sessions
 from app.extensions import bootstrap, csrf, db, login, migrate
 from config import Config
@@ -27,7 +28,7 @@ __all__ = ["create_app", "db"]
 
 def create_app(config_class: type = Config) -> Flask:
     """A complete application configured by ``config_class``."""
-    app = Flask(__name__)
+    app = Microblog(__name__)
     app.config.from_object(config_class)
     secrets_check.init_app(app)
     trust_proxies(app)

@@ -85,13 +85,15 @@ def time_shared_parts(timers: Timers) -> None:
     import jinja2
     import sqlalchemy.engine
 
+    from app.application import Microblog
     from app.main import queries
     from bench import lean_app
 
-    # Flask's session interface is one object, shared by every app.
-    sessions = flask.Flask.session_interface
-    sessions.open_session = timers.wrap("session cookie: open", sessions.open_session)
-    sessions.save_session = timers.wrap("session cookie: save", sessions.save_session)
+    # Flask's session interface is one object shared by every Flask app (the lean
+    # page's); Microblog's is its own (app/application.py).
+    for sessions in (flask.Flask.session_interface, Microblog.session_interface):
+        sessions.open_session = timers.wrap("session cookie: open", sessions.open_session)
+        sessions.save_session = timers.wrap("session cookie: save", sessions.save_session)
     # A statement's rows are read after it runs: SQLite steps through them then.
     result = sqlalchemy.engine.Result
     result.all = timers.wrap("the page's query: reading its rows", result.all)
