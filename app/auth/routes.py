@@ -80,7 +80,7 @@ def register() -> Response | str:
 def login() -> Response | str:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
-    # A GET shows the empty form as fixed markup (templates/auth/_login_form.html).
+    # A GET shows the empty form as fixed markup (templates/auth/login.html).
     form = LoginForm() if request.method == "POST" else None
     if form is not None and form.validate_on_submit():
         # Also counted per target account (RATELIMIT_ACCOUNT), so that many

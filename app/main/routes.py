@@ -127,7 +127,7 @@ def index() -> Response | str:
         return redirect(url_for("main.explore"))
     form = None
     if request.method == "POST":
-        # A GET shows the empty form as fixed markup (templates/_post_form.html).
+        # A GET shows the empty form as fixed markup (templates/index.html).
         form = PostForm()
         if form.validate_on_submit():
             db.session.add(Post(body=form.body.data, user_id=current_user.id))
