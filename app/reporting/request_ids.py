@@ -2,7 +2,7 @@
 
 import logging
 import re
-import uuid
+import secrets
 
 from flask import Flask, current_app, g, has_request_context, request
 from werkzeug.wrappers import Response
@@ -30,7 +30,9 @@ def assign_request_id() -> None:
     if current_app.config["TRUSTED_PROXIES"] > 0 and SANE_REQUEST_ID.fullmatch(incoming):
         g.request_id = incoming
         return
-    g.request_id = uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, like uuid4().hex, without building a UUID
+    # object (twice the cost, on every request).
+    g.request_id = secrets.token_hex(16)
     if incoming:
         g.client_request_id = incoming
 
