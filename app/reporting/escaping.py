@@ -9,14 +9,15 @@ the line breaks that are its own.
 import re
 import traceback
 from collections.abc import Iterator
-from types import TracebackType
+
+from app.reporting.traceback_memo import ExcInfo, TracebackMemo
 
 # Control characters (C0, DEL, C1) and the Unicode line and paragraph separators:
 # anything a log viewer, a terminal or str.splitlines() may take for a line break.
 LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+# One per process: the log line and the report of a failure share its text.
+FORMATTED = TracebackMemo()
 
 
 def escape_code(match: re.Match[str]) -> str:
@@ -59,7 +60,12 @@ def traceback_text(exc_info: ExcInfo) -> str:
     character is escaped wherever it is. A "\n" in a message is escaped where the
     message appears as it is; the members of an exception group are printed with
     a "| " before each line, so none of their lines can pass for a log record.
+    A failure seen before gets the text made then (app/reporting/traceback_memo.py).
     """
+    return FORMATTED.text(exc_info, escaped_traceback)
+
+
+def escaped_traceback(exc_info: ExcInfo) -> str:
     text = "".join(traceback.format_exception(*exc_info)).rstrip("\n")
     for message in set(texts_of_exceptions(exc_info[1])):
         # A message of nothing but line breaks adds empty lines at most: leave it.
