@@ -75,10 +75,10 @@ def on_limited_requests(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """
 
     @functools.wraps(hook)
-    def run(value: Any = None) -> Any:
+    def rate_limit_hook(value: Any = None) -> Any:
         return hook(value) if request.method == LIMITED_METHOD else value
 
-    return run
+    return rate_limit_hook
 
 
 def attempt_allowed_on_account(username: str) -> bool:

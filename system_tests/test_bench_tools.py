@@ -178,3 +178,28 @@ def test_page_parts_times_each_part_of_both_home_pages():
     assert number.fullmatch(rows["hook: before record_last_seen"][0])
     assert rows["each post's values"][1] == "-"
     assert float(rows["whole request"][0]) > float(rows["the template"][0])
+
+
+def test_page_parts_times_the_failing_page_beside_bare_flask():
+    done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-m", "bench.page_parts", "--page", "failing"]
+        + ["--requests", "20", "--rounds", "1"],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("GET /crash/ (anonymous, no cookie)")
+    rows = {
+        line[:48].strip(): line[48:].split()
+        for line in done.stdout.splitlines()
+        if re.search(r"\d\.\d{3}", line)
+    }
+    ours, bare = (float(figure) for figure in rows["whole request"])
+    assert ours > bare > 0
+    # The failure's own parts: the error page and both log handlers, Microblog's alone.
+    for part in ["the error page", "log handler: ConcurrentRotatingFileHandler"]:
+        assert float(rows[part][0]) > 0 and rows[part][1] == "-"
+    assert "log handler: ReportQueueHandler" in rows
