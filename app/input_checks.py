@@ -66,15 +66,17 @@ def submitted_fields() -> Iterable[tuple[object, object]]:
     return fields
 
 
+def has_body() -> bool:
+    """HTTP's rule: a request without Content-Length or Transfer-Encoding has no body."""
+    return bool(request.content_length or "Transfer-Encoding" in request.headers)
+
+
 def carries_input() -> bool:
     """Whether the request has a query string or a body, not only a path.
 
-    HTTP's rule: a request without Content-Length or Transfer-Encoding has no
-    body. Most requests are such GETs, and skip the parsing below.
+    Most requests are GETs with neither, and skip the parsing below.
     """
-    return bool(
-        request.query_string or request.content_length or "Transfer-Encoding" in request.headers
-    )
+    return bool(request.query_string) or has_body()
 
 
 def submitted_texts() -> list[str]:

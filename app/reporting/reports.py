@@ -18,6 +18,7 @@ from urllib.parse import urlencode, urlsplit
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request, session
 
+from app.input_checks import has_body
 from app.reporting.escaping import traceback_text
 from app.reporting.redaction import masked_pairs, sensitive_values, strike
 from app.reporting.request_ids import client_request_id, current_request_id
@@ -56,6 +57,8 @@ def text_pairs(pairs: object) -> list[tuple[str, str]]:
 
 def submitted_pairs() -> list[tuple[str, str]]:
     """The text fields of the body, form or JSON; none when it cannot be read."""
+    if not has_body():
+        return []  # most failing requests: a GET, nothing for Werkzeug to parse
     pairs: list[tuple[str, str]] = []
     with contextlib.suppress(Exception):
         pairs += text_pairs(request.form.items(multi=True))
@@ -200,6 +203,8 @@ def masked_url() -> str:
 
 
 def submitted_field_names() -> str:
+    if not has_body():
+        return "(none)"
     try:
         names = [str(name) for name in dict.fromkeys(request.form.keys())]
     except Exception:
