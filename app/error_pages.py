@@ -89,7 +89,10 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
 def handle_internal_error(error: InternalServerError) -> ResponseReturnValue:
     # Flask has already logged the original exception; this only answers the user.
     try:
-        db.session.rollback()
+        # Only a session the request used can hold a failed transaction; asking
+        # for one here would make a session just to roll it back.
+        if db.session.registry.has():
+            db.session.rollback()
         return error_response(error)
     except Exception as failure:
         # One failure, one error record and one email: the original is logged
