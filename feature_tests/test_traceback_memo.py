@@ -142,6 +142,20 @@ def test_failures_whose_shape_is_not_exact_are_formatted_every_time(fail) -> Non
     assert failure_shape((None, None, None)) is None
 
 
+def test_a_chain_deeper_than_the_stack_is_formatted_all_the_same() -> None:
+    def deep() -> None:
+        error = ValueError("innermost")
+        for depth in range(sys.getrecursionlimit() + 100):
+            outer = ValueError(f"level {depth}")
+            outer.__context__ = error
+            error = outer
+        raise error
+
+    exc_info = caught(deep)
+    assert failure_shape(exc_info) is None
+    assert traceback_text(exc_info) == escaped_traceback(exc_info)
+
+
 def test_the_memo_forgets_the_oldest_shape_beyond_its_size() -> None:
     memo = TracebackMemo(size=2)
     kinds = [plain, elsewhere, from_another]

@@ -70,7 +70,7 @@ def failure_shape(exc_info: ExcInfo) -> Shape | None:
         return None
     try:
         return exception_shape(error, tb, set())
-    except Unshaped:
+    except (Unshaped, RecursionError):  # a chain deeper than the stack: format it
         return None
 
 
