@@ -154,9 +154,10 @@ def test_the_ceilings_keep_serving_under_the_production_gunicorn_settings(tmp_pa
     assert "Exception in worker process" not in output.read_text()
 
 
-def test_page_parts_times_each_part_of_both_home_pages():
+def page_parts(*options: str) -> tuple[str, dict[str, list[str]]]:
+    """A short run of bench.page_parts: its output, and its table's cells by part."""
     done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "bench.page_parts", "--requests", "20", "--rounds", "1"],
+        [sys.executable, "-m", "bench.page_parts", *options, "--requests", "20", "--rounds", "1"],
         cwd=Path(__file__).resolve().parents[1],
         capture_output=True,
         text=True,
@@ -169,6 +170,11 @@ def test_page_parts_times_each_part_of_both_home_pages():
         for line in done.stdout.splitlines()
         if re.search(r"\d\.\d{3}", line)
     }
+    return done.stdout, rows
+
+
+def test_page_parts_times_each_part_of_both_home_pages():
+    _, rows = page_parts()
     number = re.compile(r"\d+\.\d{3}")
     for part in ["whole request", "the template", "loading the user", "the page's query"]:
         microblog, lean = rows[part]
@@ -181,22 +187,8 @@ def test_page_parts_times_each_part_of_both_home_pages():
 
 
 def test_page_parts_times_the_failing_page_beside_bare_flask():
-    done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "bench.page_parts", "--page", "failing"]
-        + ["--requests", "20", "--rounds", "1"],
-        cwd=Path(__file__).resolve().parents[1],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("GET /crash/ (anonymous, no cookie)")
-    rows = {
-        line[:48].strip(): line[48:].split()
-        for line in done.stdout.splitlines()
-        if re.search(r"\d\.\d{3}", line)
-    }
+    output, rows = page_parts("--page", "failing")
+    assert output.startswith("GET /crash/ (anonymous, no cookie)")
     ours, bare = (float(figure) for figure in rows["whole request"])
     assert ours > bare > 0
     # The failure's own parts: the error page and both log handlers, Microblog's alone.
