@@ -5,6 +5,7 @@ page repeats the per-post work twenty times.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 from urllib.parse import quote
@@ -72,7 +73,8 @@ def shown_people(rows: Iterable[Any]) -> list[ShownPerson]:
     ]
 
 
-class FixedUrls(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class FixedUrls:
     """The links that never change, as url_for and Bootstrap-Flask write them.
 
     Attributes, not a dict: Jinja looks ``urls.index`` up as an attribute first,
