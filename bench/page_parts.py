@@ -117,7 +117,6 @@ def time_shared_parts(timers: Timers) -> None:
     feeds = [queries.FEED_OF_NOBODY_FOLLOWED, queries.FEED_SEEKING_AUTHORS]
     feeds.append(queries.FEED_WALKING_POSTS)
     names = {id(lean_app.USER): "loading the user", id(lean_app.FEED): "the page's query"}
-    names[id(queries.FOLLOWING_COUNT)] = "the following count (Microblog's feed plan)"
     for feed in feeds:
         names |= {id(feed.by_number): "the page's query", id(feed.from_after): "the page's query"}
     time_statements(timers, names)

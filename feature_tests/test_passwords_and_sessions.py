@@ -490,7 +490,7 @@ def test_a_change_to_an_account_deleted_since_the_request_loaded_it_is_refused(a
     """Pages read the signed-in user as a row; a view that changes the account loads it
     again, and finds nothing if it was deleted in between: a 401, not a 500."""
     signed_in = sessions.SignedInUser(
-        alice.id, "alice", alice.email, None, None, alice.session_token, "a login key"
+        alice.id, "alice", alice.email, None, None, alice.session_token, 0, "a login key"
     )
     db.session.delete(alice)
     db.session.commit()

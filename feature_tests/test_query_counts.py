@@ -14,7 +14,7 @@ from sqlalchemy import event, insert
 
 from app.database import utcnow
 from app.extensions import db
-from app.models import Post, User, followers
+from app.models import WALK_FEED_FROM, Post, User, followers
 from testkit.clients import Auth, link_to, page_text
 
 PER_PAGE = 10
@@ -95,8 +95,8 @@ def test_home_page_costs_the_same_statements_for_one_author_or_many(client, logg
     assert page.count('class="list-group-item') == PER_PAGE  # a full page of many authors
     many = statements_for(client, "/index")
 
-    # The user, the feed's page, whether to point to Explore.
-    assert len(many) == len(few) <= 3, many
+    # The user (with how many people they follow) and the feed's page.
+    assert len(many) == len(few) <= 2, many
 
 
 def test_profile_costs_the_same_statements_for_ten_posts_or_a_thousand(client, logged_in):
@@ -225,3 +225,30 @@ def test_profile_costs_the_same_statements_for_few_or_many_follows(client, logge
 
     assert len(quiet_page) == len(popular_statements) <= 6, popular_statements
     assert len(own) <= len(quiet_page), own  # no Follow button to decide on
+
+
+@pytest.mark.parametrize(
+    ("follows", "followed_by", "plan"),
+    [
+        (0, WALK_FEED_FROM, "own posts"),
+        (1, 0, "seek authors"),
+        (WALK_FEED_FROM - 1, WALK_FEED_FROM, "seek authors"),
+        (WALK_FEED_FROM, 0, "walk posts"),
+    ],
+)
+def test_home_page_reads_the_feed_the_way_the_users_follow_count_calls_for(
+    client, logged_in, follows, followed_by, plan
+):
+    """The count of people followed comes with the signed-in user's row, and picks the
+    feed's plan (app.main.queries.feed_for); people following the user do not count."""
+    if follows:
+        add_follows([logged_in.id], add_authors_with_posts(authors=follows, posts_each=1))
+    if followed_by:
+        add_follows(add_authors_with_posts(authors=followed_by, posts_each=0), [logged_in.id])
+    statements = [s.replace('"', "") for s in statements_for(client, "/index")]
+    [feed] = [s for s in statements if "FROM post" in s]
+    walks = "post.user_id + " in feed
+    seeks = "followers" in feed and not walks
+    assert {"own posts": not seeks and not walks, "seek authors": seeks, "walk posts": walks}[plan]
+    page = page_text(client.get("/index"))
+    assert ("You are not following anyone yet" in page) == (follows == 0)

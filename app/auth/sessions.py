@@ -18,12 +18,12 @@ from datetime import datetime
 from flask import Flask, abort, current_app, request, session
 from flask_login import UserMixin, current_user, login_user, logout_user
 from flask_login.config import COOKIE_NAME
-from sqlalchemy import ForeignKey, String, bindparam, delete, or_, select, update
+from sqlalchemy import ForeignKey, String, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import UTCDateTime, utcnow
 from app.extensions import db, login
-from app.models import User
+from app.models import User, followers
 
 # What Flask-Login writes is printable ASCII: "<login key>|<hex signature>".
 REMEMBER_COOKIE_SHAPE = re.compile(r"[!-~]{1,512}")
@@ -77,6 +77,9 @@ class SignedInUser(UserMixin):
     about_me: str | None
     last_seen: datetime | None
     session_token: str
+    # How many people the user follows: it decides how their feed is read
+    # (app.main.queries.feed_for). Read here, the home page needs no statement of its own.
+    following_count: int
     # The key of the login this request came with (see ``LoginSession``).
     login_key: str
 
@@ -95,6 +98,11 @@ USER_OF_LOGIN = (
         _user.c.about_me,
         _user.c.last_seen,
         _user.c.session_token,
+        select(func.count())
+        .select_from(followers)
+        .where(followers.c.follower_id == _user.c.id)
+        .scalar_subquery()
+        .label("following_count"),
         _login.c.expires_at,
         _login.c.user_token,
     )
@@ -120,6 +128,7 @@ def load_user(login_key: str) -> SignedInUser | None:
         found.about_me,
         found.last_seen,
         found.session_token,
+        found.following_count,
         login_key,
     )
 

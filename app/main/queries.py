@@ -64,10 +64,6 @@ def feed_for(following_count: int) -> PageQuery:
     return FEED_WALKING_POSTS if following_count >= WALK_FEED_FROM else FEED_SEEKING_AUTHORS
 
 
-FOLLOWING_COUNT = (
-    select(func.count()).select_from(followers).where(followers.c.follower_id == USER_ID)
-)
-
 PROFILE_ID = bindparam("profile_id")
 VIEWER_ID = bindparam("viewer_id")
 # A profile's two counts and whether the viewer follows it, in one statement.

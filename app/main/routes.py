@@ -134,7 +134,7 @@ def index() -> Response | str:
             db.session.commit()
             flash("Your post is now live!", "success")
             return redirect(url_for("main.index"))
-    following_count = db.session.scalar(queries.FOLLOWING_COUNT, {"user_id": current_user.id})
+    following_count = current_user.following_count
     page = newest_posts(queries.feed_for(following_count), user_id=current_user.id)
     return render_template(
         "index.html",
