@@ -64,30 +64,28 @@ def feed_for(following_count: int) -> PageQuery:
     return FEED_WALKING_POSTS if following_count >= WALK_FEED_FROM else FEED_SEEKING_AUTHORS
 
 
-PROFILE_ID = bindparam("profile_id")
-VIEWER_ID = bindparam("viewer_id")
-# A profile's two counts and whether the viewer follows it, in one statement.
-PROFILE_FOLLOWS = select(
-    select(func.count())
-    .select_from(followers)
-    .where(followers.c.followed_id == PROFILE_ID)
-    .scalar_subquery()
-    .label("followers_count"),
-    select(func.count())
-    .select_from(followers)
-    .where(followers.c.follower_id == PROFILE_ID)
-    .scalar_subquery()
-    .label("following_count"),
-    exists()
-    .where(followers.c.follower_id == VIEWER_ID, followers.c.followed_id == PROFILE_ID)
-    .label("is_following"),
-)
-
 # The profile named in a URL: what its pages show, and as an ORM object for the
 # views that follow and unfollow.
 PROFILE = select(
     user.c.id, user.c.username, user.c.email, user.c.about_me, user.c.last_seen
 ).where(func.lower(user.c.username) == bindparam("username"))
+# The profile page's: the same row with its two counts and whether the viewer
+# follows it, in one statement (each subquery reads the profile's row).
+PROFILE_WITH_FOLLOWS = PROFILE.add_columns(
+    select(func.count())
+    .select_from(followers)
+    .where(followers.c.followed_id == user.c.id)
+    .scalar_subquery()
+    .label("followers_count"),
+    select(func.count())
+    .select_from(followers)
+    .where(followers.c.follower_id == user.c.id)
+    .scalar_subquery()
+    .label("following_count"),
+    exists()
+    .where(followers.c.follower_id == bindparam("viewer_id"), followers.c.followed_id == user.c.id)
+    .label("is_following"),
+)
 PROFILE_BY_NAME = select(User).where(func.lower(User.username) == bindparam("username"))
 
 

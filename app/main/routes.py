@@ -15,7 +15,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import Row, update
+from sqlalchemy import Row, Select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
@@ -96,9 +96,12 @@ def people_shown(page: Page) -> Page:
     return replace(page, items=shown_people(page.items))
 
 
-def profile_row_or_404(username: str) -> Row[Any]:
-    """The profile's id, username, email, about_me and last_seen, for pages that show it."""
-    found = db.session.execute(queries.PROFILE, {"username": username.lower()}).first()
+def profile_row_or_404(
+    username: str, statement: Select[Any] = queries.PROFILE, **params: Any
+) -> Row[Any]:
+    """The profile's row as ``statement`` reads it (its id, username, email, about_me and
+    last_seen, and what else the statement adds), for pages that show it."""
+    found = db.session.execute(statement, {"username": username.lower(), **params}).first()
     return found or abort(404)
 
 
@@ -154,20 +157,17 @@ def explore() -> str:
 @bp.route("/user/<username>")
 @login_required
 def user(username: str) -> str:
-    profile = profile_row_or_404(username)
+    profile = profile_row_or_404(username, queries.PROFILE_WITH_FOLLOWS, viewer_id=current_user.id)
     page = newest_posts(queries.PROFILE_POSTS, user_id=profile.id)
-    follows = db.session.execute(
-        queries.PROFILE_FOLLOWS, {"profile_id": profile.id, "viewer_id": current_user.id}
-    ).one()
     return render_template(
         "user.html",
         title=profile.username,
         user=profile,
         own=profile.id == current_user.id,
         page=page,
-        followers_count=follows.followers_count,
-        following_count=follows.following_count,
-        is_following=follows.is_following,
+        followers_count=profile.followers_count,
+        following_count=profile.following_count,
+        is_following=profile.is_following,
     )
 
 
