@@ -69,7 +69,8 @@ def feed_for(following_count: int) -> PageQuery:
 PROFILE = select(
     user.c.id, user.c.username, user.c.email, user.c.about_me, user.c.last_seen
 ).where(func.lower(user.c.username) == bindparam("username"))
-# The profile page's: the same row with its two counts and whether the viewer
+PROFILE_BY_NAME = select(User).where(func.lower(User.username) == bindparam("username"))
+# The profile page's: PROFILE's row with its two counts and whether the viewer
 # follows it, in one statement (each subquery reads the profile's row).
 PROFILE_WITH_FOLLOWS = PROFILE.add_columns(
     select(func.count())
@@ -86,7 +87,6 @@ PROFILE_WITH_FOLLOWS = PROFILE.add_columns(
     .where(followers.c.follower_id == bindparam("viewer_id"), followers.c.followed_id == user.c.id)
     .label("is_following"),
 )
-PROFILE_BY_NAME = select(User).where(func.lower(User.username) == bindparam("username"))
 
 
 def people_page(chosen: ColumnElement[bool]) -> PageQuery:
