@@ -11,6 +11,7 @@ from sqlalchemy import (
     ColumnElement,
     ForeignKey,
     Index,
+    ScalarSelect,
     Select,
     String,
     Table,
@@ -58,6 +59,19 @@ followers = Table(
     Column("followed_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
     Index("ix_followers_followed_id_follower_id", "followed_id", "follower_id"),
 )
+
+
+def following_count_of(user_id: ColumnElement[int] | int) -> ScalarSelect[int]:
+    """How many people ``user_id`` follows, as a subquery (a column makes it correlated)."""
+    count = select(func.count()).select_from(followers)
+    return count.where(followers.c.follower_id == user_id).scalar_subquery()
+
+
+def followers_count_of(user_id: ColumnElement[int] | int) -> ScalarSelect[int]:
+    """How many people follow ``user_id``, as a subquery (a column makes it correlated)."""
+    count = select(func.count()).select_from(followers)
+    return count.where(followers.c.followed_id == user_id).scalar_subquery()
+
 
 # ON CONFLICT DO NOTHING is spelled the same way by both backends, but each
 # dialect builds its own statement.
@@ -170,12 +184,10 @@ class User(UserMixin, db.Model):
         return db.session.scalar(pair) is not None
 
     def followers_count(self) -> int:
-        count = select(func.count()).where(followers.c.followed_id == self.id)
-        return db.session.scalar(count.select_from(followers))
+        return db.session.scalar(select(followers_count_of(self.id)))
 
     def following_count(self) -> int:
-        count = select(func.count()).where(followers.c.follower_id == self.id)
-        return db.session.scalar(count.select_from(followers))
+        return db.session.scalar(select(following_count_of(self.id)))
 
     def in_feed(self, following_count: int) -> ColumnElement[bool]:
         """Posts of the people this user follows, and the user's own.

@@ -18,12 +18,12 @@ from datetime import datetime
 from flask import Flask, abort, current_app, request, session
 from flask_login import UserMixin, current_user, login_user, logout_user
 from flask_login.config import COOKIE_NAME
-from sqlalchemy import ForeignKey, String, bindparam, delete, func, or_, select, update
+from sqlalchemy import ForeignKey, String, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import UTCDateTime, utcnow
 from app.extensions import db, login
-from app.models import User, followers
+from app.models import User, following_count_of
 
 # What Flask-Login writes is printable ASCII: "<login key>|<hex signature>".
 REMEMBER_COOKIE_SHAPE = re.compile(r"[!-~]{1,512}")
@@ -98,11 +98,7 @@ USER_OF_LOGIN = (
         _user.c.about_me,
         _user.c.last_seen,
         _user.c.session_token,
-        select(func.count())
-        .select_from(followers)
-        .where(followers.c.follower_id == _user.c.id)
-        .scalar_subquery()
-        .label("following_count"),
+        following_count_of(_user.c.id).label("following_count"),
         _login.c.expires_at,
         _login.c.user_token,
     )

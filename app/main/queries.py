@@ -7,7 +7,14 @@ than the database's answer. See ``app.pagination.PageQuery`` on the cache.
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select
 
-from app.models import WALK_FEED_FROM, Post, User, followers
+from app.models import (
+    WALK_FEED_FROM,
+    Post,
+    User,
+    followers,
+    followers_count_of,
+    following_count_of,
+)
 from app.pagination import PageQuery
 
 post = Post.__table__
@@ -73,16 +80,8 @@ PROFILE_BY_NAME = select(User).where(func.lower(User.username) == bindparam("use
 # The profile page's: PROFILE's row with its two counts and whether the viewer
 # follows it, in one statement (each subquery reads the profile's row).
 PROFILE_WITH_FOLLOWS = PROFILE.add_columns(
-    select(func.count())
-    .select_from(followers)
-    .where(followers.c.followed_id == user.c.id)
-    .scalar_subquery()
-    .label("followers_count"),
-    select(func.count())
-    .select_from(followers)
-    .where(followers.c.follower_id == user.c.id)
-    .scalar_subquery()
-    .label("following_count"),
+    followers_count_of(user.c.id).label("followers_count"),
+    following_count_of(user.c.id).label("following_count"),
     exists()
     .where(followers.c.follower_id == bindparam("viewer_id"), followers.c.followed_id == user.c.id)
     .label("is_following"),
