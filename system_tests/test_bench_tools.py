@@ -5,14 +5,15 @@ import re
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, update
 
 from app import create_app
 from app.models import Post, User, followers
-from bench.lean_app import create_app as create_lean_app
+from bench import lean_app, lean_kept_app
 from bench.probes import child_pids, cpu_seconds, peak_rss_kib
 from bench.seed import (
     CELEBRITY,
@@ -113,16 +114,23 @@ def test_process_probes_read_this_process_and_its_children():
         stop_process(child)
 
 
-def test_the_lean_home_page_is_the_same_html_as_microblogs(tmp_path: Path, monkeypatch):
-    # The second ceiling is only a ceiling if it serves the page Microblog serves.
+@pytest.fixture
+def seeded_environment(tmp_path: Path, monkeypatch) -> dict[str, str]:
+    """A seeded production database, with its settings in this process's environment."""
     environment = production_environment(tmp_path)
     upgrade_database(environment)
     seed(environment["DATABASE_URL"], users=50, posts=2_000, following=30, following_many=20)
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
+    return environment
+
+
+@pytest.mark.parametrize("lean_module", [lean_app, lean_kept_app], ids=["lean", "lean_kept"])
+def test_the_lean_home_pages_are_the_same_html_as_microblogs(seeded_environment, lean_module):
+    # The lean pages are ceilings only if they serve the page Microblog serves.
     microblog = create_app().test_client()
     assert Auth(microblog).login(READERS[0], PASSWORD).status_code == 302
-    lean = create_lean_app().test_client()
+    lean = lean_module.create_app().test_client()
     lean.set_cookie("session", microblog.get_cookie("session").value)
 
     def without_tokens(page: str) -> str:
@@ -139,7 +147,45 @@ def test_the_lean_home_page_is_the_same_html_as_microblogs(tmp_path: Path, monke
     assert lean.get("/index").status_code == 401
 
 
-@pytest.mark.parametrize("ceiling", ["bench.bare_app:app", "bench.lean_app:create_app()"])
+def last_seen_of(url: str, username: str, set_to: datetime | None = None) -> datetime | None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            if set_to is not None:
+                named = User.username == username
+                connection.execute(update(User).where(named).values(last_seen=set_to))
+            return connection.scalar(select(User.last_seen).where(User.username == username))
+    finally:
+        engine.dispose()
+
+
+def test_the_lean_page_with_the_kept_libraries_does_their_work(seeded_environment):
+    # Its figures stand for the kept libraries' cost only if it keeps their checks:
+    # the login record (ended by logging out), CSRF, the last-seen time.
+    url = seeded_environment["DATABASE_URL"]
+    microblog = create_app().test_client()
+    assert Auth(microblog).login(READERS[1], PASSWORD).status_code == 302
+    kept_app = lean_kept_app.create_app()
+    assert "csrf" in kept_app.extensions  # CSRFProtect's hook runs on every request
+    kept = kept_app.test_client()
+    kept.set_cookie("session", microblog.get_cookie("session").value)
+    stale = datetime.now(UTC) - timedelta(hours=1)
+    last_seen_of(url, READERS[1], set_to=stale)
+    before = datetime.now(UTC)
+    assert kept.get("/index").status_code == 200
+    seen = last_seen_of(url, READERS[1])
+    assert seen is not None and seen >= before
+    recent = last_seen_of(url, READERS[1], set_to=before - timedelta(seconds=30))
+    assert kept.get("/index").status_code == 200
+    assert last_seen_of(url, READERS[1]) == recent  # at most one write a minute
+    assert Auth(microblog).logout().status_code == 302
+    assert kept.get("/index").status_code == 401  # its login record is gone
+
+
+@pytest.mark.parametrize(
+    "ceiling",
+    ["bench.bare_app:app", "bench.lean_app:create_app()", "bench.lean_kept_app:create_app()"],
+)
 def test_the_ceilings_keep_serving_under_the_production_gunicorn_settings(tmp_path, ceiling):
     # The production settings' worker hooks are Microblog's: a ceiling's workers
     # must boot and stay up with them all the same.
