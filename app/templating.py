@@ -19,7 +19,8 @@ from app.models import avatar_url
 
 def utc_time(moment: datetime) -> Markup:
     """A <time> element in UTC; static/local-time.js rewrites it in the reader's zone."""
-    machine = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat() is C code: strftime's format parsing cost most of this function.
+    machine = moment.isoformat()[:19] + "Z"
     shown = f"{machine[:10]} {machine[11:16]} UTC"
     # Only digits, dashes, colons, spaces and letters: nothing to escape.
     return Markup(f'<time datetime="{machine}" title="{shown}">{shown}</time>')  # noqa: S704
@@ -37,19 +38,16 @@ class ShownPost(NamedTuple):
 
 
 def shown_posts(rows: Iterable[Any]) -> list[ShownPost]:
-    """Rows of id, body, timestamp, author and email, ready for the post list."""
+    """Rows of id, body, timestamp, author and email, ready for the post list.
+
+    The rows are unpacked in that order (app.main.queries.POST_ROWS): reading a
+    row's columns by name cost a third of this function.
+    """
     prefix = fixed_urls().profile_prefix
     return [
         # quote() is what |urlencode does to a name (see "profile_prefix" below).
-        ShownPost(
-            row.id,
-            row.body,
-            row.author,
-            prefix + quote(row.author),
-            avatar_url(row.email, 48),
-            utc_time(row.timestamp),
-        )
-        for row in rows
+        ShownPost(post_id, body, author, prefix + quote(author), avatar_url(email, 48), utc_time(time))
+        for post_id, body, time, author, email in rows
     ]
 
 
@@ -63,13 +61,11 @@ class ShownPerson(NamedTuple):
 
 
 def shown_people(rows: Iterable[Any]) -> list[ShownPerson]:
-    """Rows of username, email and about_me, ready for a list of people."""
+    """Rows of username, email and about_me, in that order, ready for a list of people."""
     prefix = fixed_urls().profile_prefix
     return [
-        ShownPerson(
-            row.username, prefix + quote(row.username), avatar_url(row.email, 48), row.about_me
-        )
-        for row in rows
+        ShownPerson(username, prefix + quote(username), avatar_url(email, 48), about_me)
+        for username, email, about_me in rows
     ]
 
 
