@@ -13,10 +13,11 @@ macros and url_for builds.
 
 import os
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from hashlib import md5
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from flask import Flask, Response, abort, session
 from flask_wtf.csrf import generate_csrf
@@ -65,6 +66,21 @@ def time_element(moment: datetime) -> Markup:
     return Markup(f'<time datetime="{machine}" title="{shown}">{shown}</time>')  # noqa: S704
 
 
+def shown_page(rows: Sequence[Any]) -> tuple[list[Shown], int | None]:
+    """FEED's rows (one more than a page) as the page shows them, and the "Older" link's post."""
+    posts = [
+        Shown(
+            author,
+            md5(email.lower().encode(), usedforsecurity=False).hexdigest(),
+            body,
+            time_element(moment),
+        )
+        for _, body, moment, author, email in rows[:PER_PAGE]
+    ]
+    next_after = rows[PER_PAGE - 1].id if len(rows) > PER_PAGE else None
+    return posts, next_after
+
+
 def create_app() -> Flask:
     """The lean app, on the SECRET_KEY and DATABASE_URL that Microblog runs with."""
     app = Flask(__name__)
@@ -86,16 +102,7 @@ def create_app() -> Flask:
             ):
                 abort(401)
             rows = connection.execute(FEED, {"id": user.id, "limit": PER_PAGE + 1}).all()
-        posts = [
-            Shown(
-                author,
-                md5(email.lower().encode(), usedforsecurity=False).hexdigest(),
-                body,
-                time_element(moment),
-            )
-            for _, body, moment, author, email in rows[:PER_PAGE]
-        ]
-        next_after = rows[PER_PAGE - 1].id if len(rows) > PER_PAGE else None
+        posts, next_after = shown_page(rows)
         return page.render(
             user=user, csrf_token=generate_csrf(), posts=posts, next_after=next_after
         )

@@ -14,7 +14,6 @@ libraries costs any page; bench/kept_libraries.py measures it.
 import os
 import secrets
 from datetime import datetime, timedelta
-from hashlib import md5
 from typing import Any
 
 from flask import Flask, Response
@@ -26,7 +25,7 @@ from sqlalchemy import bindparam, text
 
 from app.auth.sessions import key_hash
 from app.database import UTCDateTime, utcnow
-from bench.lean_app import FEED, HEADERS, PAGE_SOURCE, PER_PAGE, Shown, time_element
+from bench.lean_app import FEED, HEADERS, PAGE_SOURCE, PER_PAGE, shown_page
 from config import Config, parse_database_url
 
 LAST_SEEN_INTERVAL = timedelta(minutes=1)
@@ -96,16 +95,7 @@ def create_app() -> Flask:
     @login_required
     def index() -> str:
         rows = db.session.execute(FEED, {"id": current_user.id, "limit": PER_PAGE + 1}).all()
-        posts = [
-            Shown(
-                author,
-                md5(email.lower().encode(), usedforsecurity=False).hexdigest(),
-                body,
-                time_element(moment),
-            )
-            for _, body, moment, author, email in rows[:PER_PAGE]
-        ]
-        next_after = rows[PER_PAGE - 1].id if len(rows) > PER_PAGE else None
+        posts, next_after = shown_page(rows)
         return page.render(
             user=current_user, csrf_token=generate_csrf(), posts=posts, next_after=next_after
         )
