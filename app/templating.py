@@ -46,7 +46,9 @@ def shown_posts(rows: Iterable[Any]) -> list[ShownPost]:
     prefix = fixed_urls().profile_prefix
     return [
         # quote() is what |urlencode does to a name (see "profile_prefix" below).
-        ShownPost(post_id, body, author, prefix + quote(author), avatar_url(email, 48), utc_time(time))
+        ShownPost(
+            post_id, body, author, prefix + quote(author), avatar_url(email, 48), utc_time(time)
+        )
         for post_id, body, time, author, email in rows
     ]
 
