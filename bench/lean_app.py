@@ -81,6 +81,12 @@ def shown_page(rows: Sequence[Any]) -> tuple[list[Shown], int | None]:
     return posts, next_after
 
 
+def add_security_headers(response: Response) -> Response:
+    """Microblog's security headers (app/security_headers.py), on every response."""
+    response.headers.update(HEADERS)
+    return response
+
+
 def create_app() -> Flask:
     """The lean app, on the SECRET_KEY and DATABASE_URL that Microblog runs with."""
     app = Flask(__name__)
@@ -107,9 +113,5 @@ def create_app() -> Flask:
             user=user, csrf_token=generate_csrf(), posts=posts, next_after=next_after
         )
 
-    @app.after_request
-    def add_security_headers(response: Response) -> Response:
-        response.headers.update(HEADERS)
-        return response
-
+    app.after_request(add_security_headers)
     return app

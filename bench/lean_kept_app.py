@@ -16,7 +16,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask
 from flask_login import LoginManager, UserMixin, current_user, login_required
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, text
 
 from app.auth.sessions import key_hash
 from app.database import UTCDateTime, utcnow
-from bench.lean_app import FEED, HEADERS, PAGE_SOURCE, PER_PAGE, shown_page
+from bench.lean_app import FEED, PAGE_SOURCE, PER_PAGE, add_security_headers, shown_page
 from config import Config, parse_database_url
 
 LAST_SEEN_INTERVAL = timedelta(minutes=1)
@@ -100,9 +100,5 @@ def create_app() -> Flask:
             user=current_user, csrf_token=generate_csrf(), posts=posts, next_after=next_after
         )
 
-    @app.after_request
-    def add_security_headers(response: Response) -> Response:
-        response.headers.update(HEADERS)
-        return response
-
+    app.after_request(add_security_headers)
     return app
