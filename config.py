@@ -257,7 +257,7 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    # Also turns on HSTS (see app.security_headers).
+    # Also turns on HSTS (see app.security.headers).
     SESSION_COOKIE_SECURE = env(False, parse_bool)
     REMEMBER_COOKIE_SECURE = derived(lambda config: config.SESSION_COOKIE_SECURE)
     REMEMBER_COOKIE_DAYS = env(30, parse_int)

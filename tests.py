@@ -1,7 +1,7 @@
 """The core behaviour suite: every page, form rule and error a user can meet.
 
 Fixtures (``client``, ``auth``, ``alice``, ``make_app``...) come from testkit.plugin;
-the other in-process suites are in feature_tests/, grouped by feature.
+the other in-process suites are in test_suites/features/, grouped by feature.
 """
 
 import hashlib
@@ -560,7 +560,7 @@ def test_debug_mode_offers_a_crash_route_that_opens_the_debugger(make_app):
     page = response.get_data(as_text=True)
     assert "Werkzeug Debugger" in page
     assert "Traceback" in page
-    assert "app/debugging.py" in page
+    assert "app/errors/debugging.py" in page
 
 
 @pytest.mark.parametrize("settings", [{}, {"TESTING": True}], ids=["production", "testing"])

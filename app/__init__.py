@@ -3,24 +3,12 @@
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import (
-    auth,
-    database,
-    debugging,
-    error_pages,
-    input_checks,
-    mail,
-    main,
-    metrics,
-    rate_limits,
-    reporting,
-    secrets_check,
-    security_headers,
-    templating,
-)
+from app import account, auth, database, mail, main, metrics, reporting, templating
 from app.application import Microblog
 from app.auth import password_reset, sessions
+from app.errors import debugging, handlers
 from app.extensions import bootstrap, csrf, db, login, migrate
+from app.security import headers, input_checks, rate_limits, secret_key
 from config import Config
 
 __all__ = ["create_app", "db"]
@@ -30,7 +18,7 @@ def create_app(config_class: type = Config) -> Flask:
     """A complete application configured by ``config_class``."""
     app = Microblog(__name__)
     app.config.from_object(config_class)
-    secrets_check.init_app(app)
+    secret_key.init_app(app)
     trust_proxies(app)
 
     # The one mail sender, first: error reports (reporting) go out through it too.
@@ -41,7 +29,7 @@ def create_app(config_class: type = Config) -> Flask:
     # pages included, loads the user), then the refusal of input no page can use,
     # then CSRF (from the extensions), then the app-wide hooks of the blueprints
     # (main's last-seen write). Rate limits are checked by the limited views
-    # themselves (app/rate_limits.py).
+    # themselves (app/security/rate_limits.py).
     reporting.init_app(app)
     sessions.init_app(app)
     input_checks.init_app(app)
@@ -50,7 +38,7 @@ def create_app(config_class: type = Config) -> Flask:
     # After reporting: when reset links cannot work, the log says why at startup.
     password_reset.init_app(app)
 
-    security_headers.init_app(app)
+    headers.init_app(app)
     templating.init_app(app)
     # After reporting: the metrics count the work of its report sender too.
     metrics.init_app(app)
@@ -73,7 +61,7 @@ def register_extensions(app: Flask) -> None:
     database.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
-    rate_limits.init_app(app, auth.bp)  # the limiter's hooks on limited views only
+    rate_limits.init_app(app, auth.bp, account.bp)  # the limiter's hooks on limited views only
     bootstrap.init_app(app)
     login.init_app(app)
     login.login_view = "auth.login"
@@ -84,7 +72,8 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
-    app.register_blueprint(error_pages.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(handlers.bp)
     if app.debug:
         # Only where Werkzeug's debugger shows it: a way to see the debugger at work.
         app.register_blueprint(debugging.bp)

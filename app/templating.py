@@ -104,7 +104,7 @@ def build_fixed_urls() -> FixedUrls:
         login=url_for("auth.login"),
         register=url_for("auth.register"),
         logout=url_for("auth.logout"),
-        edit_profile=url_for("main.edit_profile"),
+        edit_profile=url_for("account.edit_profile"),
         reset_password_request=url_for("auth.reset_password_request"),
         profile_prefix=url_for("main.user", username="_")[:-1],
         style_css=url_for("static", filename="style.css"),

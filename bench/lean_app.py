@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 from app.auth.sessions import key_hash
 from app.database import UTCDateTime, utcnow
 from app.models import gravatar_hash
-from app.security_headers import CONTENT_SECURITY_POLICY
+from app.security.headers import CONTENT_SECURITY_POLICY
 from app.templating import utc_time
 from config import parse_database_url
 
@@ -73,7 +73,7 @@ def shown_page(rows: Sequence[Any]) -> tuple[list[Shown], int | None]:
 
 
 def add_security_headers(response: Response) -> Response:
-    """Microblog's security headers (app/security_headers.py), on every response."""
+    """Microblog's security headers (app/security/headers.py), on every response."""
     response.headers.update(HEADERS)
     return response
 

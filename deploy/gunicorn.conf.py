@@ -123,7 +123,7 @@ def post_worker_init(worker) -> None:
     # these settings too, and they have no rate limits.
     microblog = isinstance(worker.wsgi, Flask) and "RATELIMIT_STORAGE_URI" in worker.wsgi.config
     if worker.age == 1 and microblog:
-        from app.rate_limits import warn_if_counted_per_process
+        from app.security.rate_limits import warn_if_counted_per_process
 
         warn_if_counted_per_process(worker.wsgi, worker.cfg.workers)
 

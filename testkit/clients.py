@@ -24,7 +24,7 @@ from werkzeug.test import TestResponse
 
 from app.extensions import db
 from app.models import User
-from app.security_headers import CONTENT_SECURITY_POLICY
+from app.security.headers import CONTENT_SECURITY_POLICY
 
 # The hidden field Flask-WTF renders in every form: the only copy of this pattern.
 CSRF_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

@@ -1,7 +1,7 @@
 """The one set of failing routes, for every test and tool that needs a failure.
 
 The real application has no failing route (outside debug mode, see
-``app/debugging.py``); tests and tools add this blueprint to an app they built.
+``app/errors/debugging.py``); tests and tools add this blueprint to an app they built.
 Each route fails from its own line, so two routes are two different failures for
 the report's storm control.
 """

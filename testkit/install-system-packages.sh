@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one setup step for the test suites' programs outside Python: Debian's
 # chromium, nginx, redis-server, postgresql (initdb/postgres) and wrk, plus
-# axe-core (npm ci in browser_tests/). Idempotent and quick when all is there.
+# axe-core (npm ci in test_suites/browser/). Idempotent and quick when all is there.
 #
 # Not root, or no apt-get: prints what is missing and how to install it, then
 # exits 0 (the tests that need it are skipped), or 1 when CI=true (CI runs them all).
@@ -56,11 +56,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${apt_get[@]}" install -y -q "${missing[@]}"
 fi
 
-# axe-core at the version pinned in browser_tests/package-lock.json.
-browser_tests=browser_tests
-installed="$browser_tests/node_modules/.package-lock.json"
-if [ ! -f "$browser_tests/node_modules/axe-core/axe.min.js" ] \
-    || [ "$browser_tests/package-lock.json" -nt "$installed" ]; then
-    (cd "$browser_tests" && npm ci --no-audit --no-fund)
+# axe-core at the version pinned in test_suites/browser/package-lock.json.
+browser_suite=test_suites/browser
+installed="$browser_suite/node_modules/.package-lock.json"
+if [ ! -f "$browser_suite/node_modules/axe-core/axe.min.js" ] \
+    || [ "$browser_suite/package-lock.json" -nt "$installed" ]; then
+    (cd "$browser_suite" && npm ci --no-audit --no-fund)
 fi
 echo "system packages for the tests: all present"

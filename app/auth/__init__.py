@@ -1,4 +1,4 @@
-"""Accounts: register, sign in, sign out, change the password (blueprint "auth")."""
+"""Signing in: register, sign in, sign out, reset a forgotten password (blueprint "auth")."""
 
 from app.auth.routes import bp
 

@@ -1,7 +1,10 @@
-"""Account forms: registration, sign-in, password changes and resets, and their rules."""
+"""Sign-in forms: registration, sign-in, password resets, and the rules accounts share."""
+
+from typing import Protocol
 
 import email_validator
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import (
     DataRequired,
@@ -12,8 +15,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from app.auth.passwords import MAX_LENGTH, MIN_LENGTH, new_password_rules
+from app.extensions import db
 from app.models import User
-from app.passwords import MAX_LENGTH, MIN_LENGTH, new_password_rules
 
 USERNAME_TAKEN = "Please use a different username."
 EMAIL_TAKEN = "Please use a different email address."
@@ -48,6 +52,22 @@ def normalized_email(text: str) -> str:
 
 def strip_spaces(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
+
+
+class ChecksTakenNames(Protocol):
+    def report_taken_fields(self) -> bool: ...
+
+
+def commit_unless_taken(form: ChecksTakenNames) -> bool:
+    """Commit, or turn a lost race on a unique index into the form's friendly error."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if not form.report_taken_fields():
+            raise
+        return False
+    return True
 
 
 def flag_if_taken(field: StringField, owner: User | None, message: str) -> bool:
@@ -93,37 +113,6 @@ class RegistrationForm(FlaskForm):
         )
         email_taken = flag_if_taken(self.email, User.by_email(self.email.data), EMAIL_TAKEN)
         return username_taken or email_taken
-
-
-class ChangePasswordForm(FlaskForm):
-    """Shown on the profile editor with ``prefix="password"`` (its own field ids)."""
-
-    current_password = PasswordField(
-        "Current password",
-        validators=[InputRequired()],
-        render_kw={"autocomplete": "current-password"},
-    )
-    new_password = PasswordField(
-        "New password",
-        validators=new_password_rules,
-        description=NEW_PASSWORD_HINT,
-        render_kw={"autocomplete": "new-password"},
-    )
-    new_password2 = PasswordField(
-        "Repeat new password",
-        validators=[InputRequired(), EqualTo("new_password", message="Passwords must match.")],
-        render_kw={"autocomplete": "new-password"},
-    )
-    submit = SubmitField("Change password")
-
-    def __init__(self, user: User | None = None, *args, **kwargs) -> None:
-        """``user`` is whose password the form checks; None for a form only shown."""
-        super().__init__(*args, **kwargs)
-        self.user = user
-
-    def validate_current_password(self, field: PasswordField) -> None:
-        if self.user is None or not self.user.check_password(field.data):
-            raise ValidationError("Your current password is not correct.")
 
 
 class ResetPasswordRequestForm(FlaskForm):

@@ -1,7 +1,8 @@
-"""Accounts: register, sign in, sign out, change the password and reset it by email.
+"""Signing in: register, sign in, sign out, and reset a forgotten password by email.
 
 Every POST here that checks or sets a password is rate limited per client
-address (``RATELIMIT_AUTH``); looking at a form (GET) never is. Sign-in attempts
+address (``RATELIMIT_AUTH``, ``limit_password_attempts``); looking at a form
+(GET) never is. Sign-in attempts
 are also counted per target account (``RATELIMIT_ACCOUNT``, in the view). Asking
 for a reset link is limited per client address and per email address asked for
 (``RATELIMIT_PASSWORD_RESET``), without a 429: see ``reset_requests_exhausted``.
@@ -19,43 +20,28 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from limits import parse_many
 from limits.errors import StorageError
 from werkzeug.wrappers import Response
 
 from app.auth import password_reset
 from app.auth.forms import (
-    ChangePasswordForm,
     LoginForm,
     RegistrationForm,
     ResetPasswordForm,
     ResetPasswordRequestForm,
+    commit_unless_taken,
 )
-from app.auth.sessions import (
-    end_every_login,
-    keep_only_this_login,
-    sign_in,
-    sign_out,
-    signed_in_account,
-)
+from app.auth.redirects import is_safe_redirect
+from app.auth.sessions import end_every_login, sign_in, sign_out
 from app.extensions import db, limiter
-from app.main.routes import commit_unless_taken, render_profile_editor
 from app.models import User
-from app.rate_limits import attempt_allowed_on_account, limit_posts
-from app.redirects import is_safe_redirect
+from app.security.rate_limits import attempt_allowed_on_account, limit_password_attempts
 
 bp = Blueprint("auth", __name__)
 
-TOO_MANY_ATTEMPTS = "Too many attempts from your address. Please wait a little and try again."
 LINK_SENT = "If an account uses that address, we have sent it a link."
-
-
-def auth_limit() -> str:
-    return current_app.config["RATELIMIT_AUTH"]
-
-
-limit_password_attempts = limit_posts(auth_limit, error_message=TOO_MANY_ATTEMPTS)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -109,33 +95,6 @@ def logout() -> Response:
     return redirect(url_for("auth.login"))
 
 
-@bp.route("/sign_out_elsewhere", methods=["POST"])
-@login_required
-def sign_out_elsewhere() -> Response:
-    ended = keep_only_this_login(current_user._get_current_object())
-    db.session.commit()
-    browsers = "browser" if ended == 1 else "browsers"
-    flash(f"You have been signed out everywhere else ({ended} other {browsers}).", "success")
-    return redirect(url_for("main.edit_profile"))
-
-
-@bp.route("/change_password", methods=["POST"])
-@login_required
-@limit_password_attempts
-def change_password() -> Response | str:
-    user = signed_in_account()
-    form = ChangePasswordForm(user, prefix="password")
-    if not form.validate_on_submit():
-        return render_profile_editor(password_form=form)
-    user.set_password(form.new_password.data)
-    # Every other login ends; this browser's goes on with the same cookies, so it
-    # stays signed in even when the form was sent twice at once.
-    keep_only_this_login(user)
-    db.session.commit()
-    flash("Your password has been changed. You have been signed out elsewhere.", "success")
-    return redirect(url_for("main.edit_profile"))
-
-
 def reset_requests_exhausted(address: str) -> str | None:
     """Count a reset request per client address, then per email address asked for.
 
@@ -155,7 +114,7 @@ def reset_requests_exhausted(address: str) -> str | None:
                 limiter.limiter.hit(item, "password-reset", allowance, key) for item in limits
             ]
         except StorageError as error:
-            # As for the per-account login count (app.rate_limits): the store went
+            # As for the per-account login count (app.security.rate_limits): the store went
             # away during this request; this one request goes through uncounted.
             current_app.logger.warning(
                 "Rate limit storage unreachable: a password reset request was not counted (%s)",

@@ -2,11 +2,12 @@
 
 Each is a Core select of the columns a page shows (the pages only read them):
 building a statement, and the ORM's work around one, cost more per page view
-than the database's answer. See ``app.pagination.PageQuery`` on the cache.
+than the database's answer. See ``app.main.pagination.PageQuery`` on the cache.
 """
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select
 
+from app.main.pagination import PageQuery
 from app.models import (
     WALK_FEED_FROM,
     Post,
@@ -15,7 +16,6 @@ from app.models import (
     followers_count_of,
     following_count_of,
 )
-from app.pagination import PageQuery
 
 post = Post.__table__
 user = User.__table__

@@ -1,4 +1,4 @@
-"""The pages: the home feed, explore, profiles, follows and the profile editor."""
+"""The pages: the home feed, explore, profiles, follows and followers lists."""
 
 from dataclasses import replace
 from datetime import timedelta
@@ -16,17 +16,15 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from sqlalchemy import Row, Select, update
-from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from app.auth.forms import ChangePasswordForm, RegistrationForm
-from app.auth.sessions import logins_of, signed_in_account
+from app.auth.sessions import signed_in_account
 from app.database import utcnow
 from app.extensions import db
 from app.main import queries
-from app.main.forms import MAX_POST_LENGTH, EditProfileForm, PostForm
+from app.main.forms import MAX_POST_LENGTH, PostForm
+from app.main.pagination import Page, PageQuery
 from app.models import Post, User
-from app.pagination import Page, PageQuery
 from app.templating import shown_people, shown_posts
 
 bp = Blueprint("main", __name__)
@@ -108,18 +106,6 @@ def profile_row_or_404(
 def profile_or_404(username: str) -> User:
     found = db.session.scalar(queries.PROFILE_BY_NAME, {"username": username.lower()})
     return found or abort(404)
-
-
-def commit_unless_taken(form: RegistrationForm | EditProfileForm) -> bool:
-    """Commit, or turn a lost race on a unique index into the form's friendly error."""
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        if not form.report_taken_fields():
-            raise
-        return False
-    return True
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -224,39 +210,3 @@ def unfollow(username: str) -> Response:
 def favicon() -> Response:
     # Browsers ask for /favicon.ico before reading the page's <link rel="icon">.
     return redirect(url_for("static", filename="favicon.svg"), code=301)
-
-
-def render_profile_editor(
-    profile_form: EditProfileForm | None = None,
-    password_form: ChangePasswordForm | None = None,
-) -> str:
-    """The profile editor; the form that was not submitted starts afresh."""
-    if profile_form is None:
-        profile_form = EditProfileForm(current_user.username, formdata=None)
-        profile_form.username.data = current_user.username
-        profile_form.about_me.data = current_user.about_me
-    if password_form is None:
-        password_form = ChangePasswordForm(prefix="password", formdata=None)
-    return render_template(
-        "edit_profile.html",
-        title="Edit profile",
-        form=profile_form,
-        password_form=password_form,
-        logins=logins_of(current_user),
-    )
-
-
-@bp.route("/edit_profile", methods=["GET", "POST"])
-@login_required
-def edit_profile() -> Response | str:
-    if request.method == "GET":
-        return render_profile_editor()
-    form = EditProfileForm(current_user.username)
-    if form.validate_on_submit():
-        account = signed_in_account()
-        account.username = form.username.data
-        account.about_me = form.about_me.data
-        if commit_unless_taken(form):
-            flash("Your changes have been saved.", "success")
-            return redirect(url_for("main.edit_profile"))
-    return render_profile_editor(profile_form=form)

@@ -2,7 +2,7 @@
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from app.reporting.mailer import SenderTally
+from app.mail.sender import SenderTally
 
 
 class Instruments:

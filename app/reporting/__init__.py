@@ -16,10 +16,10 @@ from flask import Flask
 from flask.logging import default_handler
 
 from app.reporting import commands, json_lines, request_ids
+from app.reporting.emails import ReportQueueHandler
 from app.reporting.log_files import log_line_handler, note_handler_failure
-from app.reporting.mailer import ReportQueueHandler
-from app.reporting.redaction import config_secrets
 from app.reporting.request_ids import RequestIdFilter
+from app.security.redaction import config_secrets
 
 
 def init_app(app: Flask) -> None:

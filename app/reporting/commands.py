@@ -7,9 +7,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from app.reporting.mailer import Email, MailSettings, deliver
-from app.reporting.redaction import config_secrets
+from app.mail.sender import Email, MailSettings, deliver
 from app.reporting.reports import build_report
+from app.security.redaction import config_secrets
 
 
 @click.command("send-test-report")

@@ -10,7 +10,6 @@ from flask import Flask, g, got_request_exception, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
 from app.reporting.escaping import ExcInfo, traceback_text
-from app.reporting.redaction import scrub
 from app.reporting.reports import (
     current_user_id,
     message_or_template,
@@ -18,6 +17,7 @@ from app.reporting.reports import (
     request_secrets_or_none,
     type_name,
 )
+from app.security.redaction import scrub
 
 # Every line has these fields in this order, less those the record cannot know
 # (no request outside a request, no status before the app has chosen one).

@@ -10,8 +10,8 @@ from flask import Flask
 
 from app.reporting.escaping import ExcInfo, escape_line_breaks, traceback_text
 from app.reporting.json_lines import JsonLineFormatter
-from app.reporting.redaction import strike
 from app.reporting.reports import message_or_template, request_secrets, request_secrets_or_none
+from app.security.redaction import strike
 
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(message)s [in %(pathname)s:%(lineno)d]"
 LOG_FILE_NAME = "microblog.log"

@@ -18,10 +18,10 @@ from urllib.parse import urlencode, urlsplit
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request, session
 
-from app.input_checks import has_body
 from app.reporting.escaping import traceback_text
-from app.reporting.redaction import masked_pairs, sensitive_values, strike
 from app.reporting.request_ids import client_request_id, current_request_id
+from app.security.input_checks import has_body
+from app.security.redaction import masked_pairs, sensitive_values, strike
 
 APP_DIR = Path(__file__).resolve().parent.parent
 PROJECT_DIR = APP_DIR.parent

@@ -17,9 +17,9 @@ import sentry_sdk
 from flask import Flask, has_request_context, request
 from sentry_sdk.integrations.flask import FlaskIntegration
 
-from app.reporting.redaction import scrub
 from app.reporting.reports import current_user_id, request_secrets
 from app.reporting.request_ids import current_request_id
+from app.security.redaction import scrub
 from config import BASE_DIR
 
 Event = dict[str, Any]

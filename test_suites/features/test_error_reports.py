@@ -15,9 +15,9 @@ from concurrent_log_handler import ConcurrentRotatingFileHandler
 from flask import current_app, request
 
 from app.extensions import db
+from app.mail.sender import StormControl
 from app.models import User
 from app.reporting import log_files, reports
-from app.reporting.mailer import StormControl
 from app.reporting.reports import Report
 from config import ConfigError
 from testkit.apps import ADMIN, log_text

@@ -204,7 +204,7 @@ def page_parts(*options: str) -> tuple[str, dict[str, list[str]]]:
     """A short run of bench.page_parts: its output, and its table's cells by part."""
     done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
         [sys.executable, "-m", "bench.page_parts", *options, "--requests", "20", "--rounds", "1"],
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
         capture_output=True,
         text=True,
         timeout=300,

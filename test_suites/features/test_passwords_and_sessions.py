@@ -13,11 +13,11 @@ from werkzeug.security import check_password_hash
 
 from app import models
 from app.auth import sessions
+from app.auth.passwords import MAX_LENGTH, MIN_LENGTH, common_passwords
 from app.auth.sessions import LoginSession, load_user
 from app.database import utcnow
 from app.extensions import db
 from app.models import User
-from app.passwords import MAX_LENGTH, MIN_LENGTH, common_passwords
 from testkit.clients import (
     NEW_PASSWORD,
     PASSWORD,

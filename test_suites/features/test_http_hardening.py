@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Post, User, followers
-from app.security_headers import CONTENT_SECURITY_POLICY, HSTS
+from app.security.headers import CONTENT_SECURITY_POLICY, HSTS
 from testkit.clients import (
     NEW_PASSWORD,
     PASSWORD,

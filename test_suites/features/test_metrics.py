@@ -1,6 +1,6 @@
 """METRICS_ENABLED: Prometheus metrics at /metrics, counted in-process (one worker).
 
-The multi-process mode of gunicorn is in system_tests/test_metrics_processes.py.
+The multi-process mode of gunicorn is in test_suites/system/test_metrics_processes.py.
 """
 
 import socket

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from app.security_headers import CONTENT_SECURITY_POLICY
-from browser_tests.page_checks import BrowserWatch
+from app.security.headers import CONTENT_SECURITY_POLICY
+from test_suites.browser.page_checks import BrowserWatch
 from testkit.clients import PASSWORD
 
 pytestmark = pytest.mark.browser

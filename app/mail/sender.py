@@ -1,4 +1,4 @@
-"""The app's one way to send mail: a background thread, with storm control for reports.
+"""The app's one way to send mail: a background thread, with storm control for error reports.
 
 A failing request only builds its report and puts it on a queue; one thread per
 process sends it. So a slow or dead SMTP server never delays a response, and a
@@ -19,13 +19,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from logging.handlers import QueueHandler
 
-from app.reporting.redaction import strike
-from app.reporting.reports import Report, build_report, incomplete_report
+from app.mail.storms import AdminReport, StormControl
+from app.security.redaction import strike
 from config import ConfigError
 
-MAX_IDS_IN_DIGEST = 50
 EXIT_FLUSH_SECONDS = 10
 # An ordinary message waits this long after it was queued. By then the request
 # that queued it has answered, so this thread's work (building the message,
@@ -109,63 +107,6 @@ class QueuedEmail:
     not_before: float  # time.monotonic()
 
 
-@dataclass
-class Storm:
-    """Repeats of one failure seen since its first report was mailed."""
-
-    first: Report
-    ends_at: float
-    repeats: list[Report] = field(default_factory=list)
-
-
-class StormControl:
-    """Mail the first failure of a kind at once; count its repeats for a digest."""
-
-    def __init__(self, window_seconds: float) -> None:
-        self.window = window_seconds
-        self.storms: dict[str, Storm] = {}
-
-    def admit(self, report: Report, now: float) -> bool:
-        """True when ``report`` should be mailed now, False when it was counted."""
-        storm = self.storms.get(report.fingerprint)
-        if storm is None or now >= storm.ends_at:
-            self.storms[report.fingerprint] = Storm(first=report, ends_at=now + self.window)
-            return True
-        storm.repeats.append(report)
-        return False
-
-    def next_deadline(self) -> float | None:
-        return min((storm.ends_at for storm in self.storms.values()), default=None)
-
-    def close_windows(self, now: float, everything: bool = False) -> list[tuple[str, str]]:
-        """End the windows that are over; return (subject, body) of the digests due."""
-        digests = []
-        for fingerprint, storm in list(self.storms.items()):
-            if everything or now >= storm.ends_at:
-                del self.storms[fingerprint]
-                if storm.repeats:
-                    digests.append(self.digest(storm))
-        return digests
-
-    def digest(self, storm: Storm) -> tuple[str, str]:
-        count = len(storm.repeats)
-        ids = [report.request_id for report in storm.repeats[:MAX_IDS_IN_DIGEST]]
-        more = f" (and {count - len(ids)} more)" if count > len(ids) else ""
-        subject = f"{storm.first.subject} (repeated {count} more times)"
-        body = "\n".join(
-            [
-                f"The failure below happened {count} more times within {self.window:g} seconds "
-                f"after it was first reported (request id {storm.first.request_id}).",
-                f"Request ids of the repeats: {', '.join(ids)}{more}",
-                "",
-                "The most recent occurrence:",
-                "",
-                storm.repeats[-1].body,
-            ]
-        )
-        return subject, body
-
-
 class SenderTally:
     """What the sender tells of its work. Counts nothing: app.metrics counts it, when on."""
 
@@ -208,7 +149,7 @@ class MailSender:
         self.thread: threading.Thread | None = None
         self.tally = SenderTally()
 
-    def submit(self, report: Report) -> None:
+    def submit(self, report: AdminReport) -> None:
         """Mail an error report to the admins, subject to storm control."""
         self._ensure_running()
         self.tally.queued()  # first: the sender may take it at once
@@ -257,7 +198,7 @@ class MailSender:
             if isinstance(item, QueuedEmail):
                 time.sleep(max(item.not_before - time.monotonic(), 0))
                 self._send(item.mail, "email")
-            elif isinstance(item, Report):
+            elif item is not None:  # an error report
                 self.tally.taken()
                 if storms.admit(item, time.monotonic()):
                     self._send_report(item.subject, item.body, "report")
@@ -288,22 +229,3 @@ class MailSender:
             )
         else:
             self.tally.mailed(kind)
-
-
-class ReportQueueHandler(QueueHandler):
-    """Builds the report in the failing thread, then hands it to the sender."""
-
-    def __init__(self, sender: MailSender, app_secrets: set[str]) -> None:
-        super().__init__(queue=None)  # type: ignore[arg-type]
-        self.sender = sender
-        self.app_secrets = app_secrets
-
-    def prepare(self, record: logging.LogRecord) -> Report:  # type: ignore[override]
-        try:
-            return build_report(record, self.app_secrets)
-        except Exception as failure:
-            # The admins still hear of the failure, with the traceback they need.
-            return incomplete_report(record, self.app_secrets, failure)
-
-    def enqueue(self, report: Report) -> None:  # type: ignore[override]
-        self.sender.submit(report)

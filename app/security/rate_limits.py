@@ -1,6 +1,7 @@
 """Rate limits: where attempts are counted, and what happens when that store is away.
 
-The limits themselves are declared on the views they guard (``app/auth/routes.py``).
+The limits themselves are declared on the views they guard (``app/auth/routes.py``,
+``app/account/routes.py``).
 Counts live in ``RATELIMIT_STORAGE_URI``: ``memory://`` counts in each worker
 process, a Redis server counts for every worker and machine at once. When Redis
 cannot be reached, Flask-Limiter counts in the process instead (with a warning in
@@ -65,6 +66,17 @@ def limit_posts(limit_value: Callable[[], str], error_message: str) -> Callable[
         return checked
 
     return decorator
+
+
+TOO_MANY_ATTEMPTS = "Too many attempts from your address. Please wait a little and try again."
+
+
+def password_attempts_limit() -> str:
+    return current_app.config["RATELIMIT_AUTH"]
+
+
+# On every view whose POST checks or sets a password (app.auth, app.account).
+limit_password_attempts = limit_posts(password_attempts_limit, error_message=TOO_MANY_ATTEMPTS)
 
 
 def on_limited_requests(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -139,7 +151,7 @@ def init_app(app: Flask, *limited: Blueprint) -> None:
         # only on POSTs: a limit on every view would not hold.
         raise ConfigError(
             f"{', '.join(app_wide)} is set, but this site limits only the views that "
-            "declare a limit (app/rate_limits.py): declare it on those views instead"
+            "declare a limit (app/security/rate_limits.py): declare it on those views instead"
         )
     app.before_request_funcs[None] = before
     for hooks, earlier in zip(moved, earlier_lists, strict=True):

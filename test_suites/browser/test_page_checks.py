@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import Error, Page
 
-from browser_tests.page_checks import BrowserWatch
+from test_suites.browser.page_checks import BrowserWatch
 from testkit.services.processes import wait_until
 
 pytestmark = pytest.mark.browser

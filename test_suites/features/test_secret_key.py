@@ -11,7 +11,7 @@ import pytest
 
 from config import Config, ConfigError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 WEAK_KEYS = {
     "": "SECRET_KEY is not set",

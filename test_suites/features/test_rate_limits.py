@@ -10,7 +10,7 @@ from limits.errors import StorageError
 from app import rate_limits
 from app.extensions import db, limiter
 from app.models import User
-from app.rate_limits import warn_if_counted_per_process
+from app.security.rate_limits import warn_if_counted_per_process
 from config import Config, ConfigError
 from testkit.apps import log_text
 from testkit.clients import (

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from app.extensions import db
 from app.reporting.request_ids import current_request_id
 
-bp = Blueprint("error_pages", __name__)
+bp = Blueprint("errors", __name__)
 
 # Shown when even the friendly 500 page cannot be rendered (a broken template, a
 # database that fails again while the layout asks for the current user).

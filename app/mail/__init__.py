@@ -1,14 +1,15 @@
-"""Mail from the site to its users (password reset links).
+"""Mail: the one background sender, and mail from the site to its users.
 
-There is one way mail leaves the app: the background sender of ``app.reporting``,
-which ``init_app`` makes here when ``MAIL_SERVER`` is set, for the error reports
-and for these messages alike. A request only puts its message on the sender's
-queue, so a slow or dead SMTP server never delays it.
+There is one way mail leaves the app: the background sender (``sender``), which
+``init_app`` makes when ``MAIL_SERVER`` is set. Error reports (``app.reporting``)
+and the site's own messages (password reset links, ``send_email``) both go
+through it. A request only puts its message on the sender's queue, so a slow or
+dead SMTP server never delays it.
 """
 
 from flask import Flask, current_app
 
-from app.reporting.mailer import Email, MailSender, MailSettings
+from app.mail.sender import Email, MailSender, MailSettings
 
 __all__ = ["Email", "init_app", "send_email"]
 

@@ -1,6 +1,6 @@
 """Scale-out check: two gunicorn instances share one PostgreSQL and one Redis behind nginx.
 
-    venv/bin/python -m pytest system_tests/test_scaleout.py -s
+    venv/bin/python -m pytest test_suites/system/test_scaleout.py -s
 
 Everything runs on loopback and is stopped at the end: PostgreSQL (schema made
 by ``flask db upgrade``), Redis (the rate limits' counts), a local SMTP server,

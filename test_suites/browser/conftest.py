@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from browser_tests.page_checks import BrowserWatch, axe_tally
+from test_suites.browser.page_checks import BrowserWatch, axe_tally
 from testkit.services.gunicorn import gunicorn_server
 from testkit.services.processes import SETUP_SCRIPT, unavailable
 from testkit.services.production import production_environment, upgrade_database
@@ -20,7 +20,7 @@ from testkit.services.smtp import SmtpSink, smtp_sink
 CHROMIUM = Path("/usr/bin/chromium")
 AXE_SCRIPT = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 LOGIN_LIMIT = "3 per minute"
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
     "phone": {
@@ -45,11 +45,11 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="session")
 def axe_source() -> str:
-    """axe-core at the version pinned in browser_tests/package-lock.json."""
+    """axe-core at the version pinned in test_suites/browser/package-lock.json."""
     if not AXE_SCRIPT.exists():
         unavailable(
             f"the browser suite needs axe-core: {AXE_SCRIPT} is missing "
-            f"(npm ci in browser_tests/; run {SETUP_SCRIPT})"
+            f"(npm ci in test_suites/browser/; run {SETUP_SCRIPT})"
         )
     return AXE_SCRIPT.read_text()
 

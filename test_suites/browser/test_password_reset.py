@@ -11,7 +11,7 @@ from email.message import EmailMessage
 import pytest
 from playwright.sync_api import Page, expect
 
-from browser_tests.page_checks import BrowserWatch
+from test_suites.browser.page_checks import BrowserWatch
 from testkit.clients import NEW_PASSWORD, PASSWORD, Auth, LiveClient
 from testkit.services.processes import wait_until
 from testkit.services.smtp import SmtpSink, body_of

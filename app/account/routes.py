@@ -1,0 +1,80 @@
+"""The account pages: the profile editor, a new password, and signing out elsewhere.
+
+Changing the password checks the current one, so its POSTs are rate limited as
+the sign-in forms are (``limit_password_attempts``).
+"""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from app.account.forms import ChangePasswordForm, EditProfileForm
+from app.auth.forms import commit_unless_taken
+from app.auth.sessions import keep_only_this_login, logins_of, signed_in_account
+from app.extensions import db
+from app.security.rate_limits import limit_password_attempts
+
+bp = Blueprint("account", __name__)
+
+
+def render_profile_editor(
+    profile_form: EditProfileForm | None = None,
+    password_form: ChangePasswordForm | None = None,
+) -> str:
+    """The profile editor; the form that was not submitted starts afresh."""
+    if profile_form is None:
+        profile_form = EditProfileForm(current_user.username, formdata=None)
+        profile_form.username.data = current_user.username
+        profile_form.about_me.data = current_user.about_me
+    if password_form is None:
+        password_form = ChangePasswordForm(prefix="password", formdata=None)
+    return render_template(
+        "account/edit_profile.html",
+        title="Edit profile",
+        form=profile_form,
+        password_form=password_form,
+        logins=logins_of(current_user),
+    )
+
+
+@bp.route("/edit_profile", methods=["GET", "POST"])
+@login_required
+def edit_profile() -> Response | str:
+    if request.method == "GET":
+        return render_profile_editor()
+    form = EditProfileForm(current_user.username)
+    if form.validate_on_submit():
+        account = signed_in_account()
+        account.username = form.username.data
+        account.about_me = form.about_me.data
+        if commit_unless_taken(form):
+            flash("Your changes have been saved.", "success")
+            return redirect(url_for("account.edit_profile"))
+    return render_profile_editor(profile_form=form)
+
+
+@bp.route("/sign_out_elsewhere", methods=["POST"])
+@login_required
+def sign_out_elsewhere() -> Response:
+    ended = keep_only_this_login(current_user._get_current_object())
+    db.session.commit()
+    browsers = "browser" if ended == 1 else "browsers"
+    flash(f"You have been signed out everywhere else ({ended} other {browsers}).", "success")
+    return redirect(url_for("account.edit_profile"))
+
+
+@bp.route("/change_password", methods=["POST"])
+@login_required
+@limit_password_attempts
+def change_password() -> Response | str:
+    user = signed_in_account()
+    form = ChangePasswordForm(user, prefix="password")
+    if not form.validate_on_submit():
+        return render_profile_editor(password_form=form)
+    user.set_password(form.new_password.data)
+    # Every other login ends; this browser's goes on with the same cookies, so it
+    # stays signed in even when the form was sent twice at once.
+    keep_only_this_login(user)
+    db.session.commit()
+    flash("Your password has been changed. You have been signed out elsewhere.", "success")
+    return redirect(url_for("account.edit_profile"))
