@@ -24,7 +24,7 @@ from werkzeug.test import TestResponse
 
 from app.extensions import db
 from app.models import User
-from app.security.headers import CONTENT_SECURITY_POLICY
+from app.security import headers
 
 # The hidden field Flask-WTF renders in every form: the only copy of this pattern.
 CSRF_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -71,12 +71,7 @@ def link_to(page: str, text: str) -> str | None:
 
 
 # The headers every response carries, error pages included (HSTS only with secure cookies).
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-}
+SECURITY_HEADERS = {**headers.SECURITY_HEADERS, "Referrer-Policy": headers.REFERRER_POLICY}
 
 
 def assert_security_headers(response: TestResponse) -> None:
