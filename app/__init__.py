@@ -4,7 +4,6 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import account, auth, database, mail, main, metrics, reporting, templating
-from app.application import Microblog
 from app.auth import password_reset, sessions
 from app.errors import debugging, handlers
 from app.extensions import bootstrap, csrf, db, login, migrate
@@ -16,7 +15,7 @@ __all__ = ["create_app", "db"]
 
 def create_app(config_class: type = Config) -> Flask:
     """A complete application configured by ``config_class``."""
-    app = Microblog(__name__)
+    app = Flask(__name__)
     app.config.from_object(config_class)
     secret_key.init_app(app)
     trust_proxies(app)
@@ -27,9 +26,8 @@ def create_app(config_class: type = Config) -> Flask:
     # the request id first (every later hook and log line carries it), then the
     # login cookies the site cannot have written are set aside (any page, error
     # pages included, loads the user), then the refusal of input no page can use,
-    # then CSRF (from the extensions), then the app-wide hooks of the blueprints
-    # (main's last-seen write). Rate limits are checked by the limited views
-    # themselves (app/security/rate_limits.py).
+    # then CSRF and the limiter's (from the extensions), then the app-wide hooks
+    # of the blueprints (main's last-seen write).
     reporting.init_app(app)
     sessions.init_app(app)
     input_checks.init_app(app)
@@ -61,7 +59,7 @@ def register_extensions(app: Flask) -> None:
     database.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
-    rate_limits.init_app(app, auth.bp, account.bp)  # the limiter's hooks on limited views only
+    rate_limits.init_app(app)
     bootstrap.init_app(app)
     login.init_app(app)
     login.login_view = "auth.login"

@@ -12,17 +12,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     ScalarSelect,
-    Select,
     String,
     Table,
-    and_,
     delete,
     func,
-    or_,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.database import UTCDateTime, utcnow
@@ -77,15 +74,6 @@ def followers_count_of(user_id: ColumnElement[int] | int) -> ScalarSelect[int]:
 # dialect builds its own statement.
 _INSERT_BY_DIALECT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
-# How a feed is read depends on how many people it covers. Following many, a page
-# is found by walking every post newest first and keeping the followed authors'
-# (a few dozen rows for 50 follows); seeking each author's posts through the author
-# index would read and sort all of them first (50,000 rows for 500 follows). Following
-# few, their posts are few, and seeking them beats walking past everyone else's.
-# Measured on the benchmark's data (SQLite, page 1): following 50, 0.22 ms walking
-# against 1.31 ms seeking; following 500, 0.17 ms against 13.3 ms.
-WALK_FEED_FROM = 20
-
 
 class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,22 +86,10 @@ class User(UserMixin, db.Model):
     # every password change ends every login made before it.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
-    posts: Mapped[list["Post"]] = relationship(back_populates="author", lazy="raise_on_sql")
-    # Write-only: a celebrity's followers are never loaded whole, only queried.
-    following: WriteOnlyMapped["User"] = relationship(
-        secondary=followers,
-        primaryjoin=lambda: followers.c.follower_id == User.id,
-        secondaryjoin=lambda: followers.c.followed_id == User.id,
-        back_populates="followers",
-        passive_deletes=True,
-    )
-    followers: WriteOnlyMapped["User"] = relationship(
-        secondary=followers,
-        primaryjoin=lambda: followers.c.followed_id == User.id,
-        secondaryjoin=lambda: followers.c.follower_id == User.id,
-        back_populates="following",
-        passive_deletes=True,
-    )
+    # How many people the user follows: it decides how their feed is read
+    # (app.main.queries.feed_for). Deferred: only the signed-in user's is loaded
+    # (with the login, app.auth.sessions), other users' only when asked for.
+    following_count: Mapped[int] = column_property(following_count_of(id), deferred=True)
 
     # Case-insensitive uniqueness lives in the database, the authority when two
     # requests race: "Alice" and "alice" can never both exist.
@@ -177,39 +153,6 @@ class User(UserMixin, db.Model):
         )
         return result.rowcount == 1
 
-    def is_following(self, user: "User") -> bool:
-        pair = select(followers.c.follower_id).where(
-            followers.c.follower_id == self.id, followers.c.followed_id == user.id
-        )
-        return db.session.scalar(pair) is not None
-
-    def followers_count(self) -> int:
-        return db.session.scalar(select(followers_count_of(self.id)))
-
-    def following_count(self) -> int:
-        return db.session.scalar(select(following_count_of(self.id)))
-
-    def in_feed(self, following_count: int) -> ColumnElement[bool]:
-        """Posts of the people this user follows, and the user's own.
-
-        ``following_count`` (what ``following_count()`` says) picks how the database
-        reads the feed; the posts are the same either way.
-        """
-        if following_count == 0:
-            return Post.user_id == self.id
-        followed = select(followers.c.followed_id).where(followers.c.follower_id == self.id)
-        author = Post.user_id
-        if following_count >= WALK_FEED_FROM:
-            # "+ 0" hides the author index from the planner, which would otherwise
-            # prefer it (SQLite always does).
-            author = Post.user_id + 0
-        return or_(author.in_(followed), author == self.id)
-
-    def following_posts(self) -> Select[tuple["Post"]]:
-        """The user's feed, newest first: followed people's posts and their own."""
-        feed = self.in_feed(self.following_count())
-        return select(Post).where(feed).order_by(*Post.newest_first())
-
     def avatar(self, size: int) -> str:
         return avatar_url(self.email, size)
 
@@ -228,7 +171,7 @@ class Post(db.Model):
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     user_id: Mapped[int] = mapped_column(ForeignKey(User.id))
 
-    author: Mapped[User] = relationship(back_populates="posts")
+    author: Mapped[User] = relationship()
 
     # Pages list posts ORDER BY timestamp DESC, id DESC. With id in the index too
     # (SQLite adds it implicitly, PostgreSQL does not), a page's ids come from the
@@ -240,17 +183,3 @@ class Post(db.Model):
 
     def __repr__(self) -> str:
         return f"<Post {self.body[:20]!r}>"
-
-    @staticmethod
-    def newest_first() -> tuple[ColumnElement, ...]:
-        """The order of every list of posts (served by the indexes above)."""
-        return (Post.timestamp.desc(), Post.id.desc())
-
-    @staticmethod
-    def older_than(post_id: int) -> ColumnElement[bool]:
-        """The posts after ``post_id`` in ``newest_first`` order; none if it does not exist."""
-        timestamp = select(Post.timestamp).where(Post.id == post_id).scalar_subquery()
-        # The first comparison alone bounds the index range the database reads.
-        return and_(
-            Post.timestamp <= timestamp, or_(Post.timestamp < timestamp, Post.id < post_id)
-        )

@@ -64,6 +64,11 @@ def page_text(response: TestResponse) -> str:
     return response.get_data(as_text=True)
 
 
+def post_bodies(response: TestResponse) -> list[str]:
+    """The posts a list of posts shows, in its order, as their text."""
+    return re.findall(r'class="mb-0 post-body">([^<]*)<', page_text(response))
+
+
 def link_to(page: str, text: str) -> str | None:
     """Where the page's link reading ``text`` (e.g. "Older posts") leads; None if absent."""
     found = re.search(rf'href="([^"]*)">[^<]*{re.escape(text)}', page)

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from app.account.forms import ChangePasswordForm, EditProfileForm
 from app.auth.forms import commit_unless_taken
-from app.auth.sessions import keep_only_this_login, logins_of, signed_in_account
+from app.auth.sessions import keep_only_this_login, logins_of
 from app.extensions import db
 from app.security.rate_limits import limit_password_attempts
 
@@ -44,9 +44,8 @@ def edit_profile() -> Response | str:
         return render_profile_editor()
     form = EditProfileForm(current_user.username)
     if form.validate_on_submit():
-        account = signed_in_account()
-        account.username = form.username.data
-        account.about_me = form.about_me.data
+        current_user.username = form.username.data
+        current_user.about_me = form.about_me.data
         if commit_unless_taken(form):
             flash("Your changes have been saved.", "success")
             return redirect(url_for("account.edit_profile"))
@@ -56,7 +55,7 @@ def edit_profile() -> Response | str:
 @bp.route("/sign_out_elsewhere", methods=["POST"])
 @login_required
 def sign_out_elsewhere() -> Response:
-    ended = keep_only_this_login(current_user._get_current_object())
+    ended = keep_only_this_login(current_user)
     db.session.commit()
     browsers = "browser" if ended == 1 else "browsers"
     flash(f"You have been signed out everywhere else ({ended} other {browsers}).", "success")
@@ -67,14 +66,13 @@ def sign_out_elsewhere() -> Response:
 @login_required
 @limit_password_attempts
 def change_password() -> Response | str:
-    user = signed_in_account()
-    form = ChangePasswordForm(user, prefix="password")
+    form = ChangePasswordForm(current_user, prefix="password")
     if not form.validate_on_submit():
         return render_profile_editor(password_form=form)
-    user.set_password(form.new_password.data)
+    current_user.set_password(form.new_password.data)
     # Every other login ends; this browser's goes on with the same cookies, so it
     # stays signed in even when the form was sent twice at once.
-    keep_only_this_login(user)
+    keep_only_this_login(current_user)
     db.session.commit()
     flash("Your password has been changed. You have been signed out elsewhere.", "success")
     return redirect(url_for("account.edit_profile"))

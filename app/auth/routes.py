@@ -8,8 +8,6 @@ for a reset link is limited per client address and per email address asked for
 (``RATELIMIT_PASSWORD_RESET``), without a 429: see ``reset_requests_exhausted``.
 """
 
-import hashlib
-
 from flask import (
     Blueprint,
     current_app,
@@ -21,8 +19,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from limits import parse_many
-from limits.errors import StorageError
 from werkzeug.wrappers import Response
 
 from app.auth import password_reset
@@ -35,9 +31,14 @@ from app.auth.forms import (
 )
 from app.auth.redirects import is_safe_redirect
 from app.auth.sessions import end_every_login, sign_in, sign_out
-from app.extensions import db, limiter
+from app.extensions import db
 from app.models import User
-from app.security.rate_limits import attempt_allowed_on_account, limit_password_attempts
+from app.security.rate_limits import (
+    attempt_allowed_on_account,
+    count_attempt,
+    digest,
+    limit_password_attempts,
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -66,9 +67,8 @@ def register() -> Response | str:
 def login() -> Response | str:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
-    # A GET shows the empty form as fixed markup (templates/auth/login.html).
-    form = LoginForm() if request.method == "POST" else None
-    if form is not None and form.validate_on_submit():
+    form = LoginForm()
+    if form.validate_on_submit():
         # Also counted per target account (RATELIMIT_ACCOUNT), so that many
         # addresses cannot guess one password. A locked account gets the answer a
         # wrong password gets, after the same work: nothing tells the two apart.
@@ -98,30 +98,16 @@ def logout() -> Response:
 def reset_requests_exhausted(address: str) -> str | None:
     """Count a reset request per client address, then per email address asked for.
 
-    Returns which allowance is spent, if one is. The counts live in the login
-    form's rate-limit storage, but the visitor gets the usual answer, never a 429:
-    the answer tells nothing about the address, and nothing is sent.
+    Returns which allowance is spent, if one is. The visitor gets the usual
+    answer, never a 429: the answer tells nothing about the address, and nothing
+    is sent.
     """
-    if not limiter.enabled:
-        return None
-    limits = parse_many(current_app.config["RATELIMIT_PASSWORD_RESET"])
-    # A digest of the address: the rate-limit storage (Redis...) never holds it.
-    asked_for = hashlib.sha256(address.encode()).hexdigest()
-    client = request.remote_addr or "-"
-    for allowance, key in (("client address", client), ("email address", asked_for)):
-        try:
-            counted = [
-                limiter.limiter.hit(item, "password-reset", allowance, key) for item in limits
-            ]
-        except StorageError as error:
-            # As for the per-account login count (app.security.rate_limits): the store went
-            # away during this request; this one request goes through uncounted.
-            current_app.logger.warning(
-                "Rate limit storage unreachable: a password reset request was not counted (%s)",
-                error,
-            )
-            return None
-        if not all(counted):
+    limits = current_app.config["RATELIMIT_PASSWORD_RESET"]
+    for allowance, key in (
+        ("client address", request.remote_addr or "-"),
+        ("email address", digest(address)),
+    ):
+        if not count_attempt(limits, f"password-reset-{allowance}", key, "a reset request"):
             return allowance
     return None
 

@@ -12,18 +12,17 @@ password reset by email ends all of them at once (``end_every_login``).
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Flask, abort, current_app, request, session
-from flask_login import UserMixin, current_user, login_user, logout_user
+from flask import Flask, current_app, request, session
+from flask_login import current_user, login_user, logout_user
 from flask_login.config import COOKIE_NAME
 from sqlalchemy import ForeignKey, String, bindparam, delete, or_, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, undefer
 
 from app.database import UTCDateTime, utcnow
 from app.extensions import db, login
-from app.models import User, following_count_of
+from app.models import User
 
 # What Flask-Login writes is printable ASCII: "<login key>|<hex signature>".
 REMEMBER_COOKIE_SHAPE = re.compile(r"[!-~]{1,512}")
@@ -60,81 +59,30 @@ class LoginSession(db.Model):
         return current_user.is_authenticated and self.key_hash == key_hash(current_user.login_key)
 
 
-# eq=False: two are equal as Flask-Login has it, by their login key (get_id).
-@dataclass(eq=False)
-class SignedInUser(UserMixin):
-    """Who is signed in, as every page reads them: the user's row, not an ORM object.
-
-    Every signed-in request loads one. Loading a ``User`` object (identity map,
-    instance state) cost about twice reading the row, on pages that only show the
-    name. The views that change the user load the ``User`` itself
-    (``signed_in_account``).
-    """
-
-    id: int
-    username: str
-    email: str
-    about_me: str | None
-    last_seen: datetime | None
-    session_token: str
-    # How many people the user follows: it decides how their feed is read
-    # (app.main.queries.feed_for). Read here, the home page needs no statement of its own.
-    following_count: int
-    # The key of the login this request came with (see ``LoginSession``).
-    login_key: str
-
-    def get_id(self) -> str:
-        return self.login_key
-
-
-_user = User.__table__
-_login = LoginSession.__table__
 # Built once: a statement keeps its cache key, and its compiled SQL is found at once.
 USER_OF_LOGIN = (
-    select(
-        _user.c.id,
-        _user.c.username,
-        _user.c.email,
-        _user.c.about_me,
-        _user.c.last_seen,
-        _user.c.session_token,
-        following_count_of(_user.c.id).label("following_count"),
-        _login.c.expires_at,
-        _login.c.user_token,
-    )
-    .join_from(_login, _user, _login.c.user_id == _user.c.id)
-    .where(_login.c.key_hash == bindparam("key_hash"))
+    select(User, LoginSession.expires_at, LoginSession.user_token)
+    .join_from(LoginSession, User, LoginSession.user_id == User.id)
+    .where(LoginSession.key_hash == bindparam("key_hash"))
+    # The home page reads it to choose how to read the feed (app.main.queries).
+    .options(undefer(User.following_count))
 )
 
 
 @login.user_loader
-def load_user(login_key: str) -> SignedInUser | None:
-    """The user of the login a session or remember cookie names, while that login lasts."""
+def load_user(login_key: str) -> User | None:
+    """The user of the login a session or remember cookie names, while that login lasts.
+
+    The one user object of a request: pages read ``current_user``, and the views
+    that change the account change it and commit.
+    """
     found = db.session.execute(USER_OF_LOGIN, {"key_hash": key_hash(login_key)}).first()
     if found is None:
         return None  # logged out, signed out elsewhere, or a cookie from before 0005
-    if found.expires_at <= utcnow() or not secrets.compare_digest(
-        found.user_token, found.session_token
-    ):
+    user, expires_at, user_token = found
+    if expires_at <= utcnow() or not secrets.compare_digest(user_token, user.session_token):
         return None
-    return SignedInUser(
-        found.id,
-        found.username,
-        found.email,
-        found.about_me,
-        found.last_seen,
-        found.session_token,
-        found.following_count,
-        login_key,
-    )
-
-
-def signed_in_account() -> User:
-    """The signed-in user as a ``User``, for the views that change it."""
-    user = db.session.get(User, current_user.id)
-    if user is None:  # the account was deleted since this request loaded it
-        abort(401)
-    user.login_key = current_user.login_key
+    user.login_key = login_key
     return user
 
 
@@ -186,7 +134,7 @@ def sign_out() -> None:
     logout_user()
 
 
-def keep_only_this_login(user: User | SignedInUser) -> int:
+def keep_only_this_login(user: User) -> int:
     """End every other login of ``user`` (the caller commits); return how many ended.
 
     This browser's login takes the user's current session token, so it outlives
@@ -209,7 +157,7 @@ def end_every_login(user: User) -> int:
     return db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id)).rowcount
 
 
-def logins_of(user: User | SignedInUser) -> list[LoginSession]:
+def logins_of(user: User) -> list[LoginSession]:
     """The logins of ``user`` that still sign a browser in, newest first."""
     return list(
         db.session.scalars(

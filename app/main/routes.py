@@ -15,17 +15,15 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import Row, Select, update
+from sqlalchemy import Row, Select
 from werkzeug.wrappers import Response
 
-from app.auth.sessions import signed_in_account
 from app.database import utcnow
 from app.extensions import db
 from app.main import queries
-from app.main.forms import MAX_POST_LENGTH, PostForm
+from app.main.forms import PostForm
 from app.main.pagination import Page, PageQuery
 from app.models import Post, User
-from app.templating import shown_people, shown_posts
 
 bp = Blueprint("main", __name__)
 
@@ -43,9 +41,8 @@ def record_last_seen() -> None:
         return
     now = utcnow()
     if current_user.last_seen is None or now - current_user.last_seen >= LAST_SEEN_INTERVAL:
-        db.session.execute(update(User).where(User.id == current_user.id).values(last_seen=now))
-        db.session.commit()
         current_user.last_seen = now
+        db.session.commit()
 
 
 def requested_page() -> int:
@@ -86,12 +83,7 @@ def newest_posts(query: PageQuery, **params: Any) -> Page:
     """
     page = requested_page_of(query, **params)
     next_after = page.items[-1].id if page.has_next else None
-    return replace(page, items=shown_posts(page.items), next_after=next_after)
-
-
-def people_shown(page: Page) -> Page:
-    """A page of people with each person's values built for the list (app.templating)."""
-    return replace(page, items=shown_people(page.items))
+    return replace(page, next_after=next_after)
 
 
 def profile_row_or_404(
@@ -104,8 +96,7 @@ def profile_row_or_404(
 
 
 def profile_or_404(username: str) -> User:
-    found = db.session.scalar(queries.PROFILE_BY_NAME, {"username": username.lower()})
-    return found or abort(404)
+    return User.by_username(username) or abort(404)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -114,22 +105,18 @@ def index() -> Response | str:
     # Visitors without an account see what the site is about, not a login prompt.
     if not current_user.is_authenticated:
         return redirect(url_for("main.explore"))
-    form = None
-    if request.method == "POST":
-        # A GET shows the empty form as fixed markup (templates/index.html).
-        form = PostForm()
-        if form.validate_on_submit():
-            db.session.add(Post(body=form.body.data, user_id=current_user.id))
-            db.session.commit()
-            flash("Your post is now live!", "success")
-            return redirect(url_for("main.index"))
+    form = PostForm()
+    if form.validate_on_submit():
+        db.session.add(Post(body=form.body.data, user_id=current_user.id))
+        db.session.commit()
+        flash("Your post is now live!", "success")
+        return redirect(url_for("main.index"))
     following_count = current_user.following_count
     page = newest_posts(queries.feed_for(following_count), user_id=current_user.id)
     return render_template(
         "index.html",
         title="Home",
         form=form,
-        max_post_length=MAX_POST_LENGTH,
         page=page,
         follows_nobody=following_count == 0,
     )
@@ -161,7 +148,7 @@ def user(username: str) -> str:
 @login_required
 def followers_of(username: str) -> str:
     profile = profile_row_or_404(username)
-    page = people_shown(requested_page_of(queries.FOLLOWERS_OF, user_id=profile.id))
+    page = requested_page_of(queries.FOLLOWERS_OF, user_id=profile.id)
     title = f"People following {profile.username}"
     return render_template(
         "people.html", title=title, user=profile, page=page, endpoint="main.followers"
@@ -172,7 +159,7 @@ def followers_of(username: str) -> str:
 @login_required
 def followed_by(username: str) -> str:
     profile = profile_row_or_404(username)
-    page = people_shown(requested_page_of(queries.FOLLOWED_BY, user_id=profile.id))
+    page = requested_page_of(queries.FOLLOWED_BY, user_id=profile.id)
     title = f"People {profile.username} follows"
     return render_template(
         "people.html", title=title, user=profile, page=page, endpoint="main.following"
@@ -187,7 +174,7 @@ def follow(username: str) -> Response:
     if profile.id == current_user.id:
         flash("You cannot follow yourself.", "warning")
     else:
-        signed_in_account().follow(profile)
+        current_user.follow(profile)
         db.session.commit()
         flash(f"You are following {profile.username}.", "success")
     return redirect(url_for("main.user", username=profile.username))
@@ -200,7 +187,7 @@ def unfollow(username: str) -> Response:
     if profile.id == current_user.id:
         flash("You cannot unfollow yourself.", "warning")
     else:
-        signed_in_account().unfollow(profile)
+        current_user.unfollow(profile)
         db.session.commit()
         flash(f"You are no longer following {profile.username}.", "info")
     return redirect(url_for("main.user", username=profile.username))

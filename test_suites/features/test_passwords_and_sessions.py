@@ -7,8 +7,6 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from flask_login import login_user
-from werkzeug.exceptions import Unauthorized
 from werkzeug.security import check_password_hash
 
 from app import models
@@ -484,17 +482,3 @@ def test_the_same_password_change_sent_twice_at_once_keeps_this_browser_signed_i
         assert is_logged_in(browser)
     fresh = file_app.test_client()
     assert Auth(fresh).login(password=NEW_PASSWORD).headers["Location"] == "/index"
-
-
-def test_a_change_to_an_account_deleted_since_the_request_loaded_it_is_refused(app, alice):
-    """Pages read the signed-in user as a row; a view that changes the account loads it
-    again, and finds nothing if it was deleted in between: a 401, not a 500."""
-    signed_in = sessions.SignedInUser(
-        alice.id, "alice", alice.email, None, None, alice.session_token, 0, "a login key"
-    )
-    db.session.delete(alice)
-    db.session.commit()
-    with app.test_request_context("/edit_profile", method="POST"):
-        login_user(signed_in)
-        with pytest.raises(Unauthorized):
-            sessions.signed_in_account()

@@ -14,7 +14,8 @@ from sqlalchemy import event, insert
 
 from app.database import utcnow
 from app.extensions import db
-from app.models import WALK_FEED_FROM, Post, User, followers
+from app.main.queries import WALK_FEED_FROM
+from app.models import Post, User, followers
 from testkit.clients import Auth, link_to, page_text
 
 PER_PAGE = 10
