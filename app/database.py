@@ -47,8 +47,8 @@ def _configure_sqlite_connection(
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     # In WAL mode NORMAL syncs at checkpoints, not at every commit: the database
     # stays consistent through crashes and power cuts; a power cut (not an app
-    # crash) may lose the last commits. It nearly doubled mixed read/write req/s
-    # in bench/run.py, where fsync on each new post was the cost.
+    # crash) may lose the last commits. An fsync on every new post is what it
+    # saves (docs/performance.md).
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 

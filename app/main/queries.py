@@ -1,8 +1,8 @@
 """The statements of the pages, built once at import and run with bound parameters.
 
-Each is a Core select of the columns a page shows (the pages only read them):
-building a statement, and the ORM's work around one, cost more per page view
-than the database's answer. See ``app.main.pagination.PageQuery`` on the cache.
+Each is a Core select of the columns a page shows: the pages only read them, so
+no ORM objects are built (docs/performance.md). See
+``app.main.pagination.PageQuery`` on how a list is read page by page.
 """
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select
@@ -56,9 +56,8 @@ PROFILE_POSTS = posts_page(post.c.user_id == USER_ID)
 # is found by walking every post newest first and keeping the followed authors'
 # (a few dozen rows for 50 follows); seeking each author's posts through the author
 # index would read and sort all of them first (50,000 rows for 500 follows). Following
-# few, their posts are few, and seeking them beats walking past everyone else's.
-# Measured on the benchmark's data (SQLite, page 1): following 50, 0.22 ms walking
-# against 1.31 ms seeking; following 500, 0.17 ms against 13.3 ms.
+# few, their posts are few, and seeking them beats walking past everyone else's
+# (the figures: docs/performance.md).
 WALK_FEED_FROM = 20
 # "+ 0" hides the author index from the planner (SQLite would always prefer it).
 FEED_OF_NOBODY_FOLLOWED = PROFILE_POSTS

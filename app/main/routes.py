@@ -74,8 +74,7 @@ def newest_posts(query: PageQuery, **params: Any) -> Page:
     """The requested page of posts (``app.main.queries``), newest first.
 
     Each post is a plain row of what a page shows (body, timestamp, the author's
-    name and email): a page only reads them, and building ORM objects with their
-    identity map and joined authors cost more than the query itself.
+    name and email): a page only reads them (docs/performance.md).
 
     "Older posts" links name the last post shown, and the next page is read from
     there: the last of 5,000 pages, reached the way people reach it, costs what the

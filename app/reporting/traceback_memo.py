@@ -2,9 +2,8 @@
 
 When something the site depends on breaks, every request fails the same way, and
 each failure has its traceback formatted for the log line and the email report.
-Python 3.11 parses the source line of every frame to place its ``^^^`` markers:
-that formatting was a third of the instructions of a failing request (callgrind,
-docs/benchmark.md), work done again for a text already written. So the text is
+Python 3.11 parses the source line of every frame to place its ``^^^`` markers,
+work done again for a text already written (docs/performance.md). So the text is
 kept per *shape* of failure: everything the formatted text is made of.
 """
 
