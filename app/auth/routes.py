@@ -2,10 +2,10 @@
 
 Every POST here that checks or sets a password is rate limited per client
 address (``RATELIMIT_AUTH``, ``limit_password_attempts``); looking at a form
-(GET) never is. Sign-in attempts
-are also counted per target account (``RATELIMIT_ACCOUNT``, in the view). Asking
-for a reset link is limited per client address and per email address asked for
-(``RATELIMIT_PASSWORD_RESET``), without a 429: see ``reset_requests_exhausted``.
+(GET) never is. Sign-in attempts are also counted per target account
+(``RATELIMIT_ACCOUNT``, in the view). Asking for a reset link is limited per
+client address and per email address asked for (``RATELIMIT_PASSWORD_RESET``),
+without a 429: see ``reset_requests_exhausted``.
 """
 
 from flask import (
