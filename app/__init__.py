@@ -4,6 +4,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import account, auth, database, mail, main, metrics, reporting, templating
+from app.application import Microblog
 from app.auth import password_reset, sessions
 from app.errors import debugging, handlers
 from app.extensions import bootstrap, csrf, db, login, migrate
@@ -15,7 +16,7 @@ __all__ = ["create_app", "db"]
 
 def create_app(config_class: type = Config) -> Flask:
     """A complete application configured by ``config_class``."""
-    app = Flask(__name__)
+    app = Microblog(__name__)
     app.config.from_object(config_class)
     secret_key.init_app(app)
     trust_proxies(app)

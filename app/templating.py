@@ -1,10 +1,20 @@
-"""What every template may use: the <time> filter and Gravatar avatars."""
+"""What templates use on every page: each listed post's values, the layout's fixed URLs.
 
+Both are departures from plain Flask made for speed (docs/performance.md): a list
+of posts repeats its per-post work twenty times, and the layout asked url_for for
+a dozen links on every page.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NamedTuple
+from urllib.parse import quote
 
-from flask import Flask
+from flask import Flask, current_app, request, url_for
 from markupsafe import Markup
 
+from app.extensions import bootstrap
 from app.models import avatar_url
 
 
@@ -17,7 +27,119 @@ def utc_time(moment: datetime) -> Markup:
     return Markup(f'<time datetime="{machine}" title="{shown}">{shown}</time>')  # noqa: S704
 
 
+class ShownPost(NamedTuple):
+    """A post as a list of posts shows it, every value built once, in Python."""
+
+    id: int
+    body: str
+    author: str
+    author_url: str
+    avatar: str
+    time: Markup
+
+
+def shown_posts(rows: Iterable[Any]) -> list[ShownPost]:
+    """Rows of app.main.queries.POST_ROWS, ready for the post list."""
+    prefix = fixed_urls().profile_prefix
+    return [
+        # quote() is what |urlencode does to a name (see "profile_prefix" below).
+        ShownPost(
+            row.id,
+            row.body,
+            row.author,
+            prefix + quote(row.author),
+            avatar_url(row.email, 48),
+            utc_time(row.timestamp),
+        )
+        for row in rows
+    ]
+
+
+class ShownPerson(NamedTuple):
+    """A person as a list of people shows them, every value built once."""
+
+    username: str
+    url: str
+    avatar: str
+    about_me: str | None
+
+
+def shown_people(rows: Iterable[Any]) -> list[ShownPerson]:
+    """Rows of username, email and about_me, ready for a list of people."""
+    prefix = fixed_urls().profile_prefix
+    return [
+        ShownPerson(
+            row.username, prefix + quote(row.username), avatar_url(row.email, 48), row.about_me
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class FixedUrls:
+    """The links that never change, as url_for and Bootstrap-Flask write them.
+
+    Attributes, not a dict: Jinja looks ``urls.index`` up as an attribute first,
+    and a dict would answer each of the layout's dozen lookups with a caught error.
+    """
+
+    index: str
+    explore: str
+    login: str
+    register: str
+    logout: str
+    edit_profile: str
+    reset_password_request: str
+    # Usernames are URL-safe ([A-Za-z0-9_.-], see app/auth/forms.py); templates add
+    # the name with |urlencode, which still quotes any other character.
+    profile_prefix: str
+    style_css: str
+    favicon: str
+    local_time_js: str
+    post_counter_js: str
+    bootstrap_css: Markup
+    bootstrap_js: Markup
+
+
+def build_fixed_urls() -> FixedUrls:
+    return FixedUrls(
+        index=url_for("main.index"),
+        explore=url_for("main.explore"),
+        login=url_for("auth.login"),
+        register=url_for("auth.register"),
+        logout=url_for("auth.logout"),
+        edit_profile=url_for("account.edit_profile"),
+        reset_password_request=url_for("auth.reset_password_request"),
+        profile_prefix=url_for("main.user", username="_")[:-1],
+        style_css=url_for("static", filename="style.css"),
+        favicon=url_for("static", filename="favicon.svg"),
+        local_time_js=url_for("static", filename="local-time.js"),
+        post_counter_js=url_for("static", filename="post-counter.js"),
+        bootstrap_css=bootstrap.load_css(),
+        bootstrap_js=bootstrap.load_js(),
+    )
+
+
+def fixed_urls() -> FixedUrls:
+    """The fixed links: built at the first request, then reused.
+
+    The layout asked url_for for a dozen links on every page, each a walk through
+    the URL map. They depend only on the app and the script root it is mounted at.
+    """
+    by_root = current_app.extensions.setdefault("fixed_urls", {})
+    urls = by_root.get(request.script_root)
+    if urls is None:
+        urls = by_root[request.script_root] = build_fixed_urls()
+    return urls
+
+
+def template_urls() -> dict[str, FixedUrls]:
+    """``urls`` for every template."""
+    return {"urls": fixed_urls()}
+
+
 def init_app(app: Flask) -> None:
+    app.context_processor(template_urls)
     app.add_template_filter(utc_time)
-    # Lists show rows of what a page reads (app.main.queries), not User objects.
+    # The profile page's avatar, from its row (see main.routes.profile_row_or_404).
     app.add_template_global(avatar_url)

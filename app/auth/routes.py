@@ -67,8 +67,9 @@ def register() -> Response | str:
 def login() -> Response | str:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
-    form = LoginForm()
-    if form.validate_on_submit():
+    # A GET shows the empty form as fixed markup (templates/auth/login.html).
+    form = LoginForm() if request.method == "POST" else None
+    if form is not None and form.validate_on_submit():
         # Also counted per target account (RATELIMIT_ACCOUNT), so that many
         # addresses cannot guess one password. A locked account gets the answer a
         # wrong password gets, after the same work: nothing tells the two apart.

@@ -21,9 +21,10 @@ from werkzeug.wrappers import Response
 from app.database import utcnow
 from app.extensions import db
 from app.main import queries
-from app.main.forms import PostForm
+from app.main.forms import MAX_POST_LENGTH, PostForm
 from app.main.pagination import Page, PageQuery
 from app.models import Post, User
+from app.templating import shown_people, shown_posts
 
 bp = Blueprint("main", __name__)
 
@@ -82,7 +83,12 @@ def newest_posts(query: PageQuery, **params: Any) -> Page:
     """
     page = requested_page_of(query, **params)
     next_after = page.items[-1].id if page.has_next else None
-    return replace(page, next_after=next_after)
+    return replace(page, items=shown_posts(page.items), next_after=next_after)
+
+
+def people_shown(page: Page) -> Page:
+    """A page of people with each person's values built for the list (app.templating)."""
+    return replace(page, items=shown_people(page.items))
 
 
 def profile_row_or_404(
@@ -104,18 +110,22 @@ def index() -> Response | str:
     # Visitors without an account see what the site is about, not a login prompt.
     if not current_user.is_authenticated:
         return redirect(url_for("main.explore"))
-    form = PostForm()
-    if form.validate_on_submit():
-        db.session.add(Post(body=form.body.data, user_id=current_user.id))
-        db.session.commit()
-        flash("Your post is now live!", "success")
-        return redirect(url_for("main.index"))
+    form = None
+    if request.method == "POST":
+        # A GET shows the empty form as fixed markup (templates/index.html).
+        form = PostForm()
+        if form.validate_on_submit():
+            db.session.add(Post(body=form.body.data, user_id=current_user.id))
+            db.session.commit()
+            flash("Your post is now live!", "success")
+            return redirect(url_for("main.index"))
     following_count = current_user.following_count
     page = newest_posts(queries.feed_for(following_count), user_id=current_user.id)
     return render_template(
         "index.html",
         title="Home",
         form=form,
+        max_post_length=MAX_POST_LENGTH,
         page=page,
         follows_nobody=following_count == 0,
     )
@@ -147,7 +157,7 @@ def user(username: str) -> str:
 @login_required
 def followers_of(username: str) -> str:
     profile = profile_row_or_404(username)
-    page = requested_page_of(queries.FOLLOWERS_OF, user_id=profile.id)
+    page = people_shown(requested_page_of(queries.FOLLOWERS_OF, user_id=profile.id))
     title = f"People following {profile.username}"
     return render_template(
         "people.html", title=title, user=profile, page=page, endpoint="main.followers"
@@ -158,7 +168,7 @@ def followers_of(username: str) -> str:
 @login_required
 def followed_by(username: str) -> str:
     profile = profile_row_or_404(username)
-    page = requested_page_of(queries.FOLLOWED_BY, user_id=profile.id)
+    page = people_shown(requested_page_of(queries.FOLLOWED_BY, user_id=profile.id))
     title = f"People {profile.username} follows"
     return render_template(
         "people.html", title=title, user=profile, page=page, endpoint="main.following"
