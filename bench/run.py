@@ -1,4 +1,4 @@
-"""Benchmark Microblog under gunicorn against two ceilings (bare and lean Flask); print a table.
+"""Benchmark Microblog under gunicorn against a ceiling (bare Flask); print a table.
 
     venv/bin/python -m bench.run [--workers 2] [--duration 5] [--database-url URL | --postgres]
 
@@ -7,11 +7,10 @@ one with 10; every user following 50 others, ``celebrity`` followed by all,
 ``follows500`` following 500: see bench/seed.py), starts the real app in
 production mode with deploy/gunicorn.conf.py (email reports on, to a local SMTP
 server; rate limits on, as in production), then the same server settings around
-a bare Flask app (the ceiling) and a lean Flask app serving the same logged-in home
-page at the least it costs (bench/lean_app.py, the second ceiling), and drives each
-scenario with wrk from its own process. Statuses are checked against the gunicorn
-access log, so every 404 or 500 that should not be there is counted. Needs wrk
-(testkit/install-system-packages.sh installs it).
+a bare Flask app (the ceiling), and drives each scenario with wrk from its own
+process. Statuses are checked against the gunicorn access log, so every 404 or 500
+that should not be there is counted. Needs wrk (testkit/install-system-packages.sh
+installs it).
 """
 
 import argparse
@@ -80,9 +79,6 @@ class Result:
     ceiling: float = 0.0
     ratio: float = 0.0
     ceiling_cpu_ms: float = 0.0
-    lean: float = 0.0  # the lean home page's req/s and CPU ms/req, measured around this
-    lean_ratio: float = 0.0
-    lean_cpu_ms: float = 0.0
 
 
 @dataclass
@@ -316,11 +312,11 @@ def main() -> None:
         environment.update(
             MAIL_SERVER=sink.host, MAIL_PORT=str(sink.port), ADMINS="bench@example.com"
         )
-        ceilings, leans, results, stressed, checks = run_scenarios(
+        ceilings, results, stressed, checks = run_scenarios(
             wrk, args, environment, tmp, per_page, counts
         )
         checks["emails"] = len(sink.inbox.messages)
-    print_report(ceilings, leans, results, stressed, checks, args, environment["DATABASE_URL"])
+    print_report(ceilings, results, stressed, checks, args, environment["DATABASE_URL"])
 
 
 def run_scenarios(
@@ -330,14 +326,13 @@ def run_scenarios(
     tmp: Path,
     per_page: int,
     counts: SeedCounts,
-) -> tuple[list[Result], list[Result], list[Result], Result, dict[str, int]]:
+) -> tuple[list[Result], list[Result], Result, dict[str, int]]:
     last_page = PROLIFIC_POSTS // per_page
     # Nothing is posted before the explore scenarios have run: this stays the last page.
     explore_last = -(-counts.posts // per_page)
     follow = ("POST", f"/follow/{FOLLOW_TARGET}", 302)
     unfollow = ("POST", f"/unfollow/{FOLLOW_TARGET}", 302)
     bare = Scenario("bare Flask ceiling", [("GET", "/", 200)])
-    lean = Scenario("lean Flask home page (follows 50)", [("GET", "/index", 200)], True)
     crash = Scenario("GET failing page (email on)", [("GET", CRASH_PATH, 500)])
     stress = Scenario(
         "64 conns x 4 workers, half POSTs (post, follow, unfollow)",
@@ -354,14 +349,12 @@ def run_scenarios(
     workers = args.workers
     results: list[Result] = []
     ceilings: list[Result] = []
-    leans: list[Result] = []
-    # All four servers run side by side; the two ceilings are measured before and
+    # All three servers run side by side; the ceiling is measured before and
     # after every scenario, so each ratio compares figures taken under the same load
     # (the machine may be shared and its load may change during the run).
-    print(f"bare Flask, lean Flask, Microblog and Microblog with a failing page, {workers} each")
+    print(f"bare Flask, Microblog and Microblog with a failing page, {workers} workers each")
     with (
         serving("bench.bare_app:app", "bare", environment, workers, tmp) as bare_server,
-        serving("bench.lean_app:create_app()", "lean", environment, workers, tmp) as lean_server,
         serving("microblog:app", "app", environment, workers, tmp) as app_server,
         serving("testkit.crashing_app:app", "crash", environment, workers, tmp) as crash_server,
     ):
@@ -421,20 +414,15 @@ def run_scenarios(
         check_follows(app_server.url, reader, READERS[0], FOLLOWING)
         check_follows(app_server.url, reader, FOLLOWS_MANY, counts.many_following)
         ceilings.append(measure(wrk, bare_server, bare, args, {}))
-        leans.append(measure(wrk, lean_server, lean, args, sessions))
         plan = [(app_server, scenario) for scenario in scenarios]
         plan.append((crash_server, crash))
         for server, scenario in plan:
             results.append(measure(wrk, server, scenario, args, sessions))
             ceilings.append(measure(wrk, bare_server, bare, args, {}, warm=False))
-            leans.append(measure(wrk, lean_server, lean, args, sessions, warm=False))
     for n, result in enumerate(results):
         result.ceiling = (ceilings[n].rps + ceilings[n + 1].rps) / 2
         result.ratio = result.rps / result.ceiling
         result.ceiling_cpu_ms = (ceilings[n].cpu_ms + ceilings[n + 1].cpu_ms) / 2
-        result.lean = (leans[n].rps + leans[n + 1].rps) / 2
-        result.lean_ratio = result.rps / result.lean
-        result.lean_cpu_ms = (leans[n].cpu_ms + leans[n + 1].cpu_ms) / 2
     crashed = results[-1]
 
     print("Microblog, 4 workers, 64 connections", flush=True)
@@ -446,12 +434,11 @@ def run_scenarios(
         "stress_locked": count_in_logs(tmp, "stress", "database is locked"),
         "crash_500s": crashed.statuses[500],
     }
-    return ceilings, leans, results, stressed, checks
+    return ceilings, results, stressed, checks
 
 
 def print_report(
     ceilings: list[Result],
-    leans: list[Result],
     results: list[Result],
     stressed: Result,
     checks: dict[str, int],
@@ -471,35 +458,20 @@ def print_report(
     print()
     print(
         "| scenario | req/s | p50 ms | p99 ms | unexpected status | socket errors "
-        "| peak RSS/worker MiB | worker CPU ms/req | ceiling req/s | ratio | CPU ratio "
-        "| lean req/s | ratio to lean | CPU ratio to lean |"
+        "| peak RSS/worker MiB | worker CPU ms/req | ceiling req/s | ratio | CPU ratio |"
     )
-    print("| --- |" + " ---: |" * 13)
+    print("| --- |" + " ---: |" * 10)
     rows = [*results, stressed]
     for r in rows:
         ceiling = f"{r.ceiling:.0f}" if r.ceiling else "-"
         ratio = f"{r.ratio:.2f}" if r.ceiling else "-"
         cpu_ratio = f"{r.ceiling_cpu_ms / r.cpu_ms:.2f}" if r.ceiling and r.cpu_ms else "-"
-        lean = f"{r.lean:.0f}" if r.lean else "-"
-        lean_ratio = f"{r.lean_ratio:.2f}" if r.lean else "-"
-        lean_cpu = f"{r.lean_cpu_ms / r.cpu_ms:.2f}" if r.lean and r.cpu_ms else "-"
         print(
             f"| {r.scenario} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.unexpected} "
             f"| {r.socket_errors} | {r.peak_rss_mib:.0f} | {r.cpu_ms:.2f} | {ceiling} | {ratio} "
-            f"| {cpu_ratio} | {lean} | {lean_ratio} | {lean_cpu} |"
+            f"| {cpu_ratio} |"
         )
     print()
-    lean_to_bare = sorted(
-        lean.rps / ((ceilings[n].rps + ceilings[n + 1].rps) / 2)
-        for n, lean in enumerate(leans[:-1])
-    )
-    print(
-        f"second ceiling: the lean home page measured {len(leans)} times: "
-        f"{min(r.rps for r in leans):.0f} to {max(r.rps for r in leans):.0f} req/s, "
-        f"{min(r.cpu_ms for r in leans):.2f} to {max(r.cpu_ms for r in leans):.2f} worker CPU "
-        f"ms/req, {lean_to_bare[len(lean_to_bare) // 2]:.2f} of bare Flask (median; "
-        f"{lean_to_bare[0]:.2f} to {lean_to_bare[-1]:.2f})"
-    )
     print(
         f"ceiling: bare Flask measured {len(bare)} times, between the scenarios: "
         f"{min(bare):.0f} to {max(bare):.0f} req/s, "
