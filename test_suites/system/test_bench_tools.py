@@ -1,6 +1,11 @@
-"""The benchmark's own parts that can be checked quickly: seeding and process probes."""
+"""The benchmark's own parts: seeding, probes, its checks, the checkout of another revision.
+
+The last tests run bench.run itself, briefly (1 s a scenario), in both modes.
+"""
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -11,6 +16,8 @@ from sqlalchemy import create_engine, select
 
 from app.models import Post, User, followers
 from bench.probes import child_pids, cpu_seconds, peak_rss_kib
+from bench.revisions import ROOT, checked_out, git, migrations_heads, require_same_schema
+from bench.run import check_follows, check_last_pages, log_in
 from bench.seed import (
     CELEBRITY,
     FOLLOW_TARGET,
@@ -23,7 +30,7 @@ from bench.seed import (
 )
 from testkit.clients import LiveClient
 from testkit.services.gunicorn import gunicorn_server
-from testkit.services.processes import stop_process, wait_until
+from testkit.services.processes import stop_process, unavailable, wait_until
 from testkit.services.production import production_environment, upgrade_database
 
 pytestmark = pytest.mark.system
@@ -123,3 +130,122 @@ def test_the_ceiling_keeps_serving_under_the_production_gunicorn_settings(tmp_pa
         time.sleep(2)  # a worker that fails to boot takes the server down within this
         assert server.process.poll() is None, output.read_text()[-2000:]
     assert "Exception in worker process" not in output.read_text()
+
+
+def worktrees() -> set[str]:
+    """The paths of the repository's worktrees (others' HEADs may move meanwhile)."""
+    listed = git("worktree", "list", "--porcelain").splitlines()
+    return {line.removeprefix("worktree ") for line in listed if line.startswith("worktree ")}
+
+
+def test_another_revision_is_served_from_its_own_checkout(tmp_path):
+    with checked_out("HEAD") as tree:
+        assert str(tree) in worktrees()
+        # Changed in the checkout only: what answers must be the checkout's code.
+        bare_app = tree / "bench" / "bare_app.py"
+        bare_app.write_text(bare_app.read_text().replace("Hello", "Hello from the checkout"))
+        with gunicorn_server(
+            "bench.bare_app:app",
+            environment=production_environment(tmp_path),
+            output=tmp_path / "gunicorn.out",
+            workers=1,
+            root=tree,
+        ) as server:
+            assert "Hello from the checkout" in LiveClient(server.url).get("/").text
+    assert not tree.exists()
+    assert str(tree) not in worktrees()
+
+
+def test_the_checkout_is_removed_when_the_run_is_interrupted():
+    with pytest.raises(KeyboardInterrupt), checked_out("HEAD") as tree:
+        raise KeyboardInterrupt
+    assert not tree.exists()
+    assert str(tree) not in worktrees()
+
+
+def test_a_revision_that_names_no_commit_is_refused():
+    with pytest.raises(SystemExit, match="'no-such-branch' names no commit"):
+        checked_out("no-such-branch").__enter__()
+
+
+def test_a_revision_with_other_migrations_is_refused(tmp_path):
+    shutil.copytree(ROOT / "migrations", tmp_path / "migrations")
+    require_same_schema(tmp_path, "REV")  # the same heads: both apps can share a database
+    [head] = migrations_heads(ROOT)
+    (tmp_path / "migrations" / "versions" / "9999_later.py").write_text(
+        f'revision = "9999"\ndown_revision = "{head}"\n'
+    )
+    with pytest.raises(SystemExit, match="REV's migrations end at 9999, the working tree's at"):
+        require_same_schema(tmp_path, "REV")
+
+
+def test_the_benchmarks_checks_refuse_pages_that_are_not_what_they_claim(tmp_path):
+    environment = production_environment(tmp_path, POSTS_PER_PAGE="20")
+    upgrade_database(environment)
+    seed(environment["DATABASE_URL"], users=50, posts=10_500, following=5, following_many=20)
+    output = tmp_path / "gunicorn.out"
+    with gunicorn_server(environment=environment, output=output, workers=1) as server:
+        session, token = log_in(server.url, READERS[0])
+        assert session.startswith("session=") and token
+        check_follows(server.url, session, READERS[0], 5)
+        check_follows(server.url, session, FOLLOWS_MANY, 20)
+        with pytest.raises(SystemExit, match="does not follow 6 people"):
+            check_follows(server.url, session, READERS[0], 6)
+        check_last_pages(server.url, session, 20, [f"/user/{PROLIFIC}?page=500"])
+        for not_last in (f"/user/{PROLIFIC}?page=499", f"/user/{TEN_POSTS}"):
+            with pytest.raises(SystemExit, match="is not a full last page"):
+                check_last_pages(server.url, session, 20, [not_last])
+
+
+def bench_run(*options: str) -> str:
+    """A short run of bench.run: its output (the run must succeed)."""
+    if shutil.which("wrk") is None:
+        unavailable("wrk is not installed")
+    done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-m", "bench.run", "--duration", "1", "--warmup", "0", *options],
+        cwd=ROOT,
+        env={**os.environ, "SECRET_KEY": "x"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+def table_rows(output: str) -> dict[str, list[str]]:
+    """The printed table's rows: each scenario's cells, by its name."""
+    rows = [line.strip("|").split(" | ") for line in output.splitlines() if line.startswith("| ")]
+    return {cells[0].strip(): [cell.strip() for cell in cells[1:]] for cells in rows[2:]}
+
+
+def test_the_benchmark_measures_a_page_against_bare_flask():
+    output = bench_run("--only", "GET /index (logged in")
+    [(name, cells)] = table_rows(output).items()
+    assert name == "GET /index (logged in, follows 50)"
+    rps, unexpected, socket_errors, ceiling, ratio = (cells[i] for i in (0, 3, 4, 7, 8))
+    assert float(rps) > 0 and float(ceiling) > float(rps)
+    assert (unexpected, socket_errors) == ("0", "0")  # every request logged in and answered
+    assert 0 < float(ratio) < 1
+    assert "targets: not evaluated" in output
+
+
+def test_the_benchmark_compares_a_revision_with_the_working_tree():
+    before = worktrees()
+    output = bench_run(
+        "--against", "HEAD", "--rounds", "2", "--only", "login", "--only", "/follow/"
+    )
+    rows = table_rows(output)
+    assert list(rows) == ["GET /login (anonymous)", "POST /follow/tenposts + /unfollow"]
+    for cells in rows.values():
+        rps_before, rps_after, change = float(cells[0]), float(cells[1]), cells[2]
+        assert rps_before > 0 and rps_after > 0
+        # The median of the two rounds' changes, and their range.
+        assert re.fullmatch(r"[+-]\d+\.\d \([+-]\d+\.\d to [+-]\d+\.\d\)", change)
+        assert cells[7:] == ["0 / 0", "0 / 0"]  # no unexpected status, no socket error
+    # Each version went first once in each scenario.
+    runs = re.findall(r"^  (before|after): GET /login", output, re.MULTILINE)
+    assert runs == ["before", "after", "after", "before"]
+    assert f"before: {git('log', '-1', '--format=%h', 'HEAD')} (" in output
+    assert worktrees() == before  # the checkout is gone
