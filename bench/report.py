@@ -64,11 +64,18 @@ def median_of(rounds: list[Result]) -> Result:
     )
 
 
-def changes(before: list[Result], after: list[Result]) -> list[float]:
-    """after / before - 1 for each round's pair, measured back to back: sorted."""
-    return sorted(
-        later.rps / earlier.rps - 1 for earlier, later in zip(before, after, strict=True)
+def change(before: list[Result], after: list[Result], figure: str) -> str:
+    """The median of the rounds' after / before - 1 of ``figure``, in %; its range in brackets.
+
+    Each round's pair was measured back to back, under the same load: the change is
+    taken pair by pair, not between medians of rounds run under other loads.
+    """
+    found = sorted(
+        getattr(later, figure) / getattr(earlier, figure) - 1
+        for earlier, later in zip(before, after, strict=True)
     )
+    told = f"{statistics.median(found) * 100:+.1f}"
+    return told + (f" ({found[0] * 100:+.1f} to {found[-1] * 100:+.1f})" if len(found) > 1 else "")
 
 
 def headline(title: str, args: argparse.Namespace, database_url: str) -> None:
@@ -105,29 +112,29 @@ def print_comparison(
     print()
     print(
         "| scenario | before req/s | after req/s | change % | before ratio to bare "
-        "| after ratio to bare | before CPU ms/req | after CPU ms/req "
+        "| after ratio to bare | before CPU ms/req | after CPU ms/req | CPU change % "
         "| unexpected status before / after | socket errors before / after |"
     )
-    print("| --- |" + " ---: |" * 9)
+    print("| --- |" + " ---: |" * 10)
     for name in measured.scenarios:
         rounds_before = measured.results["before", name]
         rounds_after = measured.results["after", name]
         before, after = median_of(rounds_before), median_of(rounds_after)
-        found = changes(rounds_before, rounds_after)
-        change = f"{statistics.median(found) * 100:+.1f}"
-        if len(found) > 1:
-            change += f" ({found[0] * 100:+.1f} to {found[-1] * 100:+.1f})"
         ratios = [f"{r.ratio:.2f}" if r.ceiling else "-" for r in (before, after)]
         print(
-            f"| {name} | {before.rps:.0f} | {after.rps:.0f} | {change} | {ratios[0]} "
-            f"| {ratios[1]} | {before.cpu_ms:.2f} | {after.cpu_ms:.2f} "
+            f"| {name} | {before.rps:.0f} | {after.rps:.0f} "
+            f"| {change(rounds_before, rounds_after, 'rps')} | {ratios[0]} | {ratios[1]} "
+            f"| {before.cpu_ms:.2f} | {after.cpu_ms:.2f} "
+            f"| {change(rounds_before, rounds_after, 'cpu_ms')} "
             f"| {before.unexpected} / {after.unexpected} "
             f"| {before.socket_errors} / {after.socket_errors} |"
         )
     print()
     print(
-        "change % = the median over the rounds of after / before - 1, each pair measured "
-        "back to back (which goes first alternates); its range over the rounds in brackets"
+        "change % = the median over the rounds of after / before - 1 (req/s; worker CPU "
+        "per request for CPU change %, where less is better), each pair measured back to "
+        "back, which goes first alternating; its range over the rounds in brackets; "
+        "req/s, ratios and CPU: medians of the rounds"
     )
     print_ceiling(measured)
     if measured.locked:
