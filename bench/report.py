@@ -67,8 +67,8 @@ def median_of(rounds: list[Result]) -> Result:
 def change(before: list[Result], after: list[Result], figure: str) -> str:
     """The median of the rounds' after / before - 1 of ``figure``, in %; its range in brackets.
 
-    Each round's pair was measured back to back, under the same load: the change is
-    taken pair by pair, not between medians of rounds run under other loads.
+    Each round's pair was measured in turns over the same seconds, under the same load:
+    the change is taken pair by pair, not between medians of rounds run under other loads.
     """
     found = sorted(
         getattr(later, figure) / getattr(earlier, figure) - 1
@@ -132,9 +132,9 @@ def print_comparison(
     print()
     print(
         "change % = the median over the rounds of after / before - 1 (req/s; worker CPU "
-        "per request for CPU change %, where less is better), each pair measured back to "
-        "back, which goes first alternating; its range over the rounds in brackets; "
-        "req/s, ratios and CPU: medians of the rounds"
+        "per request for CPU change %, where less is better), the two measured in turns "
+        "of 1 s over the same seconds of each round; its range over the rounds in "
+        "brackets; req/s, ratios and CPU: medians of the rounds"
     )
     print_ceiling(measured)
     if measured.locked:

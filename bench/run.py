@@ -24,13 +24,14 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.probes import child_pids, cpu_seconds, peak_rss_kib, reset_peak_rss
@@ -219,47 +220,84 @@ def run_wrk(
     return {key: float(value) for key, value in (kv.split("=") for kv in match.group(1).split())}
 
 
+@dataclass
+class Tally:
+    """What one server did during a measurement, over however many wrk runs it took."""
+
+    server: Running
+    sessions: Sessions
+    label: str = ""  # the version's name, with --against
+    offset: int = 0  # where its access log stood when the measurement began
+    workers: list[int] = field(default_factory=list)
+    requests: float = 0
+    duration_us: float = 0
+    cpu_seconds: float = 0
+    socket_errors: int = 0
+    p50s_us: list[float] = field(default_factory=list)
+    p99s_us: list[float] = field(default_factory=list)
+
+    def add(self, summary: dict[str, float], cpu_seconds: float) -> None:
+        self.requests += summary["requests"]
+        self.duration_us += summary["duration_us"]
+        self.cpu_seconds += cpu_seconds
+        errors = ("connect", "read", "write", "timeout")
+        self.socket_errors += int(sum(summary[kind] for kind in errors))
+        self.p50s_us.append(summary["p50_us"])
+        self.p99s_us.append(summary["p99_us"])
+
+    def result(self, scenario: Scenario) -> Result:
+        entries, _ = read_access_log(self.server.access_log, self.offset)
+        expected = {(method, path): status for method, path, status in scenario.requests}
+        peaks = [peak_rss_kib(pid) or 0 for pid in self.workers]
+        return Result(
+            scenario=scenario.name,
+            rps=self.requests / (self.duration_us / 1e6),
+            p50_ms=statistics.median(self.p50s_us) / 1000,
+            p99_ms=statistics.median(self.p99s_us) / 1000,
+            unexpected=sum(1 for m, uri, status in entries if expected.get((m, uri)) != status),
+            socket_errors=self.socket_errors,
+            peak_rss_mib=max(peaks, default=0) / 1024,
+            cpu_ms=self.cpu_seconds * 1000 / max(self.requests, 1),
+            statuses=Counter(status for _, _, status in entries),
+        )
+
+
 def measure(
     wrk: str,
-    server: Running,
+    tallies: list[Tally],
     scenario: Scenario,
     args: argparse.Namespace,
-    sessions: Sessions,
-    label: str = "",
+    turns: int = 1,
     warm: bool = True,
-) -> Result:
+) -> list[Result]:
+    """``scenario`` on each server for --duration s, in ``turns`` wrk runs each, taking turns.
+
+    Two servers go A B B A A B...: both are measured over the same stretch of time,
+    on a machine whose load may change from one second to the next.
+    """
     connections = scenario.connections or args.connections
-    print(f"  {label}{scenario.name} ...", end="", flush=True)
+    print(f"  {scenario.name} ...", end="", flush=True)
     if warm and args.warmup:
-        run_wrk(wrk, server.url, scenario, args.warmup, connections, sessions)
+        for tally in tallies:
+            run_wrk(wrk, tally.server.url, scenario, args.warmup, connections, tally.sessions)
         time.sleep(0.3)
-    _, offset = read_access_log(server.access_log, 0)
-    workers = server.worker_pids()
-    reset_peak_rss(workers)
-    cpu_before = sum(cpu_seconds(pid) for pid in workers)
-    summary = run_wrk(wrk, server.url, scenario, args.duration, connections, sessions)
-    cpu_used = sum(cpu_seconds(pid) for pid in workers) - cpu_before
+    for tally in tallies:
+        _, tally.offset = read_access_log(tally.server.access_log, 0)
+        tally.workers = tally.server.worker_pids()
+        reset_peak_rss(tally.workers)
+    for turn in range(turns):
+        for tally in tallies if turn % 2 == 0 else tallies[::-1]:
+            cpu_before = sum(cpu_seconds(pid) for pid in tally.workers)
+            seconds = args.duration // turns
+            summary = run_wrk(
+                wrk, tally.server.url, scenario, seconds, connections, tally.sessions
+            )
+            tally.add(summary, sum(cpu_seconds(pid) for pid in tally.workers) - cpu_before)
     time.sleep(0.5)  # the last responses' log lines
-    entries, _ = read_access_log(server.access_log, offset)
-    expected = {(method, path): status for method, path, status in scenario.requests}
-    statuses = Counter(status for _, _, status in entries)
-    unexpected = sum(1 for m, uri, status in entries if expected.get((m, uri)) != status)
-    peaks = [peak_rss_kib(pid) or 0 for pid in workers]
-    result = Result(
-        scenario=scenario.name,
-        rps=summary["requests"] / (summary["duration_us"] / 1e6),
-        p50_ms=summary["p50_us"] / 1000,
-        p99_ms=summary["p99_us"] / 1000,
-        unexpected=unexpected,
-        socket_errors=int(
-            summary["connect"] + summary["read"] + summary["write"] + summary["timeout"]
-        ),
-        peak_rss_mib=max(peaks, default=0) / 1024,
-        cpu_ms=cpu_used * 1000 / max(summary["requests"], 1),
-        statuses=statuses,
-    )
-    print(f" {result.rps:.0f} req/s", flush=True)
-    return result
+    results = [tally.result(scenario) for tally in tallies]
+    told = (f"{t.label} {r.rps:.0f}".strip() for t, r in zip(tallies, results, strict=True))
+    print(f" {', '.join(told)} req/s", flush=True)
+    return results
 
 
 @contextlib.contextmanager
@@ -440,7 +478,9 @@ def measure_rounds(
 ) -> Measured:
     """Each scenario on each version, then bare Flask; ``--rounds`` times over."""
     results: dict[tuple[str, str], list[Result]] = defaultdict(list)
-    ceilings = [measure(wrk, bare, BARE, args, {})]
+    ceilings = measure(wrk, [Tally(bare, {})], BARE, args)
+    # With two versions, they take turns of 1 s (wrk counts whole seconds).
+    turns = args.duration if len(variants) > 1 else 1
     for round_index in range(args.rounds):
         if args.rounds > 1:
             print(f"round {round_index + 1} of {args.rounds}", flush=True)
@@ -448,13 +488,16 @@ def measure_rounds(
             # Which version goes first alternates, scenario to scenario and round to
             # round: neither is always the one measured on a warmer (or busier) machine.
             order = variants if (round_index + index) % 2 == 0 else variants[::-1]
-            taken = []
-            for variant in order:
-                server = servers[variant, scenario.server]
-                used = sessions.get((variant, scenario.server), {})
-                label = f"{variant.name}: " if len(variants) > 1 else ""
-                taken.append((variant, measure(wrk, server, scenario, args, used, label)))
-            ceilings.append(measure(wrk, bare, BARE, args, {}, warm=False))
+            tallies = [
+                Tally(
+                    servers[variant, scenario.server],
+                    sessions.get((variant, scenario.server), {}),
+                    variant.name if len(variants) > 1 else "",
+                )
+                for variant in order
+            ]
+            taken = zip(order, measure(wrk, tallies, scenario, args, turns), strict=True)
+            ceilings += measure(wrk, [Tally(bare, {})], BARE, args, warm=False)
             earlier, later = ceilings[-2:]
             for variant, result in taken:
                 if scenario.to_bare:
