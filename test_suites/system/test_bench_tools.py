@@ -1,20 +1,23 @@
-"""The benchmark's own parts that can be checked quickly: seeding and process probes."""
+"""The benchmark's own parts: seeding, probes, its checks, the checkout of another revision.
+
+The last tests run bench.run itself, briefly (1 s a scenario), in both modes.
+"""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import create_engine, select
 
-from app import create_app
 from app.models import Post, User, followers
-from bench import lean_app, lean_kept_app
 from bench.probes import child_pids, cpu_seconds, peak_rss_kib
+from bench.revisions import ROOT, checked_out, git, migrations_heads, require_same_schema
+from bench.run import check_follows, check_last_pages, log_in
 from bench.seed import (
     CELEBRITY,
     FOLLOW_TARGET,
@@ -25,9 +28,9 @@ from bench.seed import (
     TEN_POSTS,
     seed,
 )
-from testkit.clients import Auth, LiveClient
+from testkit.clients import LiveClient
 from testkit.services.gunicorn import gunicorn_server
-from testkit.services.processes import stop_process, wait_until
+from testkit.services.processes import stop_process, unavailable, wait_until
 from testkit.services.production import production_environment, upgrade_database
 
 pytestmark = pytest.mark.system
@@ -114,130 +117,138 @@ def test_process_probes_read_this_process_and_its_children():
         stop_process(child)
 
 
-@pytest.fixture
-def seeded_environment(tmp_path: Path, monkeypatch) -> dict[str, str]:
-    """A seeded production database, with its settings in this process's environment."""
-    environment = production_environment(tmp_path)
-    upgrade_database(environment)
-    seed(environment["DATABASE_URL"], users=50, posts=2_000, following=30, following_many=20)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    return environment
-
-
-@pytest.mark.parametrize("lean_module", [lean_app, lean_kept_app], ids=["lean", "lean_kept"])
-def test_the_lean_home_pages_are_the_same_html_as_microblogs(seeded_environment, lean_module):
-    # The lean pages are ceilings only if they serve the page Microblog serves.
-    microblog = create_app().test_client()
-    assert Auth(microblog).login(READERS[0], PASSWORD).status_code == 302
-    lean = lean_module.create_app().test_client()
-    lean.set_cookie("session", microblog.get_cookie("session").value)
-
-    def without_tokens(page: str) -> str:
-        return re.sub(r'value="[\w.-]{40,}"', "", re.sub(r"\s+", " ", page))
-
-    expected = microblog.get("/index")
-    served = lean.get("/index")
-    assert served.status_code == 200
-    assert "list-group-item" in served.text and "Older posts" in served.text
-    assert without_tokens(served.text) == without_tokens(expected.text)
-    for header in ("Content-Security-Policy", "X-Frame-Options", "Referrer-Policy"):
-        assert served.headers[header] == expected.headers[header]
-    lean.set_cookie("session", "forged")
-    assert lean.get("/index").status_code == 401
-
-
-def last_seen_of(url: str, username: str, set_to: datetime | None = None) -> datetime | None:
-    engine = create_engine(url)
-    try:
-        with engine.begin() as connection:
-            if set_to is not None:
-                named = User.username == username
-                connection.execute(update(User).where(named).values(last_seen=set_to))
-            return connection.scalar(select(User.last_seen).where(User.username == username))
-    finally:
-        engine.dispose()
-
-
-def test_the_lean_page_with_the_kept_libraries_does_their_work(seeded_environment):
-    # Its figures stand for the kept libraries' cost only if it keeps their checks:
-    # the login record (ended by logging out), CSRF, the last-seen time.
-    url = seeded_environment["DATABASE_URL"]
-    microblog = create_app().test_client()
-    assert Auth(microblog).login(READERS[1], PASSWORD).status_code == 302
-    kept_app = lean_kept_app.create_app()
-    assert "csrf" in kept_app.extensions  # CSRFProtect's hook runs on every request
-    kept = kept_app.test_client()
-    kept.set_cookie("session", microblog.get_cookie("session").value)
-    stale = datetime.now(UTC) - timedelta(hours=1)
-    last_seen_of(url, READERS[1], set_to=stale)
-    before = datetime.now(UTC)
-    assert kept.get("/index").status_code == 200
-    seen = last_seen_of(url, READERS[1])
-    assert seen is not None and seen >= before
-    recent = last_seen_of(url, READERS[1], set_to=before - timedelta(seconds=30))
-    assert kept.get("/index").status_code == 200
-    assert last_seen_of(url, READERS[1]) == recent  # at most one write a minute
-    assert Auth(microblog).logout().status_code == 302
-    assert kept.get("/index").status_code == 401  # its login record is gone
-
-
-@pytest.mark.parametrize(
-    "ceiling",
-    ["bench.bare_app:app", "bench.lean_app:create_app()", "bench.lean_kept_app:create_app()"],
-)
-def test_the_ceilings_keep_serving_under_the_production_gunicorn_settings(tmp_path, ceiling):
-    # The production settings' worker hooks are Microblog's: a ceiling's workers
+def test_the_ceiling_keeps_serving_under_the_production_gunicorn_settings(tmp_path):
+    # The production settings' worker hooks are Microblog's: bare Flask's workers
     # must boot and stay up with them all the same.
     environment = production_environment(tmp_path)
     upgrade_database(environment)
     output = tmp_path / "gunicorn.out"
+    ceiling = "bench.bare_app:app"
     with gunicorn_server(ceiling, environment=environment, output=output, workers=2) as server:
         assert wait_until(lambda: output.read_text().count("Booting worker") == 2, 10)
-        assert LiveClient(server.url).get("/").status in (200, 404)
+        assert LiveClient(server.url).get("/").status == 200
         time.sleep(2)  # a worker that fails to boot takes the server down within this
         assert server.process.poll() is None, output.read_text()[-2000:]
     assert "Exception in worker process" not in output.read_text()
 
 
-def page_parts(*options: str) -> tuple[str, dict[str, list[str]]]:
-    """A short run of bench.page_parts: its output, and its table's cells by part."""
+def worktrees() -> set[str]:
+    """The paths of the repository's worktrees (others' HEADs may move meanwhile)."""
+    listed = git("worktree", "list", "--porcelain").splitlines()
+    return {line.removeprefix("worktree ") for line in listed if line.startswith("worktree ")}
+
+
+def test_another_revision_is_served_from_its_own_checkout(tmp_path):
+    with checked_out("HEAD") as tree:
+        assert str(tree) in worktrees()
+        # Changed in the checkout only: what answers must be the checkout's code.
+        bare_app = tree / "bench" / "bare_app.py"
+        bare_app.write_text(bare_app.read_text().replace("Hello", "Hello from the checkout"))
+        with gunicorn_server(
+            "bench.bare_app:app",
+            environment=production_environment(tmp_path),
+            output=tmp_path / "gunicorn.out",
+            workers=1,
+            root=tree,
+        ) as server:
+            assert "Hello from the checkout" in LiveClient(server.url).get("/").text
+    assert not tree.exists()
+    assert str(tree) not in worktrees()
+
+
+def test_the_checkout_is_removed_when_the_run_is_interrupted():
+    with pytest.raises(KeyboardInterrupt), checked_out("HEAD") as tree:
+        raise KeyboardInterrupt
+    assert not tree.exists()
+    assert str(tree) not in worktrees()
+
+
+def test_a_revision_that_names_no_commit_is_refused():
+    with pytest.raises(SystemExit, match="'no-such-branch' names no commit"):
+        checked_out("no-such-branch").__enter__()
+
+
+def test_a_revision_with_other_migrations_is_refused(tmp_path):
+    shutil.copytree(ROOT / "migrations", tmp_path / "migrations")
+    require_same_schema(tmp_path, "REV")  # the same heads: both apps can share a database
+    [head] = migrations_heads(ROOT)
+    (tmp_path / "migrations" / "versions" / "9999_later.py").write_text(
+        f'revision = "9999"\ndown_revision = "{head}"\n'
+    )
+    with pytest.raises(SystemExit, match="REV's migrations end at 9999, the working tree's at"):
+        require_same_schema(tmp_path, "REV")
+
+
+def test_the_benchmarks_checks_refuse_pages_that_are_not_what_they_claim(tmp_path):
+    environment = production_environment(tmp_path, POSTS_PER_PAGE="20")
+    upgrade_database(environment)
+    seed(environment["DATABASE_URL"], users=50, posts=10_500, following=5, following_many=20)
+    output = tmp_path / "gunicorn.out"
+    with gunicorn_server(environment=environment, output=output, workers=1) as server:
+        session, token = log_in(server.url, READERS[0])
+        assert session.startswith("session=") and token
+        check_follows(server.url, session, READERS[0], 5)
+        check_follows(server.url, session, FOLLOWS_MANY, 20)
+        with pytest.raises(SystemExit, match="does not follow 6 people"):
+            check_follows(server.url, session, READERS[0], 6)
+        check_last_pages(server.url, session, 20, [f"/user/{PROLIFIC}?page=500"])
+        for not_last in (f"/user/{PROLIFIC}?page=499", f"/user/{TEN_POSTS}"):
+            with pytest.raises(SystemExit, match="is not a full last page"):
+                check_last_pages(server.url, session, 20, [not_last])
+
+
+def bench_run(*options: str) -> str:
+    """A short run of bench.run (1 s a scenario unless told): its output; it must succeed."""
+    if shutil.which("wrk") is None:
+        unavailable("wrk is not installed")
     done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "bench.page_parts", *options, "--requests", "20", "--rounds", "1"],
-        cwd=Path(__file__).resolve().parents[2],
+        [sys.executable, "-m", "bench.run", "--duration", "1", "--warmup", "0", *options],
+        cwd=ROOT,
+        env={**os.environ, "SECRET_KEY": "x"},
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
-    assert done.returncode == 0, done.stderr
-    rows = {
-        line[:48].strip(): line[48:].split()
-        for line in done.stdout.splitlines()
-        if re.search(r"\d\.\d{3}", line)
-    }
-    return done.stdout, rows
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
 
 
-def test_page_parts_times_each_part_of_both_home_pages():
-    _, rows = page_parts()
-    number = re.compile(r"\d+\.\d{3}")
-    for part in ["whole request", "the template", "loading the user", "the page's query"]:
-        microblog, lean = rows[part]
-        assert number.fullmatch(microblog) and number.fullmatch(lean), (part, rows[part])
-        assert float(microblog) > 0 and float(lean) > 0
-    # Microblog's own parts: its hooks and each post's values.
-    assert number.fullmatch(rows["hook: before record_last_seen"][0])
-    assert rows["each post's values"][1] == "-"
-    assert float(rows["whole request"][0]) > float(rows["the template"][0])
+def table_rows(output: str) -> dict[str, list[str]]:
+    """The printed table's rows: each scenario's cells, by its name."""
+    rows = [line.strip("|").split(" | ") for line in output.splitlines() if line.startswith("| ")]
+    return {cells[0].strip(): [cell.strip() for cell in cells[1:]] for cells in rows[2:]}
 
 
-def test_page_parts_times_the_failing_page_beside_bare_flask():
-    output, rows = page_parts("--page", "failing")
-    assert output.startswith("GET /crash/ (anonymous, no cookie)")
-    ours, bare = (float(figure) for figure in rows["whole request"])
-    assert ours > bare > 0
-    # The failure's own parts: the error page and both log handlers, Microblog's alone.
-    for part in ["the error page", "log handler: ConcurrentRotatingFileHandler"]:
-        assert float(rows[part][0]) > 0 and rows[part][1] == "-"
-    assert "log handler: ReportQueueHandler" in rows
+def test_the_benchmark_measures_a_page_against_bare_flask():
+    output = bench_run("--only", "GET /index (logged in")
+    [(name, cells)] = table_rows(output).items()
+    assert name == "GET /index (logged in, follows 50)"
+    rps, unexpected, socket_errors, ceiling, ratio = (cells[i] for i in (0, 3, 4, 7, 8))
+    assert float(rps) > 0 and float(ceiling) > float(rps)
+    assert (unexpected, socket_errors) == ("0", "0")  # every request logged in and answered
+    assert 0 < float(ratio) < 1
+    assert "targets: not evaluated" in output
+
+
+def test_the_benchmark_compares_a_revision_with_the_working_tree():
+    before = worktrees()
+    output = bench_run(
+        *("--against", "HEAD", "--rounds", "2", "--duration", "2"),
+        *("--only", "login", "--only", "/follow/"),
+    )
+    rows = table_rows(output)
+    assert list(rows) == ["GET /login (anonymous)", "POST /follow/tenposts + /unfollow"]
+    for cells in rows.values():
+        assert float(cells[0]) > 0 and float(cells[1]) > 0  # req/s before and after
+        # The median of the two rounds' changes and their range: req/s, CPU per request.
+        for change in (cells[2], cells[7]):
+            assert re.fullmatch(r"[+-]\d+\.\d \([+-]\d+\.\d to [+-]\d+\.\d\)", change)
+        assert cells[8:] == ["0 / 0", "0 / 0"]  # no unexpected status, no socket error
+    # Each version went first in one of the two rounds (then they took turns of 1 s).
+    first = re.findall(
+        r"^  GET /login \(anonymous\) \.\.\. (\w+) \d+, \w+ \d+ req/s$", output, re.M
+    )
+    assert first == ["before", "after"]
+    assert f"before: {git('log', '-1', '--format=%h', 'HEAD')} (" in output
+    assert worktrees() == before  # the checkout is gone
