@@ -60,7 +60,7 @@ def register_extensions(app: Flask) -> None:
     database.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
-    rate_limits.init_app(app)
+    rate_limits.init_app(app, auth.bp, account.bp)
     bootstrap.init_app(app)
     login.init_app(app)
     login.login_view = "auth.login"

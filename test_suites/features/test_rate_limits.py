@@ -1,14 +1,15 @@
 """Rate limits on the password forms (login, registration, password change), per client."""
 
+import inspect
 from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 from limits.errors import StorageError
 
-from app import rate_limits
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models import User
+from app.security import rate_limits
 from app.security.rate_limits import warn_if_counted_per_process
 from config import Config, ConfigError
 from testkit.apps import log_text
@@ -276,6 +277,58 @@ def test_redis_storage_gets_timeouts_and_every_storage_raises_storage_errors():
         "socket_timeout": 1,
     }
     assert Config.RATELIMIT_STORAGE_OPTIONS == {"wrap_exceptions": True}
+
+
+def test_pages_without_limits_run_none_of_the_limiters_hooks(app) -> None:
+    # The hooks cost every request CPU; only the blueprint with limited views needs them.
+    def limiters(hooks: list) -> list:
+        return [hook for hook in hooks if "limiter" in repr(inspect.unwrap(hook)).lower()]
+
+    assert not limiters(app.before_request_funcs[None] + app.before_request_funcs["auth"])
+    for hooks in (app.after_request_funcs, app.teardown_request_funcs):
+        assert not limiters(hooks[None])
+        assert limiters(hooks["auth"])
+
+
+def test_a_get_of_a_limited_view_never_reaches_the_limiter(client, alice, monkeypatch) -> None:
+    checks = []
+    check = limiter._check_request_limit
+
+    def counted(**kwargs):
+        checks.append(kwargs)
+        return check(**kwargs)
+
+    monkeypatch.setattr(limiter, "_check_request_limit", counted)
+    for path in ("/login", "/register", "/reset_password/not-a-token"):
+        response = client.get(path)
+        assert response.status_code in (200, 404), path
+        assert "X-RateLimit-Limit" not in response.headers
+        assert client.head(path).status_code == response.status_code
+    assert checks == []
+    assert client.post("/login", data=bad_login(client)).status_code == 200
+    assert len(checks) == 1
+
+
+@pytest.mark.parametrize("method, runs", [("POST", True), ("GET", False), ("HEAD", False)])
+def test_the_limiters_hooks_run_on_posts_only(app, method, runs) -> None:
+    seen = []
+
+    def hook(value):
+        seen.append(value)
+        return "hook's answer"
+
+    with app.test_request_context("/login", method=method):
+        answer = rate_limits.on_limited_requests(hook)("response")
+    assert seen == (["response"] if runs else [])
+    assert answer == ("hook's answer" if runs else "response")
+
+
+@pytest.mark.parametrize("setting", ["RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION"])
+def test_a_limit_on_every_view_is_refused_at_startup(make_app, setting) -> None:
+    # Every limit is declared on its view and GETs skip the limiter: an app-wide
+    # limit would silently not hold, so the app does not start with one.
+    with pytest.raises(ConfigError, match=setting):
+        make_app(**{setting: "100 per minute"})
 
 
 def test_looking_at_a_limited_form_is_never_limited(client, alice) -> None:
