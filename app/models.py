@@ -2,7 +2,7 @@
 
 import secrets
 from datetime import datetime
-from functools import cache, lru_cache
+from functools import cache
 from hashlib import md5
 
 from flask_login import UserMixin
@@ -36,9 +36,7 @@ def dummy_password_hash() -> str:
     return generate_password_hash(secrets.token_urlsafe(32))
 
 
-@lru_cache(maxsize=4096)
 def gravatar_hash(email: str) -> str:
-    """Cached: a page of posts shows the same few authors' avatars again and again."""
     return md5(email.lower().encode(), usedforsecurity=False).hexdigest()
 
 

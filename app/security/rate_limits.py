@@ -155,7 +155,7 @@ def init_app(app: Flask, *limited: Blueprint) -> None:
         # only on POSTs: a limit on every view would not hold.
         raise ConfigError(
             f"{', '.join(app_wide)} is set, but this site limits only the views that "
-            "declare a limit (app/rate_limits.py): declare it on those views instead"
+            "declare a limit (app/security/rate_limits.py): declare it on those views instead"
         )
     app.before_request_funcs[None] = before
     for hooks, earlier in zip(moved, earlier_lists, strict=True):
