@@ -137,6 +137,12 @@ def print_comparison(
         "brackets; req/s, ratios and CPU: medians of the rounds"
     )
     print_ceiling(measured)
+    bare = [c.rps for c in measured.ceilings]
+    if max(bare) > 1.3 * min(bare):
+        print(
+            "the machine's load moved during the run (bare Flask's req/s by more than 30 %): "
+            "the req/s changes are that noisy; the CPU change is the steadier reading"
+        )
     if measured.locked:
         print(
             f"{STRESS}: 'database is locked' in the logs: before {measured.locked['before']}, "

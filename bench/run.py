@@ -570,7 +570,8 @@ def main() -> None:
             require_same_schema(before, args.against)
             variants = [Variant("before", before), Variant("after", ROOT)]
             labels = {"before": describe(args.against), "after": working_tree_description()}
-            print(f"before: {labels['before']}\nafter: {labels['after']}", flush=True)
+            print(f"before: {labels['before']}, checked out in {before}", flush=True)
+            print(f"after: {labels['after']}", flush=True)
         else:
             variants = [Variant("Microblog", ROOT)]
         if args.postgres:
