@@ -53,6 +53,7 @@ def form_markup(page: str) -> str:
 # --- Registration ---------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_register_creates_account_signs_the_user_in_and_lands_on_home(client, auth):
     response = auth.register("alice", "Alice@Example.COM")
     assert response.status_code == 302
@@ -92,6 +93,7 @@ def test_register_page_links_hints_and_errors_to_their_fields(client):
 
 
 @pytest.mark.parametrize("taken", ["alice", "ALICE", "Alice"])
+@pytest.mark.both_databases
 def test_register_refuses_a_taken_username_regardless_of_case(alice, auth, taken):
     response = auth.register(taken, "other@example.com")
     assert response.status_code == 200
@@ -100,6 +102,7 @@ def test_register_refuses_a_taken_username_regardless_of_case(alice, auth, taken
 
 
 @pytest.mark.parametrize("taken", ["alice@example.com", "ALICE@example.com"])
+@pytest.mark.both_databases
 def test_register_refuses_a_taken_email_regardless_of_case(alice, auth, taken):
     response = auth.register("bob", taken)
     assert response.status_code == 200
@@ -160,6 +163,7 @@ def test_login_with_correct_password_goes_to_index(client, auth, alice):
     assert "Hi, alice!" in page_text(client.get("/index"))
 
 
+@pytest.mark.both_databases
 def test_login_accepts_the_username_in_any_case(client, auth, alice):
     assert auth.login("ALICE").headers["Location"] == "/index"
 
@@ -264,6 +268,7 @@ def test_invalid_posts_are_refused_with_a_message(client, logged_in, body, messa
     assert db.session.scalar(sa.select(sa.func.count(Post.id))) == 0
 
 
+@pytest.mark.both_databases
 def test_a_140_character_post_is_accepted(client, logged_in):
     submit(client, "/index", {"body": "x" * 140})
     assert db.session.scalar(sa.select(Post.body)) == "x" * 140
@@ -279,6 +284,7 @@ def test_home_shows_the_empty_post_form_as_the_form_macro_writes_it(app, client,
     assert form_markup(home) == form_markup(rendered)
 
 
+@pytest.mark.both_databases
 def test_home_feed_shows_own_and_followed_posts_newest_first_in_pages(client, logged_in):
     bob = make_user("bob")
     logged_in.follow(bob)
@@ -313,6 +319,7 @@ def test_home_feed_shows_own_and_followed_posts_newest_first_in_pages(client, lo
 
 
 @pytest.mark.parametrize("page", ["0", "-4", "abc", "99999999999999999999999999"])
+@pytest.mark.both_databases
 def test_odd_page_numbers_never_fail(client, logged_in, page):
     # Unreadable or negative numbers are page 1; a huge one is past the last page.
     expected = 404 if page.isdigit() and int(page) > 1 else 200
@@ -353,6 +360,7 @@ def test_someone_elses_profile_has_no_edit_link(client, logged_in):
     assert "Edit your profile" not in page
 
 
+@pytest.mark.both_databases
 def test_profile_only_lists_that_users_posts_in_pages(client, logged_in):
     bob = make_user("bob")
     for number in range(4):
@@ -390,6 +398,7 @@ def test_edit_profile_form_is_filled_with_current_values(client, logged_in):
     assert "Old words" in page
 
 
+@pytest.mark.both_databases
 def test_edit_profile_saves_and_redirects(client, logged_in):
     response = submit(client, "/edit_profile", {"username": "alicia", "about_me": "New words"})
     assert response.headers["Location"] == "/edit_profile"
@@ -398,6 +407,7 @@ def test_edit_profile_saves_and_redirects(client, logged_in):
     assert (logged_in.username, logged_in.about_me) == ("alicia", "New words")
 
 
+@pytest.mark.both_databases
 def test_edit_profile_may_keep_or_recase_ones_own_name(client, logged_in):
     assert submit(client, "/edit_profile", {"username": "alice"}).status_code == 302
     assert submit(client, "/edit_profile", {"username": "Alice"}).status_code == 302
@@ -406,6 +416,7 @@ def test_edit_profile_may_keep_or_recase_ones_own_name(client, logged_in):
 
 
 @pytest.mark.parametrize("taken", ["bob", "BOB"])
+@pytest.mark.both_databases
 def test_edit_profile_refuses_another_users_name_and_changes_nothing(client, logged_in, taken):
     make_user("bob")
     response = submit(client, "/edit_profile", {"username": taken, "about_me": "changed"})
@@ -424,6 +435,7 @@ def test_edit_profile_limits_about_me_to_140_characters(client, logged_in):
 # --- last_seen ------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_last_seen_is_written_at_most_once_a_minute(client, logged_in):
     recent = utcnow() - timedelta(seconds=30)
     logged_in.last_seen = recent
@@ -576,6 +588,7 @@ def test_the_debug_crash_route_does_not_exist_outside_debug_mode(make_app, setti
 # --- Concurrency ----------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_racing_registrations_for_one_name_make_one_account(file_app):
     clients = [file_app.test_client() for _ in range(8)]
     tokens = [csrf_token(client, "/register") for client in clients]
@@ -599,6 +612,7 @@ def test_racing_registrations_for_one_name_make_one_account(file_app):
         assert user_count() == 1
 
 
+@pytest.mark.both_databases
 def test_racing_renames_to_one_name_leave_one_owner(file_app):
     with file_app.app_context():
         for number in range(6):

@@ -48,6 +48,7 @@ def carol(app) -> User:
 # --- The model --------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_follow_adds_one_row_that_the_caller_commits(alice, bob):
     assert alice.follow(bob) is True
     db.session.commit()
@@ -56,6 +57,7 @@ def test_follow_adds_one_row_that_the_caller_commits(alice, bob):
     assert not bob.is_following(alice)  # following is one-way
 
 
+@pytest.mark.both_databases
 def test_follow_is_not_committed_by_the_model(alice, bob):
     alice.follow(bob)
     db.session.rollback()
@@ -63,6 +65,7 @@ def test_follow_is_not_committed_by_the_model(alice, bob):
     assert not alice.is_following(bob)
 
 
+@pytest.mark.both_databases
 def test_following_twice_keeps_one_row(alice, bob):
     assert alice.follow(bob) is True
     db.session.commit()
@@ -71,6 +74,7 @@ def test_following_twice_keeps_one_row(alice, bob):
     assert follow_rows() == [(alice.id, bob.id)]
 
 
+@pytest.mark.both_databases
 def test_the_database_itself_refuses_a_second_row_for_a_pair(alice, bob):
     pair = {"follower_id": alice.id, "followed_id": bob.id}
     db.session.execute(sa.insert(followers).values(pair))
@@ -90,6 +94,7 @@ def test_following_yourself_is_a_value_error_and_stores_nothing(alice):
     assert not alice.is_following(alice)
 
 
+@pytest.mark.both_databases
 def test_unfollow_removes_the_row_and_says_whether_there_was_one(alice, bob):
     alice.follow(bob)
     bob.follow(alice)
@@ -102,6 +107,7 @@ def test_unfollow_removes_the_row_and_says_whether_there_was_one(alice, bob):
     db.session.commit()
 
 
+@pytest.mark.both_databases
 def test_counts_follow_each_direction(alice, bob, carol):
     assert (alice.followers_count(), alice.following_count()) == (0, 0)
     alice.follow(bob)
@@ -113,6 +119,7 @@ def test_counts_follow_each_direction(alice, bob, carol):
     assert (carol.followers_count(), carol.following_count()) == (1, 1)
 
 
+@pytest.mark.both_databases
 def test_write_only_relationships_select_the_people(alice, bob, carol):
     alice.follow(bob)
     alice.follow(carol)
@@ -124,6 +131,7 @@ def test_write_only_relationships_select_the_people(alice, bob, carol):
     assert names(db.session.scalars(carol.following.select())) == []
 
 
+@pytest.mark.both_databases
 def test_following_posts_are_own_and_followed_posts_newest_first(alice, bob, carol):
     start = utcnow() - timedelta(hours=1)
     for minutes, author, body in [
@@ -145,6 +153,7 @@ def test_following_posts_are_own_and_followed_posts_newest_first(alice, bob, car
     assert [p.body for p in db.session.scalars(bob.following_posts())] == ["bob late", "bob early"]
 
 
+@pytest.mark.both_databases
 def test_following_posts_break_timestamp_ties_newest_id_first(alice, bob):
     moment = utcnow()
     for body in ("first", "second", "third"):
@@ -155,6 +164,7 @@ def test_following_posts_break_timestamp_ties_newest_id_first(alice, bob):
     assert feed == ["third", "second", "first"]
 
 
+@pytest.mark.both_databases
 def test_following_posts_is_a_select_that_pages_like_any_query(alice, bob):
     for number in range(5):
         db.session.add(Post(body=f"post {number}", author=bob, timestamp=utcnow()))
@@ -165,6 +175,7 @@ def test_following_posts_is_a_select_that_pages_like_any_query(alice, bob):
 
 
 @pytest.mark.parametrize("count", [1, WALK_FEED_FROM - 1, WALK_FEED_FROM, WALK_FEED_FROM + 3])
+@pytest.mark.both_databases
 def test_the_feed_has_the_same_posts_however_the_database_reads_it(alice, count):
     # Below WALK_FEED_FROM follows the feed seeks each author's posts, from it on
     # it walks all posts: both must give exactly the followed people's and alice's.
@@ -186,6 +197,7 @@ def test_the_feed_has_the_same_posts_however_the_database_reads_it(alice, count)
     assert [post.timestamp for post in feed] == sorted((p.timestamp for p in feed), reverse=True)
 
 
+@pytest.mark.both_databases
 def test_deleting_a_user_deletes_their_follows_in_both_directions(alice, bob, carol):
     alice.follow(bob)
     bob.follow(alice)
@@ -269,6 +281,7 @@ def test_unfollow_removes_the_pair_and_goes_back_to_the_profile(client, logged_i
     assert 'action="/follow/bob"' in page
 
 
+@pytest.mark.both_databases
 def test_a_double_click_on_follow_gives_the_same_answer_and_one_row(client, logged_in, bob):
     form = {"csrf_token": csrf_token(client, "/user/bob")}  # one page, two clicks
     first = client.post("/follow/bob", data=form)
@@ -356,6 +369,7 @@ def people_on(page: str) -> list[str]:
 
 
 @pytest.mark.parametrize("direction", ["followers", "following"])
+@pytest.mark.both_databases
 def test_lists_of_people_are_by_name_in_any_case_and_paginated(client, logged_in, direction):
     people = [make_user(name) for name in ("erin", "Dave", "carol", "Alan")]
     for person in people:
@@ -406,6 +420,7 @@ def test_the_lists_of_an_unknown_user_are_404(client, logged_in, direction):
 
 
 @pytest.mark.parametrize("clicks", ["follow-and-unfollow", "follow-only"])
+@pytest.mark.both_databases
 def test_racing_follows_and_unfollows_of_one_pair_never_fail(file_app, clicks):
     """16 requests at once for one pair: no 500, never a second row."""
     with file_app.app_context():
@@ -461,6 +476,7 @@ def table_names() -> set[str]:
     return set(sa.inspect(db.engine).get_table_names())
 
 
+@pytest.mark.both_databases
 def test_migration_0004_adds_followers_to_a_database_with_users_and_downgrades(
     make_app, empty_database_url
 ):

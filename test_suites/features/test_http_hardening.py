@@ -221,6 +221,7 @@ NUL_INPUTS = [
 
 
 @pytest.mark.parametrize(("path", "fields"), NUL_INPUTS)
+@pytest.mark.both_databases
 def test_nul_characters_are_a_bad_request_not_a_crash(app, alice, path, fields):
     client = app.test_client()
     if path not in ("/login", "/register"):
@@ -236,6 +237,7 @@ def test_nul_characters_are_a_bad_request_not_a_crash(app, alice, path, fields):
     assert database_state() == before
 
 
+@pytest.mark.both_databases
 def test_a_nul_character_sent_as_json_is_refused_too(client, logged_in) -> None:
     token = csrf_token(client, "/index")
     response = client.post(
@@ -247,6 +249,7 @@ def test_a_nul_character_sent_as_json_is_refused_too(client, logged_in) -> None:
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.both_databases
 def test_a_nul_character_in_a_body_without_query_string_or_length_is_refused(
     client, logged_in, method
 ) -> None:

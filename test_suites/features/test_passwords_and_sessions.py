@@ -227,6 +227,7 @@ def test_profile_editor_offers_a_change_password_form(client, logged_in) -> None
     assert len(ids) == len(set(ids))  # no id clashes with the profile form's
 
 
+@pytest.mark.both_databases
 def test_changing_password_signs_out_other_sessions_and_remember_cookies(
     app, client, auth, logged_in
 ):
@@ -340,6 +341,7 @@ def browser_with(app, **cookies: str):
     return client
 
 
+@pytest.mark.both_databases
 def test_after_logout_a_copy_of_the_session_or_remember_cookie_signs_nobody_in(
     app, client, auth, alice
 ):
@@ -366,6 +368,7 @@ def test_logging_out_ends_only_that_browsers_login(app, client, auth, alice):
 
 
 @pytest.mark.parametrize("app_settings", [{"REMEMBER_COOKIE_DAYS": 3}])
+@pytest.mark.both_databases
 def test_a_remembered_login_ends_on_the_server_after_remember_cookie_days(app, alice, monkeypatch):
     client = remembered_only(app)
     stolen = cookie_values(client)
@@ -378,6 +381,7 @@ def test_a_remembered_login_ends_on_the_server_after_remember_cookie_days(app, a
     assert not is_logged_in(browser_with(app, **stolen))
 
 
+@pytest.mark.both_databases
 def test_a_login_without_remember_me_ends_with_the_session_lifetime(app, client, auth, alice):
     auth.login()
     [login] = db.session.scalars(sa.select(LoginSession)).all()
@@ -385,6 +389,7 @@ def test_a_login_without_remember_me_ends_with_the_session_lifetime(app, client,
     assert login.expires_at - login.created_at == app.permanent_session_lifetime
 
 
+@pytest.mark.both_databases
 def test_the_profile_editor_lists_every_browser_signed_in_and_marks_this_one(
     app, client, auth, alice
 ):
@@ -404,6 +409,7 @@ def test_the_profile_editor_lists_every_browser_signed_in_and_marks_this_one(
     assert "Sign out everywhere else</button>" in page
 
 
+@pytest.mark.both_databases
 def test_sign_out_everywhere_else_ends_the_other_logins_and_keeps_this_one(
     app, client, auth, alice
 ):
@@ -434,6 +440,7 @@ def test_sign_out_everywhere_else_needs_a_login_and_a_csrf_token(app, client, au
     assert is_logged_in(other)
 
 
+@pytest.mark.both_databases
 def test_logins_made_before_a_password_change_are_neither_listed_nor_kept(
     app, client, auth, alice
 ):
@@ -448,6 +455,7 @@ def test_logins_made_before_a_password_change_are_neither_listed_nor_kept(
     assert db.session.scalar(sa.select(sa.func.count(LoginSession.id))) == 1
 
 
+@pytest.mark.both_databases
 def test_the_same_password_change_sent_twice_at_once_keeps_this_browser_signed_in(file_app):
     with file_app.app_context():
         make_user("alice")
@@ -486,6 +494,7 @@ def test_the_same_password_change_sent_twice_at_once_keeps_this_browser_signed_i
     assert Auth(fresh).login(password=NEW_PASSWORD).headers["Location"] == "/index"
 
 
+@pytest.mark.both_databases
 def test_a_change_to_an_account_deleted_since_the_request_loaded_it_is_refused(app, alice):
     """Pages read the signed-in user as a row; a view that changes the account loads it
     again, and finds nothing if it was deleted in between: a 401, not a 500."""

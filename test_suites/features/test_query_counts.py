@@ -17,6 +17,9 @@ from app.extensions import db
 from app.models import WALK_FEED_FROM, Post, User, followers
 from testkit.clients import Auth, link_to, page_text
 
+# Each backend has its own SQL (and its own way to read a feed): every budget on both.
+pytestmark = pytest.mark.both_databases
+
 PER_PAGE = 10
 
 
