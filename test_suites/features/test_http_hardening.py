@@ -95,11 +95,19 @@ def test_werkzeug_debugger_is_unreachable(client, path) -> None:
         assert response.status_code == 404
 
 
-def test_oversized_request_gets_413_error_page(client) -> None:
-    response = client.post("/login", data={"username": "x" * (1024 * 1024 + 10)})
-    assert response.status_code == 413
-    assert "<html" in response.get_data(as_text=True).lower()
-    assert_security_headers(response)
+def test_an_oversized_body_gets_the_413_page_over_the_default_or_a_set_limit(
+    client, make_app
+) -> None:
+    over_the_default = client.post("/login", data={"username": "x" * (1024 * 1024 + 10)})
+    small_limit = make_app(MAX_CONTENT_LENGTH=1024).test_client()
+    over_a_set_limit = small_limit.post("/login", data={"username": "x" * 4096})
+    for response in (over_the_default, over_a_set_limit):
+        assert response.status_code == 413
+        page = page_text(response)
+        assert "<html" in page.lower()
+        assert "Too much at once" in page
+        assert "larger than this site accepts" in page
+        assert_security_headers(response)
 
 
 # --- CSRF on every state-changing request, nothing changes on GET ---------------------------
