@@ -228,10 +228,8 @@ def register_all_at_once(base_url: str, usernames: list[str]) -> list[Reply]:
     """
     browsers = [LiveClient(base_url) for _ in usernames]
     tokens = [browser.csrf_token("/register") for browser in browsers]
-    barrier = threading.Barrier(len(usernames))
-    replies: list[Reply] = []
 
-    def register(index: int) -> None:
+    def register(index: int) -> Reply:
         form = {
             "csrf_token": tokens[index],
             "username": usernames[index],
@@ -239,15 +237,9 @@ def register_all_at_once(base_url: str, usernames: list[str]) -> list[Reply]:
             "password": PASSWORD,
             "password2": PASSWORD,
         }
-        barrier.wait()
-        replies.append(browsers[index].post("/register", form))
+        return browsers[index].post("/register", form)
 
-    threads = [threading.Thread(target=register, args=(i,)) for i in range(len(usernames))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return replies
+    return run_together(len(usernames), register)
 
 
 # --- Either client ----------------------------------------------------------------------------
