@@ -66,10 +66,16 @@ def test_gunicorn_conf_reads_workers_and_bind_from_the_environment(tmp_path: Pat
     assert setting(printed, "bind") == "['unix:/run/microblog.sock']"
 
 
-def test_gunicorn_conf_refuses_a_port_that_is_not_a_number(tmp_path: Path):
-    result = check_gunicorn_config(tmp_path, PORT="eighty")
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [("PORT", "eighty", "is not a whole number"), ("WEB_CONCURRENCY", "0", "must be 1 or more")],
+)
+def test_gunicorn_conf_refuses_a_number_that_is_not_one_or_more(
+    tmp_path: Path, name, raw, message
+):
+    result = check_gunicorn_config(tmp_path, **{name: raw})
     assert result.returncode != 0
-    assert "PORT='eighty' is not a whole number" in result.stdout + result.stderr
+    assert f"{name}={raw!r} {message}" in result.stdout + result.stderr
 
 
 def test_access_log_lines_carry_the_request_id_the_response_had(tmp_path: Path):
