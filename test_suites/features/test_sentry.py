@@ -3,7 +3,6 @@
 import contextlib
 import json
 import re
-import socket
 import subprocess
 import sys
 import textwrap
@@ -18,7 +17,7 @@ from config import Config, ConfigError
 from testkit.clients import Auth, make_user, page_text
 from testkit.leaks import MAIL_PASSWORD, crash_a_login
 from testkit.services.gunicorn import ROOT
-from testkit.services.processes import free_port
+from testkit.services.processes import blackhole_port, free_port
 from testkit.services.production import production_environment
 from testkit.services.sentry_receiver import dsn_for
 
@@ -199,10 +198,8 @@ def unreachable_port(kind: str) -> Iterator[int]:
     if kind == "closed port":
         yield free_port()
         return
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(64)
-        yield listener.getsockname()[1]
+    with blackhole_port() as port:
+        yield port
 
 
 @pytest.mark.parametrize("kind", ["closed port", "blackhole"])

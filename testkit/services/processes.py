@@ -43,6 +43,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextlib.contextmanager
+def blackhole_port() -> Iterator[int]:
+    """A loopback port where the kernel accepts connections and nobody ever answers.
+
+    What a hung server looks like to a client: it waits for its whole timeout.
+    """
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield listener.getsockname()[1]
+
+
 def wait_until(condition: Callable[[], T], seconds: float, interval: float = 0.05) -> T | bool:
     """Call ``condition`` until it returns something truthy (returned) or time runs out (False)."""
     deadline = time.monotonic() + seconds
