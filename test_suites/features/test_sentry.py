@@ -4,7 +4,6 @@ import contextlib
 import json
 import re
 import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from testkit.clients import Auth, make_user, page_text
 from testkit.leaks import MAIL_PASSWORD, crash_a_login
 from testkit.services.gunicorn import ROOT
 from testkit.services.processes import blackhole_port, free_port
-from testkit.services.production import production_environment
+from testkit.services.production import production_environment, run_python
 from testkit.services.sentry_receiver import dsn_for
 
 
@@ -243,15 +242,8 @@ def test_sentry_sdk_is_imported_only_with_a_dsn(tmp_path, sentry, dsn):
     environment = production_environment(
         tmp_path, DATABASE_URL="sqlite://", SENTRY_DSN=sentry.dsn if dsn else ""
     )
-    done = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    done = run_python(environment, "-c", script, timeout=60)
+    assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(dsn)
 
 

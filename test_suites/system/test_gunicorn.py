@@ -5,27 +5,23 @@ import re
 import socket
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
 
 from testkit.clients import Auth, LiveClient
-from testkit.services.gunicorn import GUNICORN_CONF, ROOT, gunicorn_server
-from testkit.services.production import production_environment, upgrade_database
+from testkit.services.gunicorn import GUNICORN_CONF, gunicorn_server
+from testkit.services.production import production_environment, run_python, upgrade_database
 
 pytestmark = pytest.mark.system
 
 
 def check_gunicorn_config(tmp_path: Path, **environment: str) -> subprocess.CompletedProcess:
     """Let gunicorn read the settings file, load the app and print its resolved settings."""
-    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--print-config"],
-        cwd=ROOT,
-        env=production_environment(tmp_path, **environment),
-        capture_output=True,
-        text=True,
+    return run_python(
+        production_environment(tmp_path, **environment),
+        *("-m", "gunicorn", "-c", str(GUNICORN_CONF), "--print-config"),
         timeout=60,
     )
 
