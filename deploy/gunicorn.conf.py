@@ -23,6 +23,7 @@ earlier run's files) and forget the live gauges of a worker that exits.
 import os
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from urllib.parse import quote
@@ -31,16 +32,22 @@ from gunicorn.glogging import Logger
 
 
 def _whole_number(name: str, default: int) -> int:
+    """A setting of 1 or more, parsed as config.py parses the app's; a clear exit if not."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
+    # Imported here, in the arbiter, and forgotten again: the workers import config.py
+    # afresh with the app, so that a reload (HUP) runs the config.py on disk.
+    already_loaded = "config" in sys.modules
+    from config import ConfigError, parse_positive
+
     try:
-        value = int(raw)
-    except ValueError:
-        raise SystemExit(f"{name}={raw!r} is not a whole number") from None
-    if value < 1:
-        raise SystemExit(f"{name}={raw!r} must be at least 1")
-    return value
+        return parse_positive(name, raw)
+    except ConfigError as error:
+        raise SystemExit(str(error)) from None
+    finally:
+        if not already_loaded:
+            del sys.modules["config"]
 
 
 def _bind_address() -> str:

@@ -1,8 +1,8 @@
 """How each database backend gives a test an empty schema.
 
-The ``database`` fixture (testkit.plugin) runs the tests that use it on both: a
-new in-memory SQLite database per test, and one PostgreSQL database per session
-whose tables are truncated before each test.
+The ``database`` fixture (testkit.plugin) gives every test a new in-memory SQLite
+database, and the tests marked ``both_databases`` also one PostgreSQL database per
+session whose tables are truncated before each test.
 """
 
 from pathlib import Path

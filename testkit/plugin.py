@@ -1,8 +1,9 @@
 """The pytest fixtures of every suite (loaded with ``-p testkit.plugin`` in pyproject.toml).
 
 ``app``, ``client``, ``auth``, ``alice`` and ``logged_in`` give each test a fresh
-app and database, as the Flask tutorial's fixtures do; ``database`` runs them on
-SQLite and on PostgreSQL. ``make_app`` builds apps as production runs them,
+app and database, as the Flask tutorial's fixtures do; ``database`` is SQLite, and
+for the tests marked ``both_databases`` SQLite and PostgreSQL, one run each (see
+``pytest_generate_tests``). ``make_app`` builds apps as production runs them,
 ``file_app`` one whose database many threads can reach, ``smtp`` a mail server,
 ``sentry`` a local Sentry stand-in.
 
@@ -47,6 +48,27 @@ if TYPE_CHECKING:
     from testkit.databases import TestDatabase
 
 
+BOTH_DATABASES = "both_databases"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run a test marked ``both_databases`` once per backend; any other test on SQLite.
+
+    The mark belongs on the tests whose outcome the database decides (its statements,
+    constraints, unique indexes, transactions, races, migrations, types and query
+    counts): PostgreSQL runs cost a server and a truncation per test, and a form rule
+    or a page's markup reads the same on either backend.
+    """
+    if metafunc.definition.get_closest_marker(BOTH_DATABASES) is None:
+        return
+    if "database" not in metafunc.fixturenames:
+        raise pytest.UsageError(
+            f"{metafunc.definition.nodeid} is marked {BOTH_DATABASES} but uses no database "
+            "(no app, client, file_app or database fixture)"
+        )
+    metafunc.parametrize("database", ["sqlite", "postgresql"], indirect=True, scope="session")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests that run on PostgreSQL, so that ``-m "not postgresql"`` leaves them."""
     for item in items:
@@ -83,11 +105,12 @@ def postgres_database_url(postgres_server_url: str) -> Iterator[str]:
     drop_database(postgres_server_url, name)
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session")
 def database(request: pytest.FixtureRequest) -> TestDatabase:
+    """SQLite; PostgreSQL too for the tests marked ``both_databases``."""
     from testkit.databases import PostgresDatabase, SQLiteDatabase
 
-    if request.param == "sqlite":
+    if getattr(request, "param", "sqlite") == "sqlite":
         return SQLiteDatabase()
     return PostgresDatabase(request.getfixturevalue("postgres_database_url"))
 

@@ -163,6 +163,19 @@ def screenshot(viewport: str):
     return path
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In an xdist worker: hand the axe-core tally to the main process, which prints it."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["axe_tally"] = axe_tally.to_list()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """In the main process of an xdist run: add up what each worker's browsers saw."""
+    axe_tally.extend(getattr(node, "workeroutput", {}).get("axe_tally", []))
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     if axe_tally.rows:
         terminalreporter.section("axe-core violations by impact, every page visited")

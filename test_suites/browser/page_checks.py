@@ -41,8 +41,19 @@ class AxeTally:
     rows: dict[tuple[str, str], Counter] = field(default_factory=dict)
 
     def record(self, page_name: str, viewport: str, violations: list[dict]) -> None:
+        self.add(page_name, viewport, Counter(v["impact"] for v in violations))
+
+    def add(self, page_name: str, viewport: str, counts: Counter) -> None:
         self.rows.setdefault((page_name, viewport), Counter())
-        self.rows[(page_name, viewport)] |= Counter(v["impact"] for v in violations)
+        self.rows[(page_name, viewport)] |= counts
+
+    def to_list(self) -> list[tuple[str, str, dict[str, int]]]:
+        """The rows as plain values, which an xdist worker can send to the main process."""
+        return [(name, viewport, dict(counts)) for (name, viewport), counts in self.rows.items()]
+
+    def extend(self, rows: list[tuple[str, str, dict[str, int]]]) -> None:
+        for name, viewport, counts in rows:
+            self.add(name, viewport, Counter(counts))
 
     def table(self) -> str:
         header = ["page", "viewport", *IMPACTS]

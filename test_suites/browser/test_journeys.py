@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from app.security.headers import CONTENT_SECURITY_POLICY
 from test_suites.browser.page_checks import BrowserWatch
+from testkit.browser import sign_in
 from testkit.clients import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -57,9 +58,8 @@ def register(page: Page, watch: BrowserWatch, base: str, username: str) -> None:
 
 
 def log_in(page: Page, watch: BrowserWatch, username: str) -> None:
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    """Sign in on the sign-in page, and land on the home page."""
+    sign_in(page, username)
     expect(page.get_by_role("heading", name=f"Hi, {username}!")).to_be_visible()
     watch.check(page, "home")
 
@@ -129,9 +129,7 @@ def test_a_person_registers_posts_edits_the_profile_and_logs_out(
     log_out(page, watch)
 
     # A wrong password is refused with a message; the right one lets me in.
-    page.get_by_label("Username").fill(me)
-    page.get_by_label("Password").fill("not my password")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, me, "not my password")
     expect(page.get_by_role("alert")).to_contain_text("Invalid username or password")
     watch.check(page, "log in (wrong password)")
     page.get_by_role("alert").get_by_role("button", name="Close").click()
@@ -419,9 +417,7 @@ def test_changing_the_password_signs_out_the_other_browser(
         expect(other).to_have_url(re.compile(r"/login\?next="))
         elsewhere_watch.check(other, "log in (signed out elsewhere)")
         # Where the new password now works.
-        other.get_by_label("Username").fill(name)
-        other.get_by_label("Password").fill(new_password)
-        other.get_by_role("button", name="Sign in").click()
+        sign_in(other, name, new_password)
         expect(other).to_have_url(f"{base}/user/{name}")
         expect(other.get_by_role("heading", level=1)).to_have_text(name)
     finally:
@@ -508,10 +504,8 @@ def test_too_many_wrong_passwords_show_the_429_page_in_the_site_layout(
     # spent: keep trying until the site says stop (3 per minute on this server).
     page.goto(f"{crashing_server}/login")
     for _attempt in range(4):
-        page.get_by_label("Username").fill("nobody")
-        page.get_by_label("Password").fill("not the password")
         with page.expect_response(f"{crashing_server}/login") as answer:
-            page.get_by_role("button", name="Sign in").click()
+            sign_in(page, "nobody", "not the password")
         if answer.value.status == 429:
             break
         expect(page.get_by_role("alert")).to_contain_text("Invalid username or password")

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from test_suites.browser.page_checks import BrowserWatch
+from testkit.browser import sign_in
 from testkit.clients import NEW_PASSWORD, PASSWORD, Auth, LiveClient
 from testkit.services.processes import wait_until
 from testkit.services.smtp import SmtpSink, body_of
@@ -28,13 +29,6 @@ def mail_to(sink: SmtpSink, address: str) -> EmailMessage:
     arrived = wait_until(lambda: [m for m in sink.inbox.messages if m["To"] == address], 15)
     assert arrived, f"no email to {address}"
     return arrived[-1]
-
-
-def sign_in(page: Page, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_a_person_resets_a_forgotten_password_by_email(
@@ -89,8 +83,8 @@ def test_a_person_resets_a_forgotten_password_by_email(
 
     # Signed out, the old password no longer opens the account; the new one does.
     page.context.clear_cookies()
-    sign_in(page, base, name, PASSWORD)
+    sign_in(page, name, PASSWORD, base=base)
     expect(page.get_by_role("alert")).to_contain_text("Invalid username or password")
-    sign_in(page, base, name, NEW_PASSWORD)
+    sign_in(page, name, NEW_PASSWORD, base=base)
     expect(page.get_by_role("heading", name=f"Hi, {name}!")).to_be_visible()
     watch.check(page, "home")

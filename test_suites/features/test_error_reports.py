@@ -2,7 +2,6 @@
 
 import logging
 import re
-import socket
 import ssl
 import subprocess
 import time
@@ -23,7 +22,7 @@ from config import ConfigError
 from testkit.apps import ADMIN, log_text
 from testkit.clients import Auth, csrf_token, make_user, page_text
 from testkit.leaks import MAIL_PASSWORD, crash_a_login
-from testkit.services.processes import free_port, wait_until
+from testkit.services.processes import blackhole_port, free_port, wait_until
 from testkit.services.smtp import body_of, context_of, smtp_sink
 
 # --- Email reports --------------------------------------------------------------------
@@ -108,10 +107,8 @@ def test_secrets_in_the_path_and_email_addresses_are_struck_out(smtp, make_app):
 def test_a_blackholed_smtp_server_does_not_delay_the_request(make_app):
     # A server that accepts connections (the kernel completes the handshake) and
     # never says a word: the SMTP client would wait for its full timeout.
-    with socket.socket() as blackhole:
-        blackhole.bind(("127.0.0.1", 0))
-        blackhole.listen(8)
-        app = make_app(mail_port=blackhole.getsockname()[1], MAIL_TIMEOUT=3)
+    with blackhole_port() as port:
+        app = make_app(mail_port=port, MAIL_TIMEOUT=3)
         client = app.test_client()
 
         started = time.perf_counter()

@@ -40,6 +40,7 @@ def explore_links(page: str) -> int:
 # --- The home feed ----------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_feed_shows_followed_and_own_posts_but_not_others(client, logged_in):
     bob, carol = make_user("bob"), make_user("carol")
     add_posts((bob, "bob writes"), (carol, "carol writes"), (logged_in, "alice writes"))
@@ -96,6 +97,7 @@ def test_explore_is_open_to_visitors_and_shows_everyones_posts_newest_first(clie
     assert "?d=identicon&amp;s=48" in page  # with their avatars
 
 
+@pytest.mark.both_databases
 def test_explore_pages_through_everyones_posts(client, logged_in):
     bob = make_user("bob")
     add_posts(*[(bob if n % 2 else logged_in, f"post number {n}") for n in range(7)])
@@ -167,6 +169,7 @@ PAGINATED = ["/index", "/explore", "/user/alice", "/user/alice/followers", "/use
 
 
 @pytest.mark.parametrize("path", PAGINATED)
+@pytest.mark.both_databases
 def test_a_page_past_the_last_is_the_404_page(client, logged_in, path):
     people = [make_user(name) for name in ("bob", "carol", "dave", "erin")]
     for person in people:  # four of each: two pages at three a page
@@ -188,6 +191,7 @@ def test_an_empty_list_has_one_page_and_no_second(client, logged_in, path):
 
 
 @pytest.mark.parametrize("path", PAGINATED)
+@pytest.mark.both_databases
 def test_page_links_never_lead_to_an_empty_page(client, logged_in, path):
     people = [make_user(name) for name in ("bob", "carol", "dave")]
     for person in people:  # exactly one full page of each
@@ -211,6 +215,7 @@ def posts_and_links(page: str) -> tuple[list[str], str | None, str | None]:
 
 
 @pytest.mark.parametrize("path", POST_LISTS)
+@pytest.mark.both_databases
 def test_older_posts_continue_after_the_last_post_shown_when_new_posts_arrive(
     client, logged_in, path
 ):
@@ -232,6 +237,7 @@ def test_older_posts_continue_after_the_last_post_shown_when_new_posts_arrive(
 @pytest.mark.parametrize(
     "after", ["abc", "-1", "0", "1.5", "1e3", "2147483648", "99999999999999999999999999"]
 )
+@pytest.mark.both_databases
 def test_an_unreadable_after_is_ignored_like_a_typed_page_number(client, logged_in, path, after):
     add_posts(*[(logged_in, f"post {n}") for n in range(6)])
     response = client.get(f"{path}?page=2&after={after}")
@@ -242,6 +248,7 @@ def test_an_unreadable_after_is_ignored_like_a_typed_page_number(client, logged_
 
 
 @pytest.mark.parametrize("path", POST_LISTS)
+@pytest.mark.both_databases
 def test_after_a_post_that_does_not_exist_is_the_404_page(client, logged_in, path):
     add_posts(*[(logged_in, f"post {n}") for n in range(6)])
     assert client.get(f"{path}?page=2&after=999999").status_code == 404
@@ -256,6 +263,7 @@ def test_after_is_ignored_on_the_first_page(client, logged_in, path):
     assert posts_and_links(again) == posts_and_links(first)
 
 
+@pytest.mark.both_databases
 def test_older_posts_of_a_post_with_a_twin_timestamp_skip_neither(client, logged_in):
     # Posts of the same instant are ordered by id: reading on from one must not
     # lose its twin.

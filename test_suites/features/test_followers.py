@@ -46,18 +46,21 @@ def carol(app) -> User:
 # --- The model --------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_follow_adds_one_row_that_the_caller_commits(alice, bob):
     assert alice.follow(bob) is True
     db.session.commit()
     assert follow_rows() == [(alice.id, bob.id)]  # following is one-way
 
 
+@pytest.mark.both_databases
 def test_follow_is_not_committed_by_the_model(alice, bob):
     alice.follow(bob)
     db.session.rollback()
     assert follow_rows() == []
 
 
+@pytest.mark.both_databases
 def test_following_twice_keeps_one_row(alice, bob):
     assert alice.follow(bob) is True
     db.session.commit()
@@ -66,6 +69,7 @@ def test_following_twice_keeps_one_row(alice, bob):
     assert follow_rows() == [(alice.id, bob.id)]
 
 
+@pytest.mark.both_databases
 def test_the_database_itself_refuses_a_second_row_for_a_pair(alice, bob):
     pair = {"follower_id": alice.id, "followed_id": bob.id}
     db.session.execute(sa.insert(followers).values(pair))
@@ -84,6 +88,7 @@ def test_following_yourself_is_a_value_error_and_stores_nothing(alice):
     assert follow_rows() == []
 
 
+@pytest.mark.both_databases
 def test_unfollow_removes_the_row_and_says_whether_there_was_one(alice, bob):
     alice.follow(bob)
     bob.follow(alice)
@@ -95,6 +100,7 @@ def test_unfollow_removes_the_row_and_says_whether_there_was_one(alice, bob):
     db.session.commit()
 
 
+@pytest.mark.both_databases
 def test_following_count_is_loaded_on_demand_and_counts_one_direction(alice, bob, carol):
     alice.follow(bob)
     alice.follow(carol)
@@ -113,6 +119,7 @@ def profile_counts(client, username: str) -> tuple[int, int]:
     return int(followers_shown.group(1)), int(following_shown.group(1))
 
 
+@pytest.mark.both_databases
 def test_profiles_count_each_direction(client, logged_in, bob, carol):
     assert profile_counts(client, "alice") == (0, 0)
     logged_in.follow(bob)
@@ -125,6 +132,7 @@ def test_profiles_count_each_direction(client, logged_in, bob, carol):
 
 
 @pytest.mark.parametrize("app_settings", [{"POSTS_PER_PAGE": 100}])
+@pytest.mark.both_databases
 def test_home_feed_breaks_timestamp_ties_newest_id_first(client, logged_in, bob):
     moment = utcnow()
     for body in ("first", "second", "third"):
@@ -136,6 +144,7 @@ def test_home_feed_breaks_timestamp_ties_newest_id_first(client, logged_in, bob)
 
 @pytest.mark.parametrize("app_settings", [{"POSTS_PER_PAGE": 100}])
 @pytest.mark.parametrize("count", [1, WALK_FEED_FROM - 1, WALK_FEED_FROM, WALK_FEED_FROM + 3])
+@pytest.mark.both_databases
 def test_the_feed_has_the_same_posts_however_the_database_reads_it(client, logged_in, count):
     # Below WALK_FEED_FROM follows the feed seeks each author's posts, from it on
     # it walks all posts: both must give exactly the followed people's and alice's.
@@ -155,6 +164,7 @@ def test_the_feed_has_the_same_posts_however_the_database_reads_it(client, logge
     assert post_bodies(client.get("/index")) == expected
 
 
+@pytest.mark.both_databases
 def test_deleting_a_user_deletes_their_follows_in_both_directions(alice, bob, carol):
     alice.follow(bob)
     bob.follow(alice)
@@ -236,6 +246,7 @@ def test_unfollow_removes_the_pair_and_goes_back_to_the_profile(client, logged_i
     assert 'action="/follow/bob"' in page
 
 
+@pytest.mark.both_databases
 def test_a_double_click_on_follow_gives_the_same_answer_and_one_row(client, logged_in, bob):
     form = {"csrf_token": csrf_token(client, "/user/bob")}  # one page, two clicks
     first = client.post("/follow/bob", data=form)
@@ -323,6 +334,7 @@ def people_on(page: str) -> list[str]:
 
 
 @pytest.mark.parametrize("direction", ["followers", "following"])
+@pytest.mark.both_databases
 def test_lists_of_people_are_by_name_in_any_case_and_paginated(client, logged_in, direction):
     people = [make_user(name) for name in ("erin", "Dave", "carol", "Alan")]
     for person in people:
@@ -373,6 +385,7 @@ def test_the_lists_of_an_unknown_user_are_404(client, logged_in, direction):
 
 
 @pytest.mark.parametrize("clicks", ["follow-and-unfollow", "follow-only"])
+@pytest.mark.both_databases
 def test_racing_follows_and_unfollows_of_one_pair_never_fail(file_app, clicks):
     """16 requests at once for one pair: no 500, never a second row."""
     with file_app.app_context():
@@ -427,6 +440,7 @@ def table_names() -> set[str]:
     return set(sa.inspect(db.engine).get_table_names())
 
 
+@pytest.mark.both_databases
 def test_migration_0004_adds_followers_to_a_database_with_users_and_downgrades(
     make_app, empty_database_url
 ):

@@ -2,9 +2,10 @@
 
 Each test sends one class (several examples of it) to every POST route and every
 page of a production-like app (log file, error emails to a local SMTP server),
-anonymous and signed in, on SQLite and PostgreSQL, and checks what a hostile
-black-box test would: never a 500, nothing stored when a request is refused, one
-log record and at most one email per failure, no forged log line. The routes come
+anonymous and signed in, on SQLite (NUL characters, which PostgreSQL cannot
+store, on PostgreSQL too), and checks what a hostile black-box test would: never
+a 500, nothing stored when a request is refused, one log record and at most one
+email per failure, no forged log line. The routes come
 from the app's URL map and the field names from its pages, so forms added later
 are covered as well. Run with ``-s`` to see how many requests each class sent.
 """
@@ -65,6 +66,13 @@ class Hostile:
             self.anonymous: csrf_token(self.anonymous, "/login"),
             self.member: csrf_token(self.member, "/edit_profile"),
         }
+        # The state after the last request checked to have changed nothing: the state
+        # the next request starts from (nothing else writes accounts or posts).
+        self.known_state: list[tuple] | None = None
+
+    def database_state(self) -> list[tuple]:
+        with self.app.app_context():
+            return database_state()
 
     def _field_names(self) -> list[str]:
         names: set[str] = set()
@@ -114,19 +122,21 @@ class Hostile:
         whatever the answer when ``stores_nothing``.
         """
         environ = {"REMOTE_ADDR": next(self.addresses), **kwargs.pop("environ_base", {})}
-        with self.app.app_context():
-            before = database_state()
+        before = self.known_state if self.known_state is not None else self.database_state()
+        self.known_state = None
         response = client.open(path, method=method, environ_base=environ, **kwargs)
         self.sent[kind] += 1
         self.statuses[response.status_code] += 1
         assert response.status_code < 500, (kind, method, path, kwargs, response.status_code)
         if stores_nothing or response.status_code in (400, 413):
-            with self.app.app_context():
-                assert database_state() == before, (kind, path, kwargs)
+            after = self.database_state()
+            assert after == before, (kind, path, kwargs)
+            self.known_state = after
         return response
 
     def app_failure(self, kind: str, client: FlaskClient, path: str, **kwargs) -> TestResponse:
         """A request to one of testkit's failing routes: its 500 is expected, and counted."""
+        self.known_state = None  # /crash/after-write writes before it fails
         response = client.get(path, **kwargs)
         self.sent[kind] += 1
         self.statuses[response.status_code] += 1
@@ -286,6 +296,7 @@ def test_malformed_multipart_bodies_are_refused_on_every_form(hostile) -> None:
 # --- NUL characters, however they are sent ------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_nul_characters_are_refused_however_they_arrive(hostile) -> None:
     kind = "NUL characters"
     for (who, client), path in itertools.product(hostile.clients(), hostile.post_routes()):

@@ -1,13 +1,12 @@
 """Ordinary mail: the same background sender as the error reports, without their storm control."""
 
-import socket
 import time
 
 from flask import Flask
 
 from app.mail import Email, send_email
 from testkit.apps import ADMIN, log_text
-from testkit.services.processes import free_port, wait_until
+from testkit.services.processes import blackhole_port, free_port, wait_until
 from testkit.services.smtp import body_of
 
 RECIPIENT = "reader@example.com"
@@ -60,10 +59,8 @@ def test_messages_are_sent_without_admins_and_in_testing_mode(smtp, make_app):
 
 
 def test_a_dead_smtp_server_neither_delays_the_sender_nor_leaks_the_recipient(make_app):
-    with socket.socket() as blackhole:
-        blackhole.bind(("127.0.0.1", 0))
-        blackhole.listen(8)
-        app = make_app(mail_port=blackhole.getsockname()[1], MAIL_TIMEOUT=2)
+    with blackhole_port() as port:
+        app = make_app(mail_port=port, MAIL_TIMEOUT=2)
         started = time.perf_counter()
         send(app, hello())
         assert time.perf_counter() - started < 0.5

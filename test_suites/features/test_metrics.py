@@ -3,8 +3,6 @@
 The multi-process mode of gunicorn is in test_suites/system/test_metrics_processes.py.
 """
 
-import socket
-
 import pytest
 from flask import current_app
 
@@ -12,7 +10,7 @@ from app.mail import Email, send_email
 from config import Config, ConfigError, parse_networks
 from testkit.apps import log_text
 from testkit.prometheus import parse_samples, sample, total
-from testkit.services.processes import free_port, wait_until
+from testkit.services.processes import blackhole_port, free_port, wait_until
 
 TOKEN = "a-scraper-token-long-enough"
 OUTSIDE = {"REMOTE_ADDR": "203.0.113.9"}
@@ -142,10 +140,8 @@ def test_emails_to_users_that_could_not_be_sent_are_counted(make_app):
 def test_the_report_queue_length_is_shown(make_app):
     # A server that accepts connections and never answers: the sender hangs on the
     # first report for its timeout, and the next ones wait in the queue.
-    with socket.socket() as blackhole:
-        blackhole.bind(("127.0.0.1", 0))
-        blackhole.listen(8)
-        app = make_app(METRICS_ENABLED=True, mail_port=blackhole.getsockname()[1], MAIL_TIMEOUT=5)
+    with blackhole_port() as port:
+        app = make_app(METRICS_ENABLED=True, mail_port=port, MAIL_TIMEOUT=5)
         client = app.test_client()
         client.get("/crash/")
         client.get("/crash/other")

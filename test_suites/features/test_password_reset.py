@@ -143,6 +143,7 @@ def test_the_login_page_offers_a_reset_link(client) -> None:
     assert 'type="email"' in form
 
 
+@pytest.mark.both_databases
 def test_a_forgotten_password_is_reset_through_the_emailed_link(app, client, alice, smtp):
     response = ask_for_link(client, "alice@example.com")
     assert_answered_as_sent(response, client)
@@ -200,6 +201,7 @@ def test_an_unknown_address_gets_the_same_answer_and_no_email(app, client, alice
     "typed",
     ["ALICE@example.com", "  alice@example.com ", "Alice@Example.COM\t", "alice@EXAMPLE.com"],
 )
+@pytest.mark.both_databases
 def test_the_address_is_found_whatever_its_case_and_surrounding_spaces(client, alice, smtp, typed):
     assert_answered_as_sent(ask_for_link(client, typed), client)
     assert smtp.inbox.wait_for(1)[0]["To"] == "alice@example.com"
@@ -360,6 +362,7 @@ def test_tokens_made_for_other_purposes_are_no_reset_tokens(app, client, alice):
         assert_dead_link_page(client.get(f"/reset_password/{token}"))
 
 
+@pytest.mark.both_databases
 def test_tokens_signed_for_resets_but_not_made_by_the_site_are_refused(app, client, alice):
     # Should the secret leak into a script, or a later version change the payload:
     # anything but {"id": <an account>, "fp": <its fingerprint>} is refused.
@@ -406,6 +409,7 @@ def login_keys_of(user: User) -> set[str]:
     return set(db.session.scalars(sa.select(LoginSession.key_hash).filter_by(user_id=user.id)))
 
 
+@pytest.mark.both_databases
 def test_a_reset_ends_every_login_record_and_makes_one_for_this_browser(app, client, alice, smtp):
     for remember_me in (False, True):
         Auth(app.test_client()).login(remember_me=remember_me)
@@ -419,6 +423,7 @@ def test_a_reset_ends_every_login_record_and_makes_one_for_this_browser(app, cli
     assert "This browser" in page_text(client.get("/edit_profile"))
 
 
+@pytest.mark.both_databases
 def test_a_reset_in_a_browser_signed_in_as_someone_else_ends_that_login(app, client, alice, smtp):
     bob = make_user("bob")
     Auth(client).login("bob")

@@ -225,6 +225,7 @@ def test_profile_editor_offers_a_change_password_form(client, logged_in) -> None
     assert len(ids) == len(set(ids))  # no id clashes with the profile form's
 
 
+@pytest.mark.both_databases
 def test_changing_password_signs_out_other_sessions_and_remember_cookies(
     app, client, auth, logged_in
 ):
@@ -338,6 +339,7 @@ def browser_with(app, **cookies: str):
     return client
 
 
+@pytest.mark.both_databases
 def test_after_logout_a_copy_of_the_session_or_remember_cookie_signs_nobody_in(
     app, client, auth, alice
 ):
@@ -364,6 +366,7 @@ def test_logging_out_ends_only_that_browsers_login(app, client, auth, alice):
 
 
 @pytest.mark.parametrize("app_settings", [{"REMEMBER_COOKIE_DAYS": 3}])
+@pytest.mark.both_databases
 def test_a_remembered_login_ends_on_the_server_after_remember_cookie_days(app, alice, monkeypatch):
     client = remembered_only(app)
     stolen = cookie_values(client)
@@ -376,6 +379,7 @@ def test_a_remembered_login_ends_on_the_server_after_remember_cookie_days(app, a
     assert not is_logged_in(browser_with(app, **stolen))
 
 
+@pytest.mark.both_databases
 def test_a_login_without_remember_me_ends_with_the_session_lifetime(app, client, auth, alice):
     auth.login()
     [login] = db.session.scalars(sa.select(LoginSession)).all()
@@ -383,6 +387,7 @@ def test_a_login_without_remember_me_ends_with_the_session_lifetime(app, client,
     assert login.expires_at - login.created_at == app.permanent_session_lifetime
 
 
+@pytest.mark.both_databases
 def test_the_profile_editor_lists_every_browser_signed_in_and_marks_this_one(
     app, client, auth, alice
 ):
@@ -402,6 +407,7 @@ def test_the_profile_editor_lists_every_browser_signed_in_and_marks_this_one(
     assert "Sign out everywhere else</button>" in page
 
 
+@pytest.mark.both_databases
 def test_sign_out_everywhere_else_ends_the_other_logins_and_keeps_this_one(
     app, client, auth, alice
 ):
@@ -432,6 +438,7 @@ def test_sign_out_everywhere_else_needs_a_login_and_a_csrf_token(app, client, au
     assert is_logged_in(other)
 
 
+@pytest.mark.both_databases
 def test_logins_made_before_a_password_change_are_neither_listed_nor_kept(
     app, client, auth, alice
 ):
@@ -446,6 +453,7 @@ def test_logins_made_before_a_password_change_are_neither_listed_nor_kept(
     assert db.session.scalar(sa.select(sa.func.count(LoginSession.id))) == 1
 
 
+@pytest.mark.both_databases
 def test_the_same_password_change_sent_twice_at_once_keeps_this_browser_signed_in(file_app):
     with file_app.app_context():
         make_user("alice")

@@ -18,6 +18,9 @@ from app.main.queries import WALK_FEED_FROM
 from app.models import Post, User, followers
 from testkit.clients import Auth, link_to, page_text
 
+# Each backend has its own SQL (and its own way to read a feed): every budget on both.
+pytestmark = pytest.mark.both_databases
+
 PER_PAGE = 10
 
 

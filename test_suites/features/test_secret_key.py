@@ -3,15 +3,11 @@
 import logging
 import os
 import secrets
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from config import Config, ConfigError
-
-ROOT = Path(__file__).resolve().parents[2]
+from testkit.services.production import run_python
 
 WEAK_KEYS = {
     "": "SECRET_KEY is not set",
@@ -57,15 +53,7 @@ def test_starting_the_site_with_a_weak_key_exits_non_zero(tmp_path, key) -> None
         "DATABASE_URL": "sqlite://",
         "LOG_DIR": str(tmp_path),
     }
-    finished = subprocess.run(  # noqa: S603 - fixed command, our own interpreter
-        [sys.executable, "-c", "import microblog"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    finished = run_python(environment, "-c", "import microblog", timeout=60)
     assert finished.returncode != 0
     assert f"ConfigError: {WEAK_KEYS[key]}" in finished.stderr
 

@@ -3,9 +3,7 @@
 import contextlib
 import json
 import re
-import socket
 import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -18,8 +16,8 @@ from config import Config, ConfigError
 from testkit.clients import Auth, make_user, page_text
 from testkit.leaks import MAIL_PASSWORD, crash_a_login
 from testkit.services.gunicorn import ROOT
-from testkit.services.processes import free_port
-from testkit.services.production import production_environment
+from testkit.services.processes import blackhole_port, free_port
+from testkit.services.production import production_environment, run_python
 from testkit.services.sentry_receiver import dsn_for
 
 
@@ -54,7 +52,7 @@ def test_a_crash_becomes_one_event_tagged_with_request_id_endpoint_and_user(sent
     assert f"Error reference: <code>{request_id}</code>" in page_text(response)
 
     [event] = sentry.wait_for_events(1)
-    time.sleep(0.5)
+    app.extensions["sentry"].flush(timeout=5)  # whatever else the request queued
     assert len(sentry.events) == 1  # the ERROR log line of the same exception is no second event
     print("\n" + printable(event))
     [exception] = event["exception"]["values"]
@@ -127,7 +125,7 @@ def test_no_performance_data_is_sent_by_default(sentry, make_app):
     assert client.get("/login").status_code == 200
     client.get("/crash/")
     sentry.wait_for_events(1)
-    time.sleep(0.5)
+    app.extensions["sentry"].flush(timeout=5)  # whatever else the requests queued
     assert sentry.payloads("transaction") == []
 
 
@@ -199,10 +197,8 @@ def unreachable_port(kind: str) -> Iterator[int]:
     if kind == "closed port":
         yield free_port()
         return
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(64)
-        yield listener.getsockname()[1]
+    with blackhole_port() as port:
+        yield port
 
 
 @pytest.mark.parametrize("kind", ["closed port", "blackhole"])
@@ -246,15 +242,8 @@ def test_sentry_sdk_is_imported_only_with_a_dsn(tmp_path, sentry, dsn):
     environment = production_environment(
         tmp_path, DATABASE_URL="sqlite://", SENTRY_DSN=sentry.dsn if dsn else ""
     )
-    done = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    done = run_python(environment, "-c", script, timeout=60)
+    assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(dsn)
 
 

@@ -46,6 +46,7 @@ def test_a_rename_to_a_hidden_character_name_is_refused(client, logged_in, usern
 @pytest.mark.parametrize(
     ("name", "email"), [("ALICE", "other@example.com"), ("bob", "Alice@Example.com")]
 )
+@pytest.mark.both_databases
 def test_the_database_itself_refuses_a_second_owner_regardless_of_case(alice, name, email):
     db.session.add(User(username=name, email=email, password_hash="x"))
     with pytest.raises(sa.exc.IntegrityError):

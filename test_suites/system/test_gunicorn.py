@@ -5,27 +5,23 @@ import re
 import socket
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
 
 from testkit.clients import Auth, LiveClient
-from testkit.services.gunicorn import GUNICORN_CONF, ROOT, gunicorn_server
-from testkit.services.production import production_environment, upgrade_database
+from testkit.services.gunicorn import GUNICORN_CONF, gunicorn_server
+from testkit.services.production import production_environment, run_python, upgrade_database
 
 pytestmark = pytest.mark.system
 
 
 def check_gunicorn_config(tmp_path: Path, **environment: str) -> subprocess.CompletedProcess:
     """Let gunicorn read the settings file, load the app and print its resolved settings."""
-    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--print-config"],
-        cwd=ROOT,
-        env=production_environment(tmp_path, **environment),
-        capture_output=True,
-        text=True,
+    return run_python(
+        production_environment(tmp_path, **environment),
+        *("-m", "gunicorn", "-c", str(GUNICORN_CONF), "--print-config"),
         timeout=60,
     )
 
@@ -66,10 +62,16 @@ def test_gunicorn_conf_reads_workers_and_bind_from_the_environment(tmp_path: Pat
     assert setting(printed, "bind") == "['unix:/run/microblog.sock']"
 
 
-def test_gunicorn_conf_refuses_a_port_that_is_not_a_number(tmp_path: Path):
-    result = check_gunicorn_config(tmp_path, PORT="eighty")
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [("PORT", "eighty", "is not a whole number"), ("WEB_CONCURRENCY", "0", "must be 1 or more")],
+)
+def test_gunicorn_conf_refuses_a_number_that_is_not_one_or_more(
+    tmp_path: Path, name, raw, message
+):
+    result = check_gunicorn_config(tmp_path, **{name: raw})
     assert result.returncode != 0
-    assert "PORT='eighty' is not a whole number" in result.stdout + result.stderr
+    assert f"{name}={raw!r} {message}" in result.stdout + result.stderr
 
 
 def test_access_log_lines_carry_the_request_id_the_response_had(tmp_path: Path):

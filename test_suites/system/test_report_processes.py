@@ -1,8 +1,6 @@
 """Failure reports across processes: gunicorn's workers sharing log files, and process exit."""
 
 import re
-import subprocess
-import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from testkit.clients import LiveClient
-from testkit.services.gunicorn import ROOT, gunicorn_server
+from testkit.services.gunicorn import gunicorn_server
 from testkit.services.processes import wait_until
-from testkit.services.production import production_environment
+from testkit.services.production import production_environment, run_python
 from testkit.services.smtp import SmtpSink
 
 pytestmark = pytest.mark.system
@@ -96,9 +94,8 @@ def test_pending_reports_are_flushed_when_the_process_exits(smtp: SmtpSink, tmp_
             assert client.get("/crash/").status_code == 500
         """
     )
-    subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, "-c", script], cwd=ROOT, env=environment, check=True, timeout=60
-    )
+    done = run_python(environment, "-c", script, timeout=60)
+    assert done.returncode == 0, done.stderr
     # The process is gone: whatever it had queued must already be here.
     subjects = [message["Subject"] for message in smtp.inbox.messages]
     assert subjects == [

@@ -13,11 +13,10 @@ its pid, logs and temporary files in ``workdir`` and runs in the foreground
 import contextlib
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from testkit.services.processes import SETUP_SCRIPT, ServiceUnavailable, serving_on_free_port
+from testkit.services.processes import ServiceUnavailable, find_program, serving_on_free_port
 
 # The site file the project deploys, which the system tests serve as it is.
 SITE_CONF = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "microblog.conf"
@@ -48,12 +47,7 @@ class NginxUnavailable(ServiceUnavailable):
 
 def find_nginx() -> str:
     """The path of the nginx binary; ``NginxUnavailable`` when it is missing."""
-    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
-    if not found:
-        raise NginxUnavailable(
-            f"nginx is not installed (Debian package nginx; run {SETUP_SCRIPT})"
-        )
-    return found
+    return find_program("nginx", "nginx", NginxUnavailable)
 
 
 def with_upstream_servers(site_conf: str, servers: list[str]) -> str:

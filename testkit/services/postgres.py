@@ -27,15 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from testkit.services.processes import (
-    SETUP_SCRIPT,
-    ServiceUnavailable,
-    came_up,
-    free_port,
-    output_tail,
-    start_process,
-    stop_process,
-)
+from testkit.services.processes import SETUP_SCRIPT, ServiceUnavailable, running_on_free_port
 
 SERVER_SETTINGS = {
     "listen_addresses": "'127.0.0.1'",
@@ -133,41 +125,44 @@ def private_postgres(start_timeout: float = 60) -> Iterator[str]:
         password_file.unlink()
         if initdb.returncode != 0:
             raise PostgresUnavailable(f"initdb failed: {initdb.stderr.strip()[-500:]}")
-        server, url = _start(runner, binaries, workdir, data, password, start_timeout)
-        try:
+        with _serving(runner, binaries, workdir, data, password, start_timeout) as url:
             yield url
-        finally:
-            stop_process(server, stop_signal=IMMEDIATE_SHUTDOWN)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _start(
+@contextlib.contextmanager
+def _serving(
     runner: _Runner, binaries: Path, workdir: Path, data: Path, password: str, timeout: float
-) -> tuple[subprocess.Popen, str]:
-    """Start on a free port (trying again if another process took it first).
+) -> Iterator[str]:
+    """Run the server on a free port; yield its URL.
 
     The server is our child (not daemonised by pg_ctl), so it ends with us even
     when we are killed before our clean-up runs.
     """
     settings = {**SERVER_SETTINGS, "unix_socket_directories": f"'{workdir}'"}
-    server_log = workdir / "server.log"
-    for _attempt in range(3):
-        port = free_port()
+
+    def url_of(port: int) -> str:
+        return f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
+
+    def command_for(port: int) -> list[str]:
+        # Appended on every try: the last line naming a setting wins.
         with (data / "postgresql.conf").open("a") as conf:
             for name, value in {**settings, "port": str(port)}.items():
                 conf.write(f"{name} = {value}\n")
-        server = start_process(
-            [str(binaries / "postgres"), "-D", str(data)],
-            server_log,
-            stop_signal=IMMEDIATE_SHUTDOWN,
-            **runner.as_user(cwd=workdir),
-        )
-        url = f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
-        if came_up(server, lambda url=url: _accepts(url), timeout):
-            return server, url
-        stop_process(server, stop_signal=IMMEDIATE_SHUTDOWN)
-    raise PostgresUnavailable(f"the server did not start: {output_tail(server_log, 800)}")
+        return [str(binaries / "postgres"), "-D", str(data)]
+
+    with running_on_free_port(
+        "postgres",
+        command_for,
+        lambda port: _accepts(url_of(port)),
+        workdir / "server.log",
+        timeout,
+        stop_signal=IMMEDIATE_SHUTDOWN,
+        failure=PostgresUnavailable,
+        **runner.as_user(cwd=workdir),
+    ) as (port, _server):
+        yield url_of(port)
 
 
 def _accepts(url: str) -> bool:

@@ -4,6 +4,7 @@ import contextlib
 import ctypes
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,11 +37,31 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
+def find_program(name: str, package: str, missing: type[ServiceUnavailable]) -> str:
+    """The path of program ``name``, found on PATH or in the sbin folders; else ``missing``."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if not found:
+        raise missing(f"{name} is not installed (Debian package {package}; run {SETUP_SCRIPT})")
+    return found
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nobody listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def blackhole_port() -> Iterator[int]:
+    """A loopback port where the kernel accepts connections and nobody ever answers.
+
+    What a hung server looks like to a client: it waits for its whole timeout.
+    """
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield listener.getsockname()[1]
 
 
 def wait_until(condition: Callable[[], T], seconds: float, interval: float = 0.05) -> T | bool:
@@ -140,6 +161,40 @@ class Server:
 
 
 @contextlib.contextmanager
+def running_on_free_port(
+    name: str,
+    command_for: Callable[[int], Sequence[str]],
+    ready: Callable[[int], bool],
+    output: Path,
+    start_timeout: float = 60,
+    port: int | None = None,
+    stop_signal: int = signal.SIGTERM,
+    failure: type[Exception] = ServerFailed,
+    **popen: Any,
+) -> Iterator[tuple[int, subprocess.Popen]]:
+    """Start ``command_for(port)`` on a free loopback port; yield the port and the process
+    once ``ready(port)``; stop it (``stop_signal``) at the end.
+
+    The port is free when picked, but another process can take it before the
+    server binds it, so a server that does not come up gets two more tries; with
+    ``port`` given, it has that one. Its output is appended to ``output``; the
+    ``failure`` raised when it never comes up quotes the end of it.
+    """
+    for _attempt in range(1 if port else 3):
+        chosen = port or free_port()
+        process = start_process(command_for(chosen), output, stop_signal, **popen)
+        if came_up(process, lambda chosen=chosen: ready(chosen), start_timeout):
+            break
+        stop_process(process, stop_signal=stop_signal)
+    else:
+        raise failure(f"{name} did not start:\n{output_tail(output)}")
+    try:
+        yield chosen, process
+    finally:
+        stop_process(process, stop_signal=stop_signal)
+
+
+@contextlib.contextmanager
 def serving_on_free_port(
     name: str,
     command_for: Callable[[int], Sequence[str]],
@@ -148,22 +203,11 @@ def serving_on_free_port(
     ready_path: str = "/",
     **popen: Any,
 ) -> Iterator[Server]:
-    """Start ``command_for(port)`` on a free loopback port; yield it; stop it at the end.
+    """An HTTP server started by ``running_on_free_port``, ready once it answers ``ready_path``."""
 
-    The port is free when picked, but another process can take it before the
-    server binds it, so a server that does not come up gets two more tries.
-    Its output is appended to ``output``; ``ServerFailed`` quotes the end of it.
-    """
-    for _attempt in range(3):
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        process = start_process(command_for(port), output, **popen)
-        if came_up(process, lambda url=url: answers(url + ready_path), start_timeout):
-            break
-        stop_process(process)
-    else:
-        raise ServerFailed(f"{name} did not start:\n{output_tail(output)}")
-    try:
-        yield Server(url, process)
-    finally:
-        stop_process(process)
+    def ready(port: int) -> bool:
+        return answers(f"http://127.0.0.1:{port}{ready_path}")
+
+    started = running_on_free_port(name, command_for, ready, output, start_timeout, **popen)
+    with started as (port, process):
+        yield Server(f"http://127.0.0.1:{port}", process)

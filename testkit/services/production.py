@@ -4,6 +4,7 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,16 +37,25 @@ def production_environment(workdir: Path, **settings: str) -> dict[str, str]:
     }
 
 
-def upgrade_database(environment: dict[str, str]) -> None:
-    """Run ``flask db upgrade`` against the environment's DATABASE_URL."""
-    done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "flask", "--app", "microblog", "db", "upgrade"],
+def run_python(
+    environment: Mapping[str, str], *arguments: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Our own interpreter with ``arguments``, in the project root with exactly
+    ``environment`` (a fresh process: nothing this one imported or set); its output
+    as text."""
+    return subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, *arguments],
         cwd=ROOT,
-        env=environment,
+        env=dict(environment),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
+
+
+def upgrade_database(environment: dict[str, str]) -> None:
+    """Run ``flask db upgrade`` against the environment's DATABASE_URL."""
+    done = run_python(environment, "-m", "flask", "--app", "microblog", "db", "upgrade")
     if done.returncode != 0:
         raise RuntimeError(f"flask db upgrade failed:\n{done.stdout}{done.stderr}")

@@ -7,21 +7,12 @@ with redis_server(port=port):  # the same address again, e.g. after an outage
 """
 
 import contextlib
-import shutil
 import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from testkit.services.processes import (
-    SETUP_SCRIPT,
-    ServiceUnavailable,
-    came_up,
-    free_port,
-    output_tail,
-    start_process,
-    stop_process,
-)
+from testkit.services.processes import ServiceUnavailable, find_program, running_on_free_port
 
 
 class RedisUnavailable(ServiceUnavailable):
@@ -29,12 +20,7 @@ class RedisUnavailable(ServiceUnavailable):
 
 
 def find_redis_server() -> str:
-    found = shutil.which("redis-server") or shutil.which("redis-server", path="/usr/sbin:/sbin")
-    if not found:
-        raise RedisUnavailable(
-            f"redis-server is not installed (Debian package redis-server; run {SETUP_SCRIPT})"
-        )
-    return found
+    return find_program("redis-server", "redis-server", RedisUnavailable)
 
 
 def ping(port: int, host: str = "127.0.0.1") -> bool:
@@ -55,22 +41,23 @@ def redis_server(start_timeout: float = 30, port: int | None = None) -> Iterator
     clients expect it).
     """
     binary = find_redis_server()
-    wanted = port
     with tempfile.TemporaryDirectory(prefix="microblog-redis-") as folder:
         workdir = Path(folder)
-        output = workdir / "redis.log"
-        for _attempt in range(1 if wanted else 3):
-            port = wanted or free_port()
+
+        def command_for(port: int) -> list[str]:
             command = [binary, "--bind", "127.0.0.1", "--port", str(port)]
             # No snapshots, no append-only file: nothing is kept after the block.
-            command += ["--save", "", "--appendonly", "no", "--dir", str(workdir)]
-            server = start_process(command, output, cwd=workdir)
-            if came_up(server, lambda port=port: ping(port), start_timeout):
-                break
-            stop_process(server)
-        else:
-            raise RedisUnavailable(f"redis-server did not start:\n{output_tail(output)}")
-        try:
+            return [*command, "--save", "", "--appendonly", "no", "--dir", str(workdir)]
+
+        log = workdir / "redis.log"
+        with running_on_free_port(
+            "redis-server",
+            command_for,
+            ping,
+            log,
+            start_timeout,
+            port,
+            failure=RedisUnavailable,
+            cwd=workdir,
+        ) as (port, _server):
             yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            stop_process(server)
