@@ -736,9 +736,6 @@ def test_trusted_proxies_give_the_real_client_address_scheme_and_host(make_app, 
     assert page_text(response) == f"{client} https blog.example.com"
 
 
-@pytest.mark.parametrize(
-    "app_settings", [{"TRUSTED_PROXIES": 1, "RATELIMIT_AUTH": "2 per minute"}]
-)
 def test_the_layouts_links_follow_the_path_the_site_is_mounted_at(client, alice):
     # The layout's links are built once per mount point (app.templating.FixedUrls):
     # a site mounted at /blog must not be given the links of the one at /.
@@ -750,6 +747,9 @@ def test_the_layouts_links_follow_the_path_the_site_is_mounted_at(client, alice)
     assert 'href="/register"' in page_text(client.get("/login"))
 
 
+@pytest.mark.parametrize(
+    "app_settings", [{"TRUSTED_PROXIES": 1, "RATELIMIT_AUTH": "2 per minute"}]
+)
 def test_behind_a_proxy_rate_limits_count_per_real_client_whatever_it_forges(client, alice):
     data = {"csrf_token": csrf_token(client), "username": "alice", "password": ""}
 

@@ -126,7 +126,7 @@ def post_worker_init(worker) -> None:
     """
     from flask import Flask
 
-    # Microblog's app only: the benchmark serves its bare and lean ceilings with
+    # Microblog's app only: the benchmark serves its bare Flask ceiling with
     # these settings too, and they have no rate limits.
     microblog = isinstance(worker.wsgi, Flask) and "RATELIMIT_STORAGE_URI" in worker.wsgi.config
     if worker.age == 1 and microblog:
