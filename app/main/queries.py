@@ -17,7 +17,7 @@ USER_ID = bindparam("user_id")
 AFTER = bindparam("after")
 
 NEWEST_FIRST = (post.c.timestamp.desc(), post.c.id.desc())
-# app.templating.shown_posts unpacks these columns in this order.
+# app.templating.shown_posts reads these columns by name.
 POST_ROWS = (
     select(
         post.c.id,
@@ -90,7 +90,7 @@ def people_page(chosen: ColumnElement[bool]) -> PageQuery:
     by_name = (func.lower(user.c.username), user.c.id)
     return PageQuery.of(
         select(user.c.id).where(chosen).order_by(*by_name),
-        # app.templating.shown_people unpacks these columns in this order.
+        # app.templating.shown_people reads these columns by name.
         select(user.c.username, user.c.email, user.c.about_me).order_by(*by_name),
     )
 
