@@ -284,6 +284,8 @@ class Config:
     RATELIMIT_ACCOUNT = env("20 per hour", parse_rate_limit)
     # POST /reset_password_request, per client address and per email address asked for.
     RATELIMIT_PASSWORD_RESET = env("5 per hour", parse_rate_limit)
+    # POSTs that write, edit or delete a post (or a reply), per signed-in user.
+    RATELIMIT_WRITING = env("20 per minute; 200 per hour", parse_rate_limit)
     # memory:// counts per worker process; redis:// or memcached:// URIs share counts
     # between workers and machines.
     RATELIMIT_STORAGE_URI = env("memory://")

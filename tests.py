@@ -29,8 +29,8 @@ from app.auth.forms import (
 )
 from app.database import utcnow
 from app.extensions import db
-from app.main.forms import PostForm
 from app.models import Post, User
+from app.posts.forms import PostForm
 from config import parse_database_url
 from testkit.clients import (
     PASSWORD,

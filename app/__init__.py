@@ -3,7 +3,7 @@
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import account, auth, database, mail, main, metrics, reporting, templating
+from app import account, auth, database, mail, main, metrics, posts, reporting, templating
 from app.application import Microblog
 from app.auth import password_reset, sessions
 from app.errors import debugging, handlers
@@ -60,7 +60,7 @@ def register_extensions(app: Flask) -> None:
     database.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
-    rate_limits.init_app(app, auth.bp, account.bp)
+    rate_limits.init_app(app, auth.bp, account.bp, main.bp, posts.bp)
     bootstrap.init_app(app)
     login.init_app(app)
     login.login_view = "auth.login"
@@ -70,6 +70,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main.bp)
+    app.register_blueprint(posts.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(handlers.bp)

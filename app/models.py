@@ -1,9 +1,11 @@
 """The data: users, who follows whom, and their posts."""
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
 from hashlib import md5
+from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -16,7 +18,10 @@ from sqlalchemy import (
     Table,
     delete,
     func,
+    insert,
     select,
+    text,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
@@ -24,6 +29,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.database import UTCDateTime, utcnow
 from app.extensions import db
+from app.post_text import hashtags_in
 
 
 def new_session_token() -> str:
@@ -136,8 +142,8 @@ class User(UserMixin, db.Model):
         """
         if user.id == self.id:
             raise ValueError("a user cannot follow themselves")
-        insert = _INSERT_BY_DIALECT[db.session.get_bind().dialect.name]
-        statement = insert(followers).values(follower_id=self.id, followed_id=user.id)
+        dialect_insert = _INSERT_BY_DIALECT[db.session.get_bind().dialect.name]
+        statement = dialect_insert(followers).values(follower_id=self.id, followed_id=user.id)
         # RETURNING, not rowcount: psycopg reports no count for a skipped insert.
         inserted = statement.on_conflict_do_nothing().returning(followers.c.follower_id)
         return db.session.execute(inserted).first() is not None
@@ -162,22 +168,134 @@ class User(UserMixin, db.Model):
     def by_email(cls, email: str) -> "User | None":
         return db.session.scalar(select(cls).where(func.lower(cls.email) == email.lower()))
 
+    @classmethod
+    def existing_names(cls, names: Iterable[str]) -> set[str]:
+        """Which of ``names`` (lower-cased) are users' names, lower-cased: one query."""
+        wanted = sorted(set(names))
+        if not wanted:
+            return set()
+        lowered = func.lower(cls.username)
+        return set(db.session.scalars(select(lowered).where(lowered.in_(wanted))))
+
+
+# A post's rows in every list: a deleted post stays (its replies still answer it)
+# but no list shows it, so the lists' indexes leave it out too.
+LIVE = text("deleted_at IS NULL")
+
 
 class Post(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     body: Mapped[str] = mapped_column(String(140))
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     user_id: Mapped[int] = mapped_column(ForeignKey(User.id))
+    # The post this one answers. A deleted post keeps its row (with its text
+    # removed), so a reply always points at something its page can show.
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("post.id"))
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Raised by every edit and by the deletion: a form names the version it showed,
+    # and a save over a newer one is refused (see ``edit``).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     author: Mapped[User] = relationship()
 
     # Pages list posts ORDER BY timestamp DESC, id DESC. With id in the index too
     # (SQLite adds it implicitly, PostgreSQL does not), a page's ids come from the
     # index alone, already in order: no sort, and a late page skips index entries.
+    # Partial indexes (live posts only): the lists' "deleted_at IS NULL" is answered
+    # by the index itself.
     __table_args__ = (
-        Index("ix_post_timestamp_id", "timestamp", "id"),  # the home page
-        Index("ix_post_user_id_timestamp_id", "user_id", "timestamp", "id"),  # profiles
+        Index(  # the home page
+            "ix_post_timestamp_id", "timestamp", "id", sqlite_where=LIVE, postgresql_where=LIVE
+        ),
+        Index(  # profiles
+            "ix_post_user_id_timestamp_id",
+            "user_id",
+            "timestamp",
+            "id",
+            sqlite_where=LIVE,
+            postgresql_where=LIVE,
+        ),
+        Index(  # a post's replies, oldest first, and their count
+            "ix_post_reply_to_id_timestamp_id",
+            "reply_to_id",
+            "timestamp",
+            "id",
+            sqlite_where=LIVE,
+            postgresql_where=LIVE,
+        ),
     )
 
     def __repr__(self) -> str:
         return f"<Post {self.body[:20]!r}>"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @classmethod
+    def publish(cls, body: str, author_id: int, reply_to: "Post | None" = None) -> "Post":
+        """A new post, a reply when ``reply_to`` is given, with its hashtags.
+
+        The caller commits.
+        """
+        post = cls(body=body, user_id=author_id, reply_to_id=reply_to.id if reply_to else None)
+        db.session.add(post)
+        db.session.flush()
+        post._tag(hashtags_in(body))
+        return post
+
+    def edit(self, body: str, opened_version: int) -> bool:
+        """Save ``body`` unless the post changed after ``opened_version``; False if it did.
+
+        One conditional UPDATE settles races: of two saves of the same version,
+        however close, only one finds it. The caller commits; either way the
+        attributes reload when next read, so a refused save can show the post as it is.
+        """
+        changed = self._change_version(opened_version, {"body": body, "edited_at": utcnow()})
+        if changed:
+            self._untag()
+            self._tag(hashtags_in(body))
+        db.session.expire(self)
+        return changed
+
+    def delete(self, opened_version: int) -> bool:
+        """Delete the post unless it changed after ``opened_version``; False if it did.
+
+        The row stays, without its text, for its replies to answer. The caller commits.
+        """
+        changed = self._change_version(opened_version, {"body": "", "deleted_at": utcnow()})
+        if changed:
+            self._untag()
+        db.session.expire(self)
+        return changed
+
+    def _change_version(self, opened_version: int, changes: dict[str, Any]) -> bool:
+        result = db.session.execute(
+            update(Post)
+            .where(Post.id == self.id, Post.version == opened_version, Post.deleted_at.is_(None))
+            .values(version=Post.version + 1, **changes)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+    def _tag(self, tags: Iterable[str]) -> None:
+        rows = [{"post_id": self.id, "tag": tag, "timestamp": self.timestamp} for tag in tags]
+        if rows:
+            db.session.execute(insert(post_tags), rows)
+
+    def _untag(self) -> None:
+        db.session.execute(delete(post_tags).where(post_tags.c.post_id == self.id))
+
+
+# Which posts carry which hashtag (lower-cased), for the hashtag pages: written with
+# the post, rewritten by an edit, removed by the deletion. The post's time is kept
+# here too, so that a tag's page reads its posts newest first from one index.
+post_tags = Table(
+    "post_tag",
+    db.metadata,
+    Column("post_id", ForeignKey("post.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(64), primary_key=True),
+    Column("timestamp", UTCDateTime, nullable=False),
+    Index("ix_post_tag_tag_timestamp_post_id", "tag", "timestamp", "post_id"),
+)

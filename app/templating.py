@@ -15,7 +15,8 @@ from flask import Flask, current_app, request, url_for
 from markupsafe import Markup
 
 from app.extensions import bootstrap
-from app.models import avatar_url
+from app.models import User, avatar_url
+from app.post_text import body_html, names_in, parts_of
 
 
 def utc_time(moment: datetime) -> Markup:
@@ -31,27 +32,48 @@ class ShownPost(NamedTuple):
     """A post as a list of posts shows it, every value built once, in Python."""
 
     id: int
-    body: str
+    url: str
+    body: Markup
     author: str
     author_url: str
     avatar: str
     time: Markup
+    # When the author last changed it; None if never edited.
+    edited: Markup | None
+    deleted: bool
+    reply_count: int
+    # The post it answers; the author's name is None when that post was deleted.
+    reply_to_url: str | None
+    reply_to_author: str | None
 
 
 def shown_posts(rows: Iterable[Any]) -> list[ShownPost]:
-    """Rows of app.main.queries.POST_ROWS, ready for the post list."""
-    prefix = fixed_urls().profile_prefix
+    """Rows of app.main.queries.POST_COLUMNS, ready for the post list.
+
+    The @names of all the posts are looked up at once (one query, none when no
+    post names anyone): only a real user's name becomes a link.
+    """
+    urls = fixed_urls()
+    rows = list(rows)
+    parts = [parts_of(row.body) for row in rows]
+    known_names = User.existing_names(name for found in parts for name in names_in(found))
     return [
         # quote() is what |urlencode does to a name (see "profile_prefix" below).
         ShownPost(
             row.id,
-            row.body,
+            urls.post_prefix + str(row.id),
+            body_html(found, known_names, urls.profile_prefix, urls.tag_prefix),
             row.author,
-            prefix + quote(row.author),
+            urls.profile_prefix + quote(row.author),
             avatar_url(row.email, 48),
             utc_time(row.timestamp),
+            row.edited_at and utc_time(row.edited_at),
+            row.deleted_at is not None,
+            row.reply_count,
+            row.reply_to_id and urls.post_prefix + str(row.reply_to_id),
+            row.reply_to_author,
         )
-        for row in rows
+        for row, found in zip(rows, parts, strict=True)
     ]
 
 
@@ -93,6 +115,9 @@ class FixedUrls:
     # Usernames are URL-safe ([A-Za-z0-9_.-], see app/auth/forms.py); templates add
     # the name with |urlencode, which still quotes any other character.
     profile_prefix: str
+    # A post's page and a tag's page: the id or the tag (quoted) follows.
+    post_prefix: str
+    tag_prefix: str
     style_css: str
     favicon: str
     local_time_js: str
@@ -111,6 +136,8 @@ def build_fixed_urls() -> FixedUrls:
         edit_profile=url_for("account.edit_profile"),
         reset_password_request=url_for("auth.reset_password_request"),
         profile_prefix=url_for("main.user", username="_")[:-1],
+        post_prefix=url_for("posts.post", post_id=0)[:-1],
+        tag_prefix=url_for("posts.tag", tag="_")[:-1],
         style_css=url_for("static", filename="style.css"),
         favicon=url_for("static", filename="favicon.svg"),
         local_time_js=url_for("static", filename="local-time.js"),

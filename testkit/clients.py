@@ -17,6 +17,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from email.message import Message
+from html.parser import HTMLParser
 from http.cookiejar import CookieJar
 from typing import NamedTuple, TypeVar
 
@@ -65,9 +66,34 @@ def page_text(response: TestResponse) -> str:
     return response.get_data(as_text=True)
 
 
+class PostBodies(HTMLParser):
+    """The text of every post body (``<p class="... post-body">``), links included."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bodies: list[str] = []
+        self.inside = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        classes = (dict(attrs).get("class") or "").split()
+        if tag == "p" and "post-body" in classes:
+            self.inside = True
+            self.bodies.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "p":
+            self.inside = False
+
+    def handle_data(self, data: str) -> None:
+        if self.inside:
+            self.bodies[-1] += data
+
+
 def post_bodies(response: TestResponse) -> list[str]:
     """The posts a list of posts shows, in its order, as their text."""
-    return re.findall(r'class="mb-0 post-body">([^<]*)<', page_text(response))
+    parser = PostBodies()
+    parser.feed(page_text(response))
+    return parser.bodies
 
 
 def link_to(page: str, text: str) -> str | None:

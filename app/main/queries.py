@@ -17,18 +17,43 @@ USER_ID = bindparam("user_id")
 AFTER = bindparam("after")
 
 NEWEST_FIRST = (post.c.timestamp.desc(), post.c.id.desc())
-# app.templating.shown_posts reads these columns by name.
-POST_ROWS = (
+OLDEST_FIRST = (post.c.timestamp, post.c.id)
+# Deleted posts keep their rows for their replies (app.models.Post.delete); lists skip them.
+LIVE = post.c.deleted_at.is_(None)
+
+reply = post.alias("reply")
+answered = post.alias("answered")
+answered_author = user.alias("answered_author")
+REPLY_COUNT = (
+    select(func.count())
+    .select_from(reply)
+    .where(reply.c.reply_to_id == post.c.id, reply.c.deleted_at.is_(None))
+    .scalar_subquery()
+)
+# app.templating.shown_posts reads these columns by name. A post that answers a
+# deleted one has a reply_to_id and no reply_to_author.
+POST_COLUMNS = (
     select(
         post.c.id,
         post.c.body,
         post.c.timestamp,
+        post.c.edited_at,
+        post.c.deleted_at,
+        post.c.reply_to_id,
+        post.c.user_id,
         user.c.username.label("author"),
         user.c.email.label("email"),
+        REPLY_COUNT.label("reply_count"),
+        answered_author.c.username.label("reply_to_author"),
     )
     .join_from(post, user, post.c.user_id == user.c.id)
-    .order_by(*NEWEST_FIRST)
+    .outerjoin(answered, answered.c.id == post.c.reply_to_id)
+    .outerjoin(
+        answered_author,
+        and_(answered_author.c.id == answered.c.user_id, answered.c.deleted_at.is_(None)),
+    )
 )
+POST_ROWS = POST_COLUMNS.order_by(*NEWEST_FIRST)
 
 
 def older_than_after() -> ColumnElement[bool]:
@@ -40,7 +65,7 @@ def older_than_after() -> ColumnElement[bool]:
 
 
 def posts_page(*criteria: ColumnElement[bool]) -> PageQuery:
-    keys = select(post.c.id).where(*criteria).order_by(*NEWEST_FIRST)
+    keys = select(post.c.id).where(LIVE, *criteria).order_by(*NEWEST_FIRST)
     return PageQuery.of(keys, POST_ROWS, older_than_after())
 
 

@@ -7,7 +7,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -21,17 +20,15 @@ from werkzeug.wrappers import Response
 from app.database import utcnow
 from app.extensions import db
 from app.main import queries
-from app.main.forms import MAX_POST_LENGTH, PostForm
-from app.main.pagination import Page, PageQuery
+from app.main.pagination import Page, requested_page_of, requested_posts
 from app.models import Post, User
-from app.templating import shown_people, shown_posts
+from app.posts.forms import MAX_POST_LENGTH, PostForm
+from app.security.rate_limits import limit_writing
+from app.templating import shown_people
 
 bp = Blueprint("main", __name__)
 
 LAST_SEEN_INTERVAL = timedelta(minutes=1)
-MAX_PAGE = 1_000_000
-# The largest id a post can have (SQL INTEGER): bigger numbers are not sent to the database.
-MAX_POST_ID = 2**31 - 1
 
 
 @bp.before_app_request
@@ -44,46 +41,6 @@ def record_last_seen() -> None:
     if current_user.last_seen is None or now - current_user.last_seen >= LAST_SEEN_INTERVAL:
         current_user.last_seen = now
         db.session.commit()
-
-
-def requested_page() -> int:
-    return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
-
-
-def requested_after() -> int | None:
-    """The post an "Older posts" link reads on from; None if absent or not a post id."""
-    after = request.args.get("after", type=int)
-    if after is None or not 0 < after <= MAX_POST_ID or requested_page() == 1:
-        return None
-    return after
-
-
-def requested_page_of(query: PageQuery, **params: Any) -> Page:
-    """The requested page of a list; a page past the end is the 404 page.
-
-    A link to an empty page (an old bookmark, a list that shrank) would otherwise
-    offer "Newer" and nothing else; page 1 of an empty list is a real, empty page.
-    """
-    per_page = current_app.config["POSTS_PER_PAGE"]
-    page = query.page(requested_page(), per_page, params, requested_after())
-    if page.number > 1 and not page.items:
-        abort(404)
-    return page
-
-
-def newest_posts(query: PageQuery, **params: Any) -> Page:
-    """The requested page of posts (``app.main.queries``), newest first.
-
-    Each post is a plain row of what a page shows (body, timestamp, the author's
-    name and email): a page only reads them (docs/performance.md).
-
-    "Older posts" links name the last post shown, and the next page is read from
-    there: the last of 5,000 pages, reached the way people reach it, costs what the
-    first does. A page number typed by hand still skips to its place.
-    """
-    page = requested_page_of(query, **params)
-    next_after = page.items[-1].id if page.has_next else None
-    return replace(page, items=shown_posts(page.items), next_after=next_after)
 
 
 def people_shown(page: Page) -> Page:
@@ -106,6 +63,7 @@ def profile_or_404(username: str) -> User:
 
 @bp.route("/", methods=["GET", "POST"])
 @bp.route("/index", methods=["GET", "POST"])
+@limit_writing
 def index() -> Response | str:
     # Visitors without an account see what the site is about, not a login prompt.
     if not current_user.is_authenticated:
@@ -115,12 +73,12 @@ def index() -> Response | str:
         # A GET shows the empty form as fixed markup (templates/index.html).
         form = PostForm()
         if form.validate_on_submit():
-            db.session.add(Post(body=form.body.data, user_id=current_user.id))
+            Post.publish(form.body.data, current_user.id)
             db.session.commit()
             flash("Your post is now live!", "success")
             return redirect(url_for("main.index"))
     following_count = current_user.following_count
-    page = newest_posts(queries.feed_for(following_count), user_id=current_user.id)
+    page = requested_posts(queries.feed_for(following_count), user_id=current_user.id)
     return render_template(
         "index.html",
         title="Home",
@@ -133,14 +91,14 @@ def index() -> Response | str:
 
 @bp.route("/explore")
 def explore() -> str:
-    return render_template("explore.html", title="Explore", page=newest_posts(queries.EXPLORE))
+    return render_template("explore.html", title="Explore", page=requested_posts(queries.EXPLORE))
 
 
 @bp.route("/user/<username>")
 @login_required
 def user(username: str) -> str:
     profile = profile_row_or_404(username, queries.PROFILE_WITH_FOLLOWS, viewer_id=current_user.id)
-    page = newest_posts(queries.PROFILE_POSTS, user_id=profile.id)
+    page = requested_posts(queries.PROFILE_POSTS, user_id=profile.id)
     return render_template(
         "user.html",
         title=profile.username,

@@ -1,11 +1,12 @@
 """Rate limits: where attempts are counted, and what happens when that store is away.
 
-The per-address limits are declared on the views they guard
-(``limit_password_attempts`` on every POST that checks or sets a password:
-``app/auth/routes.py``, ``app/account/routes.py``); looking at a form (GET) is
-never limited. Two more counts are kept by the views themselves
-(``count_attempt``): sign-in attempts per target account, and password reset
-requests per client and per address asked for.
+The limits are declared on the views they guard: ``limit_password_attempts``
+(per address) on every POST that checks or sets a password (``app/auth/routes.py``,
+``app/account/routes.py``), ``limit_writing`` (per signed-in user) on every POST
+that writes, edits or deletes a post (``app/main/routes.py``,
+``app/posts/routes.py``); looking at a form (GET) is never limited. Two more
+counts are kept by the views themselves (``count_attempt``): sign-in attempts per
+target account, and password reset requests per client and per address asked for.
 
 One departure from Flask-Limiter's plain use, kept because it measured +12 to
 +21 % req/s on the pages that are never limited (docs/performance.md):
@@ -28,6 +29,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, request
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
 from limits import parse_many
 from limits.errors import StorageError
 
@@ -41,15 +44,27 @@ LIMITED_METHOD = "POST"
 View = Callable[..., Any]
 
 TOO_MANY_ATTEMPTS = "Too many attempts from your address. Please wait a little and try again."
+TOO_MANY_POSTS = "You are posting faster than this site allows. Please wait a little."
 
 
-def limit_posts(limit_value: Callable[[], str], error_message: str) -> Callable[[View], View]:
-    """A view decorator: the view's POSTs count against ``limit_value`` per client address.
+def limit_posts(
+    limit_value: Callable[[], str],
+    error_message: str,
+    key_func: Callable[[], str] | None = None,
+    shared_scope: str | None = None,
+) -> Callable[[View], View]:
+    """A view decorator: the view's POSTs count against ``limit_value`` per ``key_func``
+    (the client address when not given); with ``shared_scope``, every view so
+    decorated counts against the same allowance, otherwise each view has its own.
 
     Any other method goes straight to the view: the limiter would only find that
     none of its limits applies.
     """
-    decorate = limiter.limit(limit_value, methods=[LIMITED_METHOD], error_message=error_message)
+    options = {"key_func": key_func, "methods": [LIMITED_METHOD], "error_message": error_message}
+    if shared_scope is None:
+        decorate = limiter.limit(limit_value, **options)
+    else:
+        decorate = limiter.shared_limit(limit_value, shared_scope, **options)
 
     def decorator(view: View) -> View:
         limited = decorate(view)
@@ -85,6 +100,24 @@ def password_attempts_limit() -> str:
 
 # On every view whose POST checks or sets a password, per client address.
 limit_password_attempts = limit_posts(password_attempts_limit, error_message=TOO_MANY_ATTEMPTS)
+
+
+def writing_limit() -> str:
+    return current_app.config["RATELIMIT_WRITING"]
+
+
+def writer() -> str:
+    """Whose writing a POST counts as: the signed-in user's, wherever they write from."""
+    if current_user.is_authenticated:
+        return f"user-{current_user.id}"
+    return get_remote_address()
+
+
+# On every view whose POST writes a post (a new one, a reply, an edit, a deletion):
+# one allowance for all of them.
+limit_writing = limit_posts(
+    writing_limit, error_message=TOO_MANY_POSTS, key_func=writer, shared_scope="writing"
+)
 
 
 def count_attempt(limits_text: str, scope: str, key: str, what: str) -> bool:

@@ -27,7 +27,7 @@ PEOPLE = {"desktop": ("ada", "grace"), "phone": ("ada.m", "grace.m")}
 # Who follows whom: a writer, a fan who already follows them, and a new reader.
 FOLLOWING = {"desktop": ("hedy", "alan", "mary"), "phone": ("hedy.m", "alan.m", "mary.m")}
 # 70 characters without a space: must wrap inside a 375-pixel screen.
-LONG_WORD = "https://example.com/" + "a-very-long-path-without-spaces" + "x" * 19
+LONG_WORD = "example.com/" + "a-very-long-path-without-spaces" + "x" * 27
 TOKYO = timedelta(hours=9)  # the readers' time zone, set on the browser context
 
 

@@ -57,7 +57,16 @@ class Hostile:
         self.sent: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
         with app.app_context():
-            make_user(MEMBER)
+            member = make_user(MEMBER)
+            post = Post.publish("A post of the member's #own", member.id)
+            db.session.commit()
+            # The value of each URL part of a route: the member's name, post and tag.
+            self.url_values = {
+                "username": MEMBER,
+                "post_id": post.id,
+                "tag": "own",
+                "token": "not-a-token",
+            }
         self.anonymous = app.test_client()
         self.member = app.test_client()
         Auth(self.member).login(MEMBER)
@@ -86,9 +95,9 @@ class Hostile:
         yield "member", self.member
 
     def post_routes(self) -> list[str]:
-        """Every route that takes a POST, with a member's name in any URL part."""
+        """Every route that takes a POST, naming the member's name or post in its URL."""
         return sorted(
-            rule.build({name: MEMBER for name in rule.arguments})[1]
+            rule.build({name: self.url_values[name] for name in rule.arguments})[1]
             for rule in self.app.url_map.iter_rules()
             if "POST" in rule.methods
         )
@@ -96,7 +105,7 @@ class Hostile:
     def pages(self) -> list[str]:
         """Every page one can GET (the failing test routes and static files aside)."""
         return sorted(
-            rule.build({name: MEMBER for name in rule.arguments})[1]
+            rule.build({name: self.url_values[name] for name in rule.arguments})[1]
             for rule in self.app.url_map.iter_rules()
             if "GET" in rule.methods
             and not rule.endpoint.endswith("static")

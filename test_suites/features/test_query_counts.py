@@ -257,3 +257,70 @@ def test_home_page_reads_the_feed_the_way_the_users_follow_count_calls_for(
     assert {"own posts": not seeks and not walks, "seek authors": seeks, "walk posts": walks}[plan]
     page = page_text(client.get("/index"))
     assert ("You are not following anyone yet" in page) == (follows == 0)
+
+
+# --- A post's page, a hashtag's page, posts that name people ------------------------------------
+
+
+def add_replies(post_id: int, count: int, body: str = "reply") -> None:
+    author = db.session.get(Post, post_id).user_id
+    now = utcnow()
+    rows = [
+        {"body": f"{body} {n}", "user_id": author, "reply_to_id": post_id, "timestamp": now}
+        for n in range(count)
+    ]
+    db.session.execute(insert(Post), rows)
+    db.session.commit()
+
+
+def test_a_post_page_costs_the_same_statements_for_one_reply_or_two_hundred(client, logged_in):
+    [author] = add_authors_with_posts(authors=1, posts_each=3)
+    quiet, busy, named = db.session.scalars(db.select(Post.id).where(Post.user_id == author))
+    add_replies(quiet, 1)
+    add_replies(busy, 200)
+    add_replies(named, 1, "@alice and @nobody #late")
+    late_reply = db.session.scalar(db.select(db.func.max(Post.id)))
+    one = statements_for(client, f"/post/{quiet}")
+    many_first = statements_for(client, f"/post/{busy}")
+    many_last = statements_for(client, f"/post/{busy}?page={200 // PER_PAGE}")
+    older = link_to(page_text(client.get(f"/post/{busy}")), "Later replies")
+    assert "after=" in older
+    many_later = statements_for(client, older)
+    # A reply's page reads the post it answers too, and the page names people.
+    reply_page = statements_for(client, f"/post/{late_reply}")
+
+    # The user, the post, its page of replies; (the post it answers, the names named).
+    assert len(one) == len(many_first) == len(many_last) == len(many_later) <= 3, many_last
+    assert len(reply_page) <= 5, reply_page
+
+
+def test_a_tag_page_costs_the_same_statements_for_one_post_or_many(client, logged_in):
+    from app.models import post_tags
+
+    add_authors_with_posts(authors=30, posts_each=10)
+    posts = db.session.execute(db.select(Post.id, Post.timestamp)).all()
+    rows = [{"post_id": id_, "tag": "busy", "timestamp": ts} for id_, ts in posts]
+    rows.append({"post_id": posts[0].id, "tag": "quiet", "timestamp": posts[0].timestamp})
+    db.session.execute(insert(post_tags), rows)
+    db.session.commit()
+    quiet = statements_for(client, "/tag/quiet")
+    busy_first = statements_for(client, "/tag/busy")
+    busy_last = statements_for(client, f"/tag/busy?page={300 // PER_PAGE}")
+    older = link_to(page_text(client.get("/tag/busy")), "Older posts")
+    busy_older = statements_for(client, older)
+
+    # The user and the page of tagged posts.
+    assert len(quiet) == len(busy_first) == len(busy_last) == len(busy_older) <= 2, busy_last
+
+
+def test_names_in_posts_are_looked_up_once_per_page_however_many(client, logged_in):
+    [author] = add_authors_with_posts(authors=1, posts_each=0)
+    db.session.add_all(
+        Post(body=f"@alice @author{author} @nobody{n} #tag{n}", user_id=author)
+        for n in range(PER_PAGE)
+    )
+    db.session.commit()
+    statements = statements_for(client, "/explore")
+    names = [s for s in statements if "lower(" in s.lower() and "IN (" in s.upper()]
+    # The user, the page of posts, and one look-up of every name on it.
+    assert len(statements) <= 3 and len(names) == 1, statements

@@ -1,0 +1,51 @@
+"""The forms of posts: writing one (or a reply), editing it, deleting it."""
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.widgets import HiddenInput
+
+MAX_POST_LENGTH = 140
+# A version as the database stores it (SQL INTEGER): a bigger number never reaches it.
+MAX_VERSION = 2**31 - 1
+
+
+def body_field(label: str) -> TextAreaField:
+    return TextAreaField(
+        label,
+        validators=[DataRequired(), Length(min=1, max=MAX_POST_LENGTH)],
+        description=f"At most {MAX_POST_LENGTH} characters.",
+        # static/post-counter.js counts down in the hint while the post is written.
+        render_kw={"data-counter": "body-help"},
+    )
+
+
+class PostForm(FlaskForm):
+    body = body_field("Say something")
+    submit = SubmitField("Submit")
+
+
+class ReplyForm(FlaskForm):
+    body = body_field("Your reply")
+    submit = SubmitField("Reply")
+
+
+class VersionedForm(FlaskForm):
+    """A form about a post as it was when the page was opened (see ``Post.edit``)."""
+
+    version = IntegerField(
+        widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=1, max=MAX_VERSION)]
+    )
+
+    def version_was_forged(self) -> bool:
+        """Whether the hidden version is missing or no version at all: no page sends that."""
+        return bool(self.version.errors)
+
+
+class EditPostForm(VersionedForm):
+    body = body_field("Your post")
+    submit = SubmitField("Save")
+
+
+class DeletePostForm(VersionedForm):
+    submit = SubmitField("Delete")
