@@ -16,6 +16,7 @@ from sqlalchemy import (
     ScalarSelect,
     String,
     Table,
+    bindparam,
     delete,
     func,
     insert,
@@ -174,8 +175,12 @@ class User(UserMixin, db.Model):
         wanted = sorted(set(names))
         if not wanted:
             return set()
-        lowered = func.lower(cls.username)
-        return set(db.session.scalars(select(lowered).where(lowered.in_(wanted))))
+        return set(db.session.scalars(_NAMES_AMONG, {"names": wanted}))
+
+
+# Built once: a list page runs it on every view (User.existing_names).
+_LOWER_NAME = func.lower(User.username)
+_NAMES_AMONG = select(_LOWER_NAME).where(_LOWER_NAME.in_(bindparam("names", expanding=True)))
 
 
 # A post's rows in every list: a deleted post stays (its replies still answer it)

@@ -8,7 +8,7 @@ piece of text is escaped by markupsafe: the only markup in a shown post is the
 """
 
 import re
-from collections.abc import Iterable
+from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import quote
 
@@ -17,6 +17,8 @@ from markupsafe import Markup, escape
 
 MAX_TAG_LENGTH = 64
 SHORT_LINK_LENGTH = 32
+# A few thousand posts of at most 140 characters, as parts and as HTML: a few megabytes.
+BODIES_CACHED = 4096
 LINK_REL = "nofollow ugc noopener"
 
 TEXT, LINK, NAME, TAG = "text", "link", "name", "tag"
@@ -42,8 +44,16 @@ class Part(NamedTuple):
     target: str = ""
 
 
-def parts_of(body: str) -> list[Part]:
-    """The post's text cut into plain text, links, @names and #tags, in order."""
+@lru_cache(maxsize=BODIES_CACHED)
+def parts_of(body: str) -> tuple[Part, ...]:
+    """The post's text cut into plain text, links, @names and #tags, in order.
+
+    Remembered for the most recently shown posts: the same posts are shown again
+    and again (every reader's feed, every page view), and linkify's search is most
+    of the cost of showing a post with a link (docs/performance.md).
+    """
+    if "@" not in body and "#" not in body and "://" not in body:
+        return (Part(body),)
     parts: list[Part] = []
     position = 0
     for link in _links_in(body):
@@ -51,11 +61,11 @@ def parts_of(body: str) -> list[Part]:
         parts.append(Part(link.raw, LINK, link.url))
         position = link.last_index
     parts += _names_and_tags(body[position:])
-    return parts
+    return tuple(parts)
 
 
 def _links_in(body: str) -> list:
-    # Most posts have no link, and this test costs far less than linkify's search.
+    # This test costs far less than linkify's search, which finds nothing without it.
     if "://" not in body:
         return []
     return _LINKS.match(body) or []
@@ -92,8 +102,9 @@ def hashtags_in(body: str) -> set[str]:
     return {part.target for part in parts_of(body) if part.kind == TAG}
 
 
-def names_in(parts: Iterable[Part]) -> set[str]:
-    return {part.target for part in parts if part.kind == NAME}
+def names_in(body: str) -> frozenset[str]:
+    """The @names the post's text holds, lower-cased, whether users have them or not."""
+    return frozenset(part.target for part in parts_of(body) if part.kind == NAME)
 
 
 def shortened(url: str) -> str:
@@ -104,12 +115,18 @@ def shortened(url: str) -> str:
     return shown
 
 
+@lru_cache(maxsize=BODIES_CACHED)
 def body_html(
-    parts: Iterable[Part], known_names: set[str], profile_prefix: str, tag_prefix: str
+    body: str, known_names: frozenset[str], profile_prefix: str, tag_prefix: str
 ) -> Markup:
-    """The post as HTML: its links, its tags and the @names of real users as links."""
+    """The post as HTML: its links, its tags, and as links the ``known_names`` it names
+    (the users among ``names_in(body)``).
+
+    Remembered, as ``parts_of`` is: for one post the arguments change only when a
+    user it names comes or goes.
+    """
     html = []
-    for text, kind, target in parts:
+    for text, kind, target in parts_of(body):
         if kind == LINK:
             html.append(
                 f'<a href="{escape(target)}" rel="{LINK_REL}" title="{escape(target)}">'

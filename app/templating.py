@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from app.extensions import bootstrap
 from app.models import User, avatar_url
-from app.post_text import body_html, names_in, parts_of
+from app.post_text import body_html, names_in
 
 
 def utc_time(moment: datetime) -> Markup:
@@ -55,14 +55,14 @@ def shown_posts(rows: Iterable[Any]) -> list[ShownPost]:
     """
     urls = fixed_urls()
     rows = list(rows)
-    parts = [parts_of(row.body) for row in rows]
-    known_names = User.existing_names(name for found in parts for name in names_in(found))
+    named = [names_in(row.body) for row in rows]
+    known_names = User.existing_names(frozenset().union(*named))
     return [
         # quote() is what |urlencode does to a name (see "profile_prefix" below).
         ShownPost(
             row.id,
             urls.post_prefix + str(row.id),
-            body_html(found, known_names, urls.profile_prefix, urls.tag_prefix),
+            body_html(row.body, names & known_names, urls.profile_prefix, urls.tag_prefix),
             row.author,
             urls.profile_prefix + quote(row.author),
             avatar_url(row.email, 48),
@@ -73,7 +73,7 @@ def shown_posts(rows: Iterable[Any]) -> list[ShownPost]:
             row.reply_to_id and urls.post_prefix + str(row.reply_to_id),
             row.reply_to_author,
         )
-        for row, found in zip(rows, parts, strict=True)
+        for row, names in zip(rows, named, strict=True)
     ]
 
 
