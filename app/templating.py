@@ -48,7 +48,7 @@ class ShownPost(NamedTuple):
 
 
 def shown_posts(rows: Iterable[Any]) -> list[ShownPost]:
-    """Rows of app.main.queries.POST_COLUMNS, ready for the post list.
+    """Rows of app.posts.queries.POST_COLUMNS, ready for the post list.
 
     The @names of all the posts are looked up at once (one query, none when no
     post names anyone): only a real user's name becomes a link.

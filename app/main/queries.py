@@ -2,63 +2,21 @@
 
 Each is a Core select of the columns a page shows: the pages only read them, so
 no ORM objects are built (docs/performance.md). See
-``app.main.pagination.PageQuery`` on how a list is read page by page.
+``app.pagination.PageQuery`` on how a list is read page by page.
 """
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select
 
-from app.main.pagination import PageQuery
-from app.models import Post, User, followers, followers_count_of, following_count_of
-
-post = Post.__table__
-user = User.__table__
+from app.models import followers, followers_count_of, following_count_of
+from app.pagination import PageQuery
+from app.posts.queries import AFTER, LIVE, NEWEST_FIRST, POST_ROWS, after_timestamp, post, user
 
 USER_ID = bindparam("user_id")
-AFTER = bindparam("after")
-
-NEWEST_FIRST = (post.c.timestamp.desc(), post.c.id.desc())
-OLDEST_FIRST = (post.c.timestamp, post.c.id)
-# Deleted posts keep their rows for their replies (app.models.Post.delete); lists skip them.
-LIVE = post.c.deleted_at.is_(None)
-
-reply = post.alias("reply")
-answered = post.alias("answered")
-answered_author = user.alias("answered_author")
-REPLY_COUNT = (
-    select(func.count())
-    .select_from(reply)
-    .where(reply.c.reply_to_id == post.c.id, reply.c.deleted_at.is_(None))
-    .scalar_subquery()
-)
-# app.templating.shown_posts reads these columns by name. A post that answers a
-# deleted one has a reply_to_id and no reply_to_author.
-POST_COLUMNS = (
-    select(
-        post.c.id,
-        post.c.body,
-        post.c.timestamp,
-        post.c.edited_at,
-        post.c.deleted_at,
-        post.c.reply_to_id,
-        post.c.user_id,
-        user.c.username.label("author"),
-        user.c.email.label("email"),
-        REPLY_COUNT.label("reply_count"),
-        answered_author.c.username.label("reply_to_author"),
-    )
-    .join_from(post, user, post.c.user_id == user.c.id)
-    .outerjoin(answered, answered.c.id == post.c.reply_to_id)
-    .outerjoin(
-        answered_author,
-        and_(answered_author.c.id == answered.c.user_id, answered.c.deleted_at.is_(None)),
-    )
-)
-POST_ROWS = POST_COLUMNS.order_by(*NEWEST_FIRST)
 
 
 def older_than_after() -> ColumnElement[bool]:
     """The posts after the post ``after`` in newest-first order."""
-    timestamp = select(post.c.timestamp).where(post.c.id == AFTER).scalar_subquery()
+    timestamp = after_timestamp()
     # The first comparison alone bounds the index range the database reads.
     older_on_ties = or_(post.c.timestamp < timestamp, post.c.id < AFTER)
     return and_(post.c.timestamp <= timestamp, older_on_ties)

@@ -20,8 +20,8 @@ from werkzeug.wrappers import Response
 from app.database import utcnow
 from app.extensions import db
 from app.main import queries
-from app.main.pagination import Page, requested_page_of, requested_posts
 from app.models import Post, User
+from app.pagination import Page, requested_page_of, requested_posts
 from app.posts.forms import MAX_POST_LENGTH, PostForm
 from app.security.rate_limits import limit_writing
 from app.templating import shown_people

@@ -1,22 +1,67 @@
-"""The statements of the post pages: one post, a post's replies, a hashtag's posts.
+"""The rows of posts as every list shows them, and the statements of the post pages:
+one post, a post's replies, a hashtag's posts.
 
-Built once, as app.main.queries' are; their rows are the lists' rows (POST_COLUMNS).
+Built once at import and run with bound parameters, as app.main.queries' are
+(the feeds, explore and profiles list these same rows).
 """
 
-from sqlalchemy import ColumnElement, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
 
-from app.main.pagination import PageQuery
-from app.main.queries import AFTER, LIVE, OLDEST_FIRST, POST_COLUMNS, POST_ROWS, post
-from app.models import post_tags
+from app.models import Post, User, post_tags
+from app.pagination import PageQuery
 
+post = Post.__table__
+user = User.__table__
+
+AFTER = bindparam("after")
 POST_ID = bindparam("post_id")
 TAG = bindparam("tag")
+
+NEWEST_FIRST = (post.c.timestamp.desc(), post.c.id.desc())
+OLDEST_FIRST = (post.c.timestamp, post.c.id)
+# Deleted posts keep their rows for their replies (app.models.Post.delete); lists skip them.
+LIVE = post.c.deleted_at.is_(None)
+
+reply = post.alias("reply")
+answered = post.alias("answered")
+answered_author = user.alias("answered_author")
+REPLY_COUNT = (
+    select(func.count())
+    .select_from(reply)
+    .where(reply.c.reply_to_id == post.c.id, reply.c.deleted_at.is_(None))
+    .scalar_subquery()
+)
+# app.templating.shown_posts reads these columns by name. A post that answers a
+# deleted one has a reply_to_id and no reply_to_author.
+POST_COLUMNS = (
+    select(
+        post.c.id,
+        post.c.body,
+        post.c.timestamp,
+        post.c.edited_at,
+        post.c.deleted_at,
+        post.c.reply_to_id,
+        post.c.user_id,
+        user.c.username.label("author"),
+        user.c.email.label("email"),
+        REPLY_COUNT.label("reply_count"),
+        answered_author.c.username.label("reply_to_author"),
+    )
+    .join_from(post, user, post.c.user_id == user.c.id)
+    .outerjoin(answered, answered.c.id == post.c.reply_to_id)
+    .outerjoin(
+        answered_author,
+        and_(answered_author.c.id == answered.c.user_id, answered.c.deleted_at.is_(None)),
+    )
+)
+POST_ROWS = POST_COLUMNS.order_by(*NEWEST_FIRST)
 
 # A post, deleted or not: a deleted one still heads its replies.
 ONE_POST = POST_COLUMNS.where(post.c.id == POST_ID)
 
 
 def after_timestamp() -> ColumnElement:
+    """The time of the post ``after``: where an "Older"/"Later" link reads on from."""
     return select(post.c.timestamp).where(post.c.id == AFTER).scalar_subquery()
 
 

@@ -12,8 +12,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from app.extensions import db, login
-from app.main.pagination import MAX_POST_ID, requested_page_of, requested_posts, shown_page
 from app.models import Post
+from app.pagination import MAX_POST_ID, requested_page_of, requested_posts, shown_page
 from app.post_text import MAX_TAG_LENGTH
 from app.posts import queries
 from app.posts.forms import (

@@ -134,5 +134,6 @@ def shown_page(page: Page, shown: list[Any] | None = None) -> Page:
 
 
 def requested_posts(query: PageQuery, **params: Any) -> Page:
-    """The requested page of posts (``app.main.queries``), ready for the post list."""
+    """The requested page of posts (``app.main.queries``, ``app.posts.queries``), ready
+    for the post list."""
     return shown_page(requested_page_of(query, **params))
