@@ -115,6 +115,20 @@ def database(request: pytest.FixtureRequest) -> TestDatabase:
     return PostgresDatabase(request.getfixturevalue("postgres_database_url"))
 
 
+@pytest.fixture
+def empty_database_url(request: pytest.FixtureRequest, database: TestDatabase, tmp_path: Path):
+    """A database with no tables at all, on the backend of the ``database`` run (migrations)."""
+    from config import parse_database_url
+
+    if database.name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrated.db'}"
+        return
+    server = request.getfixturevalue("postgres_server_url")
+    name = f"microblog_migration_{os.getpid()}_{tmp_path.name}"[:63].lower().replace("-", "_")
+    yield parse_database_url("DATABASE_URL", create_database(server, name))
+    drop_database(server, name)
+
+
 # --- The app under test, as the tutorial's fixtures give it ------------------------------------
 
 

@@ -1,7 +1,6 @@
 """Followers: the model's follow API, the Follow / Unfollow buttons, the lists of people,
 racing clicks, and the migration that adds the table."""
 
-import os
 import re
 from datetime import timedelta
 
@@ -12,7 +11,6 @@ from app.database import utcnow
 from app.extensions import db
 from app.main.queries import WALK_FEED_FROM
 from app.models import Post, User, followers
-from config import parse_database_url
 from testkit.clients import (
     Auth,
     csrf_token,
@@ -24,7 +22,6 @@ from testkit.clients import (
     submit,
     unfollow,
 )
-from testkit.services.postgres import create_database, drop_database
 
 
 def follow_rows() -> list[tuple[int, int]]:
@@ -422,18 +419,6 @@ def test_racing_follows_and_unfollows_of_one_pair_never_fail(file_app, clicks):
 
 
 # --- Migration 0004 -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def empty_database_url(request, database, tmp_path):
-    """A database with no tables at all, on the backend of the ``database`` run."""
-    if database.name == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrated.db'}"
-        return
-    server = request.getfixturevalue("postgres_server_url")
-    name = f"microblog_migration_0004_{os.getpid()}"
-    yield parse_database_url("DATABASE_URL", create_database(server, name))
-    drop_database(server, name)
 
 
 def table_names() -> set[str]:

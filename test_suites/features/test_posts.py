@@ -5,6 +5,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from app.database import utcnow
 from app.extensions import db
 from app.models import Post, post_tags
 from testkit.clients import (
@@ -418,3 +419,54 @@ def test_racing_replies_to_one_post_are_all_kept_once(file_app):
         assert sorted(replies) == sorted(f"Reply {index} #thread" for index in range(16))
         tagged = db.session.scalar(sa.select(sa.func.count()).select_from(post_tags))
         assert tagged == 16
+
+
+# --- Migration 0006 -------------------------------------------------------------------------
+
+
+@pytest.mark.both_databases
+def test_migration_0006_tags_existing_posts_and_downgrades_without_deleted_ones(
+    make_app, empty_database_url
+):
+    from flask_migrate import downgrade, upgrade
+
+    app = make_app(SQLALCHEMY_DATABASE_URI=empty_database_url)
+    with app.app_context():
+        upgrade(revision="0005")
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    'INSERT INTO "user" (id, username, email, password_hash, session_token) '
+                    "VALUES (1, 'alice', 'alice@example.com', 'x', 't')"
+                )
+            )
+            for body in ("Old post about #Flask and #SQL", "No tags", "Another #flask"):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO post (body, timestamp, user_id) VALUES (:body, :moment, 1)"
+                    ),
+                    {"body": body, "moment": utcnow()},
+                )
+
+        upgrade()
+
+        first, second, third = db.session.scalars(sa.select(Post).order_by(Post.id)).all()
+        assert (first.version, first.reply_to_id, first.deleted_at) == (1, None, None)
+        assert tags_of(first.id) == {"flask", "sql"} and tags_of(second.id) == set()
+        assert tags_of(third.id) == {"flask"}
+        reply = Post.publish("An answer", 1, reply_to=second)
+        assert first.delete(1) and second.delete(1)
+        db.session.commit()
+        reply_id, third_id = reply.id, third.id
+        db.session.remove()
+
+        downgrade(revision="0005")
+
+        with db.engine.connect() as connection:
+            bodies = connection.execute(sa.text("SELECT id, body FROM post ORDER BY id")).all()
+            assert [tuple(row) for row in bodies] == [
+                (third_id, "Another #flask"),
+                (reply_id, "An answer"),
+            ]
+            assert "post_tag" not in sa.inspect(connection).get_table_names()
+        db.engine.dispose()
