@@ -11,6 +11,7 @@ from app.models import Post, post_tags
 from testkit.clients import (
     Auth,
     csrf_token,
+    follow,
     link_to,
     make_user,
     page_text,
@@ -257,6 +258,29 @@ def test_links_names_and_tags_become_links_and_everything_else_stays_text(client
     assert "@nobody" in page and 'href="/user/nobody"' not in page
     assert '<a href="/tag/flask">#Flask</a>' in page
     assert stored(post_id).body == body  # what the author wrote is what is kept
+
+
+def test_a_name_links_while_its_user_exists_however_often_the_post_was_shown(client, logged_in):
+    post_id = write(client, "Waiting for @carol to join")
+    assert 'href="/user/carol"' not in page_text(client.get(f"/post/{post_id}"))
+    carol = make_user("carol")
+    assert '<a href="/user/carol">@carol</a>' in page_text(client.get(f"/post/{post_id}"))
+    carol.username = "caroline"
+    db.session.commit()
+    assert 'href="/user/carol"' not in page_text(client.get(f"/post/{post_id}"))
+
+
+def test_a_reply_reaches_the_feeds_of_the_repliers_followers(client, logged_in):
+    make_user("bob")
+    bob = client.application.test_client()
+    Auth(bob).login("bob")
+    question = write(bob, "Bob asks")
+    make_user("carol")
+    carol = client.application.test_client()
+    Auth(carol).login("carol")
+    write(carol, "Carol answers", f"/post/{question}")
+    follow(client, "carol")
+    assert post_bodies(client.get("/index")) == ["Carol answers"]
 
 
 @pytest.mark.parametrize(
