@@ -16,13 +16,7 @@ from app.models import Post
 from app.pagination import MAX_POST_ID, requested_page_of, requested_posts, shown_page
 from app.post_text import MAX_TAG_LENGTH
 from app.posts import queries
-from app.posts.forms import (
-    MAX_POST_LENGTH,
-    DeletePostForm,
-    EditPostForm,
-    ReplyForm,
-    VersionedForm,
-)
+from app.posts.forms import DeletePostForm, EditPostForm, ReplyForm, VersionedForm
 from app.security.rate_limits import limit_writing
 from app.templating import shown_posts
 
@@ -60,7 +54,7 @@ def validated(form: VersionedForm) -> bool:
     return valid
 
 
-def render_thread(post_id: int, form: ReplyForm | None = None, status: int = 200) -> Any:
+def render_thread(post_id: int, form: ReplyForm | None = None) -> str:
     """A post's page: the post it answers, the post, a reply form, its replies."""
     if post_id > MAX_POST_ID:
         abort(404)
@@ -85,9 +79,8 @@ def render_thread(post_id: int, form: ReplyForm | None = None, status: int = 200
         answered=shown[0] if answered is not None else None,
         own=current_user.is_authenticated and head.user_id == current_user.id,
         form=form or ReplyForm(formdata=None),
-        max_post_length=MAX_POST_LENGTH,
         page=shown_page(replies, shown[len(heads) :]),
-    ), status
+    )
 
 
 @bp.route("/post/<int:post_id>", methods=["GET", "POST"])
