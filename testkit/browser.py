@@ -1,6 +1,8 @@
 """Steps a person takes in the browser suite's Chromium (Playwright), shared by its journeys."""
 
-from playwright.sync_api import Page
+import re
+
+from playwright.sync_api import Page, expect
 
 from testkit.clients import PASSWORD
 
@@ -12,3 +14,21 @@ def sign_in(page: Page, username: str, password: str = PASSWORD, base: str | Non
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def open_menu(page: Page) -> None:
+    """On a phone the navigation links hide behind the menu button."""
+    # Bootstrap's script opens the menu: a click before the page has loaded it
+    # would do nothing.
+    page.wait_for_load_state("load")
+    toggler = page.get_by_role("button", name="Toggle navigation")
+    if toggler.is_visible():
+        toggler.click()
+        expect(page.locator("#main-nav")).to_be_visible()
+
+
+def sign_out(page: Page) -> None:
+    """Press Log out in the navigation (behind the menu on a phone): the sign-in page opens."""
+    open_menu(page)
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/login$"))

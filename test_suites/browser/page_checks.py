@@ -185,4 +185,9 @@ class BrowserWatch:
         return result["violations"]
 
 
-STATUS_NAMES = {404: "NOT FOUND", 429: "TOO MANY REQUESTS", 500: "INTERNAL SERVER ERROR"}
+STATUS_NAMES = {
+    404: "NOT FOUND",
+    409: "CONFLICT",
+    429: "TOO MANY REQUESTS",
+    500: "INTERNAL SERVER ERROR",
+}

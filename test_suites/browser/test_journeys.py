@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from app.security.headers import CONTENT_SECURITY_POLICY
 from test_suites.browser.page_checks import BrowserWatch
-from testkit.browser import sign_in
+from testkit.browser import open_menu, sign_in, sign_out
 from testkit.clients import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -29,17 +29,6 @@ FOLLOWING = {"desktop": ("hedy", "alan", "mary"), "phone": ("hedy.m", "alan.m", 
 # 70 characters without a space: must wrap inside a 375-pixel screen.
 LONG_WORD = "example.com/" + "a-very-long-path-without-spaces" + "x" * 27
 TOKYO = timedelta(hours=9)  # the readers' time zone, set on the browser context
-
-
-def open_menu(page: Page) -> None:
-    """On a phone the navigation links hide behind the menu button."""
-    # Bootstrap's script opens the menu: a click before the page has loaded it
-    # would do nothing.
-    page.wait_for_load_state("load")
-    toggler = page.get_by_role("button", name="Toggle navigation")
-    if toggler.is_visible():
-        toggler.click()
-        expect(page.locator("#main-nav")).to_be_visible()
 
 
 def register(page: Page, watch: BrowserWatch, base: str, username: str) -> None:
@@ -85,9 +74,7 @@ def follow_counts(page: Page, followers: str, following: str) -> None:
 
 
 def log_out(page: Page, watch: BrowserWatch) -> None:
-    open_menu(page)
-    page.get_by_role("button", name="Log out").click()
-    expect(page).to_have_url(re.compile(r"/login$"))
+    sign_out(page)
     expect(page.get_by_role("alert")).to_contain_text("You have been logged out.")
     # (On a phone the menu is closed again, so the link is there but hidden.)
     nav = page.get_by_role("navigation", name="Main")
