@@ -98,7 +98,9 @@ def post(post_id: int) -> Any:
     reply = Post.publish(form.body.data, current_user.id, reply_to=answered)
     db.session.commit()
     flash("Your reply is now live!", "success")
-    return redirect(url_for("posts.post", post_id=reply.id))
+    # The anchor of the page's content: the form's own (#reply, from a list's Reply
+    # link) would otherwise carry over and scroll past the message and the reply.
+    return redirect(url_for("posts.post", post_id=reply.id, _anchor="content"))
 
 
 @bp.route("/post/<int:post_id>/edit", methods=["GET", "POST"])
@@ -145,8 +147,10 @@ def changed_meanwhile(post: Post, form: VersionedForm, template: str, title: str
     db.session.rollback()
     if post.is_deleted:
         abort(404, description=POST_GONE)
-    form.version.data = post.version
-    return render_template(template, title=title, form=form, post=post, conflict=True), 409
+    # A new form, filled from data: one filled from the request would show what was
+    # sent (the old version) whatever value is set on it.
+    again = type(form)(formdata=None, data={**form.data, "version": post.version})
+    return render_template(template, title=title, form=again, post=post, conflict=True), 409
 
 
 @bp.route("/tag/<tag>")

@@ -144,8 +144,10 @@ def test_the_second_of_two_tabs_is_told_and_shown_both_versions(client, logged_i
     assert "This post changed after you opened it" in page
     assert "First tab" in page and "Second tab" in page
     assert stored(post_id).body == "First tab"
-    # Saving again, having read the other version, is a deliberate overwrite.
-    again = submit(client, path, {"body": "Second tab", "version": version_on(client, path)})
+    # Saving the conflict page's form again, having read the other version, is a
+    # deliberate overwrite.
+    [shown_version] = re.findall(r'name="version" value="(\d+)"', page)
+    again = submit(client, path, {"body": "Second tab", "version": shown_version})
     assert again.status_code == 302
     assert stored(post_id).body == "Second tab"
 
@@ -239,6 +241,10 @@ def test_an_edit_after_the_delete_page_was_opened_stops_the_delete(client, logge
     assert response.status_code == 409
     assert "Rewritten" in page_text(response)
     assert stored(post_id).deleted_at is None
+    # Its Delete button, pressed having read the new text, deletes.
+    [shown_version] = re.findall(r'name="version" value="(\d+)"', page_text(response))
+    assert submit(client, delete_path, {"version": shown_version}).status_code == 302
+    assert stored(post_id).deleted_at is not None
 
 
 # --- Links, mentions and hashtags ----------------------------------------------------------
