@@ -3,11 +3,23 @@
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import account, auth, database, mail, main, metrics, posts, reporting, templating
+from app import (
+    account,
+    auth,
+    database,
+    mail,
+    main,
+    metrics,
+    posts,
+    reporting,
+    search,
+    templating,
+)
 from app.application import Microblog
 from app.auth import password_reset, sessions
 from app.errors import debugging, handlers
 from app.extensions import bootstrap, csrf, db, login, migrate
+from app.search import index as search_index
 from app.security import headers, input_checks, rate_limits, secret_key
 from config import Config
 
@@ -39,6 +51,7 @@ def create_app(config_class: type = Config) -> Flask:
 
     headers.init_app(app)
     templating.init_app(app)
+    search_index.init_app(app)
     # After reporting: the metrics count the work of its report sender too.
     metrics.init_app(app)
     return app
@@ -71,6 +84,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main.bp)
     app.register_blueprint(posts.bp)
+    app.register_blueprint(search.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(handlers.bp)

@@ -112,6 +112,7 @@ class FixedUrls:
     logout: str
     edit_profile: str
     reset_password_request: str
+    search: str
     # Usernames are URL-safe ([A-Za-z0-9_.-], see app/auth/forms.py); templates add
     # the name with |urlencode, which still quotes any other character.
     profile_prefix: str
@@ -135,6 +136,7 @@ def build_fixed_urls() -> FixedUrls:
         logout=url_for("auth.logout"),
         edit_profile=url_for("account.edit_profile"),
         reset_password_request=url_for("auth.reset_password_request"),
+        search=url_for("search.search"),
         profile_prefix=url_for("main.user", username="_")[:-1],
         post_prefix=url_for("posts.post", post_id=0)[:-1],
         tag_prefix=url_for("posts.tag", tag="_")[:-1],

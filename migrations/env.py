@@ -7,6 +7,7 @@ from alembic import context
 from flask import current_app
 
 from app.database import UTCDateTime
+from app.search.index import is_search_index
 
 config = context.config
 
@@ -28,6 +29,11 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    # The search index is made beside the models (app/search/index.py), not from them.
+    return not is_search_index(name)
+
+
 def run_migrations_offline():
     """Emit SQL to standard output instead of running it."""
     context.configure(
@@ -35,6 +41,7 @@ def run_migrations_offline():
         target_metadata=db.metadata,
         literal_binds=True,
         render_item=render_item,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -53,6 +60,7 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_object", include_object)
 
     with db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=db.metadata, **conf_args)

@@ -1,0 +1,80 @@
+"""The search index of posts, kept in step with the posts by the database itself.
+
+SQLite: an FTS5 table over post.body ("external content": the text is kept once,
+in post), changed by triggers on post, so every insert, edit and deletion changes
+the index in its own transaction: a result is never a deleted post or an old
+text. PostgreSQL: a GIN index on the body's tsvector, an expression the database
+computes itself, with nothing to keep in step.
+
+Databases made by migrations get them from migration 0007; databases made from
+the models (``db.create_all``, the tests) get them right after the post table.
+"""
+
+from flask import Flask
+from sqlalchemy import Connection, event
+
+from app.extensions import db
+from app.models import Post
+
+# Both backends stem English words ("posting" finds "posts") and ignore case:
+# PostgreSQL's text search configuration 'english', SQLite's porter tokenizer.
+
+SQLITE_INDEX = [
+    "CREATE VIRTUAL TABLE post_search USING fts5(body, content='post', content_rowid='id',"
+    " tokenize='porter unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER post_search_insert AFTER INSERT ON post WHEN new.deleted_at IS NULL BEGIN"
+    " INSERT INTO post_search (rowid, body) VALUES (new.id, new.body); END",
+    "CREATE TRIGGER post_search_delete AFTER DELETE ON post WHEN old.deleted_at IS NULL BEGIN"
+    " INSERT INTO post_search (post_search, rowid, body) VALUES ('delete', old.id, old.body);"
+    " END",
+    # An edit or a deletion: the old text leaves the index, the new one (if any) enters.
+    "CREATE TRIGGER post_search_update AFTER UPDATE OF body, deleted_at ON post BEGIN"
+    " INSERT INTO post_search (post_search, rowid, body)"
+    " SELECT 'delete', old.id, old.body WHERE old.deleted_at IS NULL;"
+    " INSERT INTO post_search (rowid, body) SELECT new.id, new.body"
+    " WHERE new.deleted_at IS NULL; END",
+]
+POSTGRESQL_INDEX = [
+    "CREATE INDEX ix_post_body_search ON post USING gin (to_tsvector('english', body))"
+    " WHERE deleted_at IS NULL",
+]
+INDEX_BY_DIALECT = {"sqlite": SQLITE_INDEX, "postgresql": POSTGRESQL_INDEX}
+REBUILD_BY_DIALECT = {
+    "sqlite": "INSERT INTO post_search (post_search) VALUES ('rebuild')",
+    "postgresql": "REINDEX INDEX ix_post_body_search",
+}
+# What Alembic's comparison of the models with the database leaves aside: the
+# index lives beside the models, not in them.
+NAMES = ("post_search", "ix_post_body_search")
+
+
+def create_index(connection: Connection) -> None:
+    for statement in INDEX_BY_DIALECT[connection.dialect.name]:
+        connection.exec_driver_sql(statement)
+
+
+def rebuild_index(connection: Connection) -> None:
+    """Build the index again from every post (``flask search rebuild``)."""
+    connection.exec_driver_sql(REBUILD_BY_DIALECT[connection.dialect.name])
+
+
+def is_search_index(name: str | None) -> bool:
+    return name is not None and name.startswith(NAMES)
+
+
+@event.listens_for(Post.__table__, "after_create")
+def index_new_post_table(target: object, connection: Connection, **kw: object) -> None:
+    create_index(connection)
+
+
+def init_app(app: Flask) -> None:
+    @app.cli.group()
+    def search() -> None:
+        """The search index of posts."""
+
+    @search.command()
+    def rebuild() -> None:
+        """Build the search index again from every post."""
+        with db.engine.begin() as connection:
+            rebuild_index(connection)
+        print("The search index was rebuilt from every post.")

@@ -1,0 +1,98 @@
+"""The search page: people by name, posts by their words (see ``app.search.query``)."""
+
+import re
+
+from flask import Blueprint, abort, current_app, render_template, request
+from markupsafe import Markup, escape
+from sqlalchemy import bindparam
+
+from app.extensions import db
+from app.pagination import Page, requested_page
+from app.posts.queries import POST_COLUMNS, post
+from app.search import queries
+from app.search.query import MAX_QUERY_LENGTH, Search, fts5_query, parse, websearch_text
+from app.templating import ShownPost, shown_people, shown_posts
+
+bp = Blueprint("search", __name__)
+
+PEOPLE_SHOWN = 5
+# What a name can hold (app/auth/forms.py); "@alice" looks for alice.
+NAME_TEXT = re.compile(r"@?([A-Za-z0-9_.-]+)")
+TOO_LONG = f"Search for at most {MAX_QUERY_LENGTH} characters."
+POSTS_BY_ID = POST_COLUMNS.where(post.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def like_pattern(text: str) -> str:
+    """``text`` matched literally by LIKE (with ESCAPE '\\')."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def people_named(text: str) -> list:
+    found = NAME_TEXT.fullmatch(text.strip())
+    if found is None:
+        return []
+    name = like_pattern(found.group(1).lower())
+    params = {"contains": f"%{name}%", "prefix": f"{name}%", "people_limit": PEOPLE_SHOWN}
+    return shown_people(db.session.execute(queries.PEOPLE, params))
+
+
+def marked_body(body: str, marked: str | None) -> Markup:
+    """The post's text with its matched words in <mark>, everything else escaped."""
+    if marked is None or queries.START in body or queries.STOP in body:
+        return escape(body)
+    html = str(escape(marked)).replace(queries.START, "<mark>").replace(queries.STOP, "</mark>")
+    return Markup(html)  # noqa: S704 - escaped text around the two marks
+
+
+def posts_found(search: Search, number: int) -> Page:
+    """The page ``number`` of the posts that match, best first, each with its marks."""
+    per_page = current_app.config["POSTS_PER_PAGE"]
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    query = fts5_query(search) if sqlite else websearch_text(search)
+    ranked, marked = (
+        (queries.SQLITE_RANKED, queries.SQLITE_MARKED)
+        if sqlite
+        else (queries.POSTGRESQL_RANKED, queries.POSTGRESQL_MARKED)
+    )
+    params = {
+        "query": query,
+        "candidates": queries.CANDIDATES,
+        "page_limit": per_page + 1,
+        "page_offset": (number - 1) * per_page,
+    }
+    ids = list(db.session.scalars(ranked, params))
+    shown_ids = ids[:per_page]
+    if not shown_ids:
+        return Page([], number, False)
+    marks_params = {"query": query, "ids": shown_ids, **queries.MARKS}
+    marks = dict(db.session.execute(marked, marks_params).all())
+    rows = {row.id: row for row in db.session.execute(POSTS_BY_ID, {"ids": shown_ids})}
+    in_order = [rows[id_] for id_ in shown_ids if id_ in rows]
+    items = [
+        shown._replace(body=marked_body(row.body, marks.get(row.id)))
+        for row, shown in zip(in_order, shown_posts(in_order), strict=True)
+    ]
+    return Page(items, number, len(ids) > per_page)
+
+
+@bp.route("/search")
+def search() -> str:
+    text = request.args.get("q", "")
+    if len(text) > MAX_QUERY_LENGTH:
+        abort(400, description=TOO_LONG)
+    wanted = parse(text)
+    number = requested_page()
+    people = people_named(text) if text.strip() and number == 1 else []
+    posts = Page([], number, False) if wanted.is_empty else posts_found(wanted, number)
+    if number > 1 and not posts.items:
+        abort(404)
+    shown: list[ShownPost] = posts.items
+    return render_template(
+        "search/results.html",
+        title=f"Search: {text}" if text.strip() else "Search",
+        q=text,
+        searched=bool(text.strip()),
+        people=people,
+        page=posts,
+        found=bool(shown),
+    )
