@@ -4,6 +4,7 @@ import re
 from urllib.parse import quote
 
 import pytest
+import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Post
@@ -186,3 +187,48 @@ def test_every_fts5_operator_reaches_fts5_as_text():
         outside = re.sub(r'"[^"]*"', "", expression)
         assert set(outside.split()) <= {"AND", "OR", "NOT", "(", ")"} | set("()"), expression
         assert quote(text)  # a query string a browser can send
+
+
+# --- The index's life: migration 0007 and the rebuild command ---------------------------------
+
+
+@pytest.mark.both_databases
+def test_migration_0007_indexes_existing_posts_and_downgrades(make_app, empty_database_url):
+    from flask_migrate import downgrade, upgrade
+
+    app = make_app(SQLALCHEMY_DATABASE_URI=empty_database_url)
+    client = app.test_client()
+    with app.app_context():
+        upgrade(revision="0006")
+        author = make_user("writer")
+        author_id = author.id
+        publish(author, "Written before the search existed", "Another old post")
+        db.session.remove()
+
+        upgrade()
+        assert results(client, "existed") == ["Written before the search existed"]
+        publish(db.session.get(type(author), author_id), "Written after it")
+        assert results(client, "written") and len(results(client, "written")) == 2
+        db.session.remove()
+
+        downgrade(revision="0006")
+        names = set(sa.inspect(db.engine).get_table_names())
+        indexes = {index["name"] for index in sa.inspect(db.engine).get_indexes("post")}
+        assert "post_search" not in names and "ix_post_body_search" not in indexes
+        db.engine.dispose()
+
+
+@pytest.mark.both_databases
+def test_flask_search_rebuild_indexes_every_post_again(app, client, writer):
+    publish(writer, "Lost from the index")
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql(
+                "INSERT INTO post_search (post_search) VALUES ('delete-all')"
+            )
+    if db.engine.dialect.name == "sqlite":
+        assert results(client, "lost") == []
+    result = app.test_cli_runner().invoke(args=["search", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "The search index was rebuilt from every post." in result.output
+    assert results(client, "lost") == ["Lost from the index"]
