@@ -58,12 +58,11 @@ def render_thread(post_id: int, form: ReplyForm | None = None) -> str:
     """A post's page: the post it answers, the post, a reply form, its replies."""
     if post_id > MAX_POST_ID:
         abort(404)
-    head = db.session.execute(queries.ONE_POST, {"post_id": post_id}).first()
+    rows = db.session.execute(queries.POST_AND_ANSWERED, {"post_id": post_id}).all()
+    head = next((row for row in rows if row.id == post_id), None)
     if head is None:
         abort(404)
-    answered = None
-    if head.reply_to_id is not None:
-        answered = db.session.execute(queries.ONE_POST, {"post_id": head.reply_to_id}).first()
+    answered = next((row for row in rows if row.id != post_id), None)
     replies = requested_page_of(queries.REPLIES, post_id=post_id)
     if head.deleted_at is not None and not replies.items:
         # A deleted post is shown only as the placeholder its replies answer.
