@@ -16,7 +16,13 @@ from app.models import Post
 from app.pagination import MAX_POST_ID, requested_page_of, requested_posts, shown_page
 from app.post_text import MAX_TAG_LENGTH
 from app.posts import queries
-from app.posts.forms import DeletePostForm, EditPostForm, ReplyForm, VersionedForm
+from app.posts.forms import (
+    MAX_POST_LENGTH,
+    DeletePostForm,
+    EditPostForm,
+    ReplyForm,
+    VersionedForm,
+)
 from app.security.rate_limits import limit_writing
 from app.templating import shown_posts
 
@@ -77,7 +83,8 @@ def render_thread(post_id: int, form: ReplyForm | None = None) -> str:
         post=post,
         answered=shown[0] if answered is not None else None,
         own=current_user.is_authenticated and head.user_id == current_user.id,
-        form=form or ReplyForm(formdata=None),
+        form=form,
+        max_post_length=MAX_POST_LENGTH,
         page=shown_page(replies, shown[len(heads) :]),
     )
 
