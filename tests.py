@@ -30,7 +30,7 @@ from app.auth.forms import (
 from app.database import utcnow
 from app.extensions import db
 from app.models import Post, User
-from app.posts.forms import PostForm
+from app.posts.forms import PostForm, ReplyForm
 from app.search.index import is_search_index
 from config import parse_database_url
 from testkit.clients import (
@@ -283,14 +283,22 @@ def test_a_140_character_post_is_accepted(client, logged_in):
     assert db.session.scalar(sa.select(Post.body)) == "x" * 140
 
 
-def test_home_shows_the_empty_post_form_as_the_form_macro_writes_it(app, client, logged_in):
-    home = page_text(client.get("/index"))
-    with app.test_request_context("/index"):
+@pytest.mark.parametrize(("page", "form_class"), [("home", PostForm), ("post", ReplyForm)])
+def test_an_empty_post_form_is_shown_as_the_form_macro_writes_it(
+    app, client, logged_in, page, form_class
+):
+    path = "/index"
+    if page == "post":
+        post = Post.publish("A post to answer", logged_in.id)
+        db.session.commit()
+        path = f"/post/{post.id}"
+    shown = page_text(client.get(path))
+    with app.test_request_context(path):
         rendered = render_template_string(
             '{% from "_macros.html" import render_form %}{{ render_form(form) }}',
-            form=PostForm(),
+            form=form_class(),
         )
-    assert form_markup(home) == form_markup(rendered)
+    assert form_markup(shown) == form_markup(rendered)
 
 
 def first_tag(markup: str) -> tuple[str, dict[str, str | None], str]:

@@ -9,9 +9,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.seed import CELEBRITY, FOLLOWS_MANY, PROLIFIC, TEN_POSTS
+from bench.seed import BENCH_TAG, CELEBRITY, FOLLOWS_MANY, PROLIFIC, TEN_POSTS
 
 STRESS = "64 conns x 4 workers"  # how the stress scenario's name begins
+HOME_FEED = "GET /index (logged in, follows 50)"
+# How the names of a post's page, a tag's pages and the feed of linked posts begin.
+POST_PAGES = ("GET /post/", f"GET /tag/{BENCH_TAG} ", "GET /index (every post:")
+POST_PAGES_TARGET = 0.9  # of the home feed's ratio, each
 
 
 @dataclass
@@ -40,6 +44,8 @@ class Measured:
     ceilings: list[Result]  # bare Flask, in the order measured
     locked: dict[str, int]  # variant: "database is locked" in its stress server's logs
     emails: int = 0
+    # Scenario: its request's SQL statements, counted in-process (bench/sql_counts.py).
+    statements: dict[str, list[str]] = field(default_factory=dict)
 
 
 def median_of(rounds: list[Result]) -> Result:
@@ -177,13 +183,51 @@ def print_report(measured: Measured, args: argparse.Namespace, database_url: str
         "worker CPU per request over the scenario's (the same comparison, steadier when "
         "other processes share the CPUs)"
     )
+    print_statements(measured.statements)
     print()
     if args.only:
         print("targets: not evaluated, --only ran part of the scenarios")
+        if found := post_pages_targets(rows):
+            print("but the post pages' targets, against the home feed run with them:")
+            print_targets(found)
         return
     print("targets (on req/s ratios, as the issue defines them; CPU figures alongside):")
-    for name, met, figure in targets(rows, measured.locked[variant]):
+    print_targets(targets(rows, measured.locked[variant]) + post_pages_targets(rows))
+
+
+def print_targets(found: list[tuple[str, bool, str]]) -> None:
+    for name, met, figure in found:
         print(f"  [{'met' if met else 'NOT MET'}] {name}: {figure}")
+
+
+def print_statements(statements: dict[str, list[str]]) -> None:
+    """Each GET page's SQL statements per request, as the in-process probe counted them."""
+    if not statements:
+        return
+    print()
+    print(
+        "SQL statements per request (the working tree's app in-process on the seeded "
+        "database, a page's second request):"
+    )
+    for name, kinds in statements.items():
+        print(f"  {name}: {len(kinds)} ({', '.join(kinds)})")
+
+
+def post_pages_targets(rows: list[Result]) -> list[tuple[str, bool, str]]:
+    """Each post page's ratio at least POST_PAGES_TARGET of the home feed's, in the same run."""
+    feed = next((r for r in rows if r.scenario == HOME_FEED), None)
+    if feed is None or not feed.ratio:
+        return []
+    return [
+        (
+            f"{page.scenario} >= {POST_PAGES_TARGET} x the home feed's ratio",
+            page.ratio >= POST_PAGES_TARGET * feed.ratio,
+            f"{page.ratio / feed.ratio:.2f} x ({page.ratio:.2f} / {feed.ratio:.2f}; "
+            f"by CPU per request {feed.cpu_ms / page.cpu_ms:.2f} x)",
+        )
+        for page in rows
+        if page.scenario.startswith(POST_PAGES) and page.ceiling
+    ]
 
 
 def targets(rows: list[Result], locked: int) -> list[tuple[str, bool, str]]:
@@ -207,7 +251,7 @@ def targets(rows: list[Result], locked: int) -> list[tuple[str, bool, str]]:
         )
 
     logged_in = [
-        "GET /index (logged in, follows 50)",
+        HOME_FEED,
         f"GET /user/{TEN_POSTS}",
         f"GET /user/{PROLIFIC} (10k posts) p1",
         f"GET /user/{PROLIFIC} (10k posts) last",

@@ -4,8 +4,10 @@
     venv/bin/python -m bench.run --against REV [--rounds 3] [--only SUBSTRING ...]
 
 Seeds a fresh database (1,000 users, 100,000 posts, one user with 10,000 of them,
-one with 10; every user following 50 others, ``celebrity`` followed by all,
-``follows500`` following 500: see bench/seed.py), starts the real app in
+one with 10, all tagged #bench, one with 200 replies; every user following 50
+others, ``celebrity`` followed by all but ``linkreader``, ``follows500`` following
+500, ``linkreader`` 50 whose posts have links and @names: see bench/seed.py),
+starts the real app in
 production mode with deploy/gunicorn.conf.py (email reports on, to a local SMTP
 server; rate limits on, as in production), and beside it the same server settings
 around a bare Flask app (bench/bare_app.py, the ceiling), and drives each scenario
@@ -14,12 +16,14 @@ every scenario. Statuses are checked against the gunicorn access log, so every 4
 or 500 that should not be there is counted. With --against, git revision REV is
 checked out in a temporary worktree and its app ("before") is served beside the
 working tree's ("after") on the same database; each scenario measures both, back
-to back, in an order that alternates. Needs wrk (testkit/install-system-packages.sh
-installs it).
+to back, in an order that alternates. Without --against, the number of SQL
+statements of each GET page is counted too, in-process (bench/sql_counts.py).
+Needs wrk (testkit/install-system-packages.sh installs it).
 """
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -44,10 +48,13 @@ from bench.revisions import (
     working_tree_description,
 )
 from bench.seed import (
+    BENCH_TAG,
     CELEBRITY,
     FOLLOW_TARGET,
     FOLLOWING,
     FOLLOWS_MANY,
+    LINK_HOST,
+    LINK_READER,
     PASSWORD,
     PROLIFIC,
     PROLIFIC_POSTS,
@@ -57,11 +64,11 @@ from bench.seed import (
     seed,
 )
 from config import Config
-from testkit.clients import Auth, LiveClient, link_to, token_in
+from testkit.clients import Auth, LiveClient, PostBodies, link_to, token_in
 from testkit.services.gunicorn import gunicorn_server
 from testkit.services.postgres import private_postgres
 from testkit.services.processes import SETUP_SCRIPT, Server
-from testkit.services.production import production_environment, upgrade_database
+from testkit.services.production import production_environment, run_python, upgrade_database
 from testkit.services.smtp import smtp_sink
 
 LOAD_SCRIPT = Path(__file__).resolve().parent / "load.lua"
@@ -69,7 +76,9 @@ AGENT = "microblog-bench"
 ACCESS_LINE = re.compile(r'"(?P<method>[A-Z]+) (?P<uri>\S+) HTTP/[0-9.]+" (?P<status>\d{3}) ')
 CRASH_PATH = "/crash/"  # testkit.crashing_app's failing page
 SEEDED_POST = "Post number "  # in the body of every seeded post (bench/seed.py)
+LINK = re.compile(r'<a href="([^"]*)"[^>]*>([^<]*)</a>')
 FAILING_APP = Path("testkit", "crashing_app.py")  # in each tree served
+UNSPENT_WRITING_LIMIT = "1000000 per minute"  # RATELIMIT_WRITING: see main()
 # What serves each kind of scenario, from the tree of the version measured, and with
 # how many workers (None: --workers).
 SERVED = {
@@ -162,6 +171,36 @@ def check_last_pages(base: str, session: str, per_page: int, paths: list[str]) -
         page = browser.get(path).text
         if page.count(SEEDED_POST) != per_page or link_to(page, "Older posts") is not None:
             raise SystemExit(f"{path} is not a full last page at {base}")
+
+
+def seeded_posts_in(page: str) -> int:
+    """How many seeded posts a page shows (the page's title may quote one too)."""
+    bodies = PostBodies()
+    bodies.feed(page)
+    return sum(1 for body in bodies.bodies if body.startswith(SEEDED_POST))
+
+
+def check_thread(base: str, session: str, path: str, replies: int, per_page: int) -> None:
+    """The thread scenario's post must have that many replies, its first page of them shown."""
+    browser = LiveClient(base, headers={"Cookie": session, "User-Agent": AGENT})
+    page = browser.get(path).text
+    shown = seeded_posts_in(page) == per_page + 1  # the post and its replies
+    if not shown or f"{replies} replies" not in page or link_to(page, "Later replies") is None:
+        raise SystemExit(f"{path} is not a post with {replies} replies at {base}")
+
+
+def check_linked_feed(base: str, session: str, per_page: int) -> None:
+    """Every post of the home feed must show its link, an @name and its tag, as links."""
+    browser = LiveClient(base, headers={"Cookie": session, "User-Agent": AGENT})
+    page = browser.get("/index").text
+    links = LINK.findall(page)
+    kinds = [
+        sum(1 for href, _ in links if href.startswith(LINK_HOST)),
+        sum(1 for href, text in links if text.startswith("@") and "/user/" in href),
+        sum(1 for href, text in links if text == f"#{BENCH_TAG}" and href.endswith(BENCH_TAG)),
+    ]
+    if seeded_posts_in(page) != per_page or kinds != [per_page] * 3:
+        raise SystemExit(f"not every post of the home feed has a link, a name and a tag at {base}")
 
 
 def check_follows(base: str, session: str, username: str, following: int) -> None:
@@ -327,10 +366,21 @@ def explore_last_page(counts: SeedCounts, per_page: int) -> int:
     return -(-counts.posts // per_page)
 
 
-def all_scenarios(counts: SeedCounts, per_page: int, explore_last_link: str) -> list[Scenario]:
+def tag_last_page(counts: SeedCounts, per_page: int) -> int:
+    return -(-counts.tagged_posts // per_page)
+
+
+def thread_path(counts: SeedCounts) -> str:
+    return f"/post/{counts.thread}"
+
+
+def all_scenarios(
+    counts: SeedCounts, per_page: int, explore_last_link: str, tag_last_link: str
+) -> list[Scenario]:
     """Every scenario, in the order run: none posts before the explore pages are measured."""
     last_page = PROLIFIC_POSTS // per_page
     explore_last = explore_last_page(counts, per_page)
+    tagged = f"GET /tag/{BENCH_TAG} ({counts.tagged_posts // 1000}k posts)"
     follow = ("POST", f"/follow/{FOLLOW_TARGET}", 302)
     unfollow = ("POST", f"/unfollow/{FOLLOW_TARGET}", 302)
     index = ("GET", "/index", 200)
@@ -338,6 +388,12 @@ def all_scenarios(counts: SeedCounts, per_page: int, explore_last_link: str) -> 
         Scenario("GET /login (anonymous)", [("GET", "/login", 200)]),
         Scenario("GET /index (logged in, follows 50)", [index], logged_in=True),
         Scenario(f"GET /index ({FOLLOWS_MANY})", [index], logged_in=True, users=(FOLLOWS_MANY,)),
+        Scenario(
+            "GET /index (every post: link, mention, tag)",
+            [index],
+            logged_in=True,
+            users=(LINK_READER,),
+        ),
         Scenario(f"GET /user/{TEN_POSTS} (10 posts)", [("GET", f"/user/{TEN_POSTS}", 200)], True),
         Scenario(
             f"GET /user/{PROLIFIC} (10k posts) p1", [("GET", f"/user/{PROLIFIC}", 200)], True
@@ -355,6 +411,13 @@ def all_scenarios(counts: SeedCounts, per_page: int, explore_last_link: str) -> 
         Scenario(
             "GET /explore (anonymous) last, by its Older link", [("GET", explore_last_link, 200)]
         ),
+        Scenario(
+            f"GET /post/{counts.thread} ({counts.thread_replies} replies)",
+            [("GET", thread_path(counts), 200)],
+            True,
+        ),
+        Scenario(f"{tagged} p1", [("GET", f"/tag/{BENCH_TAG}", 200)], True),
+        Scenario(f"{tagged} last, by its Older link", [("GET", tag_last_link, 200)], True),
         Scenario(
             f"GET /user/{CELEBRITY}/followers ({counts.celebrity_followers}) p1",
             [("GET", f"/user/{CELEBRITY}/followers", 200)],
@@ -414,6 +477,7 @@ def serve_and_measure(
 ) -> Measured:
     per_page = int(environment["POSTS_PER_PAGE"])
     explore_last = explore_last_page(counts, per_page)
+    tag_last = tag_last_page(counts, per_page)
     with contextlib.ExitStack() as stack:
 
         def serve(variant: Variant, kind: str) -> Running:
@@ -429,10 +493,12 @@ def serve_and_measure(
             serving(ROOT, "bench.bare_app:app", "bare", environment, args.workers, tmp)
         )
         servers = {(v, "app"): serve(v, "app") for v in variants}
-        explore_last_link = older_link(
-            servers[variants[-1], "app"].url, f"/explore?page={explore_last - 1}"
-        )
-        scenarios = chosen(all_scenarios(counts, per_page, explore_last_link), args.only, variants)
+        url = servers[variants[-1], "app"].url
+        last_links = [
+            older_link(url, f"/explore?page={explore_last - 1}"),
+            older_link(url, f"/tag/{BENCH_TAG}?page={tag_last - 1}"),
+        ]
+        scenarios = chosen(all_scenarios(counts, per_page, *last_links), args.only, variants)
         for kind in sorted({s.server for s in scenarios} - {"app"}):
             servers.update({(v, kind): serve(v, kind) for v in variants})
         print(
@@ -441,29 +507,53 @@ def serve_and_measure(
             flush=True,
         )
         sessions = {
-            key: {name: log_in(server.url, name) for name in (*READERS, FOLLOWS_MANY)}
+            key: {name: log_in(server.url, name) for name in (*READERS, FOLLOWS_MANY, LINK_READER)}
             for key, server in servers.items()
             if key[1] != "crash"  # the failing page is anonymous
         }
         for variant in variants:
-            reader = sessions[variant, "app"][READERS[0]][0]
-            check_pages(servers[variant, "app"].url, reader, per_page, counts, explore_last_link)
-        return measure_rounds(wrk, args, bare, servers, sessions, variants, scenarios, tmp)
+            logged_in = {name: cookie for name, (cookie, _) in sessions[variant, "app"].items()}
+            check_pages(servers[variant, "app"].url, logged_in, per_page, counts, last_links)
+        # The working tree's app only: another version would need the probe in its tree.
+        statements = sql_statements(environment, scenarios) if len(variants) == 1 else {}
+        measured = measure_rounds(wrk, args, bare, servers, sessions, variants, scenarios, tmp)
+        measured.statements = statements
+        return measured
 
 
 def check_pages(
-    url: str, session: str, per_page: int, counts: SeedCounts, explore_last_link: str
+    url: str, cookies: dict[str, str], per_page: int, counts: SeedCounts, last_links: list[str]
 ) -> None:
     """The pages are what the scenarios' names say, before anything is posted."""
-    explore_last = explore_last_page(counts, per_page)
+    reader = cookies[READERS[0]]
     last_pages = [
         f"/user/{PROLIFIC}?page={PROLIFIC_POSTS // per_page}",
-        f"/explore?page={explore_last}",
-        explore_last_link,
+        f"/explore?page={explore_last_page(counts, per_page)}",
+        *last_links,
     ]
-    check_last_pages(url, session, per_page, last_pages)
-    check_follows(url, session, READERS[0], FOLLOWING)
-    check_follows(url, session, FOLLOWS_MANY, counts.many_following)
+    check_last_pages(url, reader, per_page, last_pages)
+    check_follows(url, reader, READERS[0], FOLLOWING)
+    check_follows(url, reader, FOLLOWS_MANY, counts.many_following)
+    check_follows(url, reader, LINK_READER, counts.link_reader_following)
+    check_thread(url, reader, thread_path(counts), counts.thread_replies, per_page)
+    check_linked_feed(url, cookies[LINK_READER], per_page)
+
+
+def sql_statements(environment: dict[str, str], scenarios: list[Scenario]) -> dict[str, list[str]]:
+    """The statements of each GET page's request, counted in-process (bench/sql_counts.py)."""
+    pages = [
+        (s.name, s.users[0] if s.logged_in else "", path)
+        for s in scenarios
+        if s.server == "app" and s.to_bare
+        for method, path, status in s.requests[:1]
+        if len(s.requests) == 1 and method == "GET" and status == 200
+    ]
+    if not pages:
+        return {}
+    done = run_python(environment, "-m", "bench.sql_counts", json.dumps(pages))
+    if done.returncode != 0:
+        raise SystemExit(f"counting the SQL statements failed:\n{done.stdout}{done.stderr}")
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 def measure_rounds(
@@ -577,11 +667,18 @@ def main() -> None:
         if args.postgres:
             args.database_url = stack.enter_context(private_postgres())
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="microblog-bench-")))
-        # Production defaults, rate limits included: only POSTs that check a password
-        # are limited, and the benchmark logs in its 9 users once per server, under the
-        # limit. The app's default page size is set explicitly, so that a developer's
-        # .env cannot change which page of the prolific user is the last one.
-        environment = production_environment(tmp, POSTS_PER_PAGE=str(Config.POSTS_PER_PAGE))
+        # Production defaults, rate limits included: the benchmark logs in its 10 users
+        # once per server, within the limit of the POSTs that check a password (10 a
+        # minute). The POSTs that write a post are limited too, to 20 a minute per user:
+        # the scenarios that post would measure 429 pages, so their allowance is one
+        # they never spend, and the limiter still counts every such POST. The app's
+        # default page size is set explicitly, so that a developer's .env cannot change
+        # which page of the prolific user is the last one.
+        environment = production_environment(
+            tmp,
+            POSTS_PER_PAGE=str(Config.POSTS_PER_PAGE),
+            RATELIMIT_WRITING=UNSPENT_WRITING_LIMIT,
+        )
         if args.database_url:
             environment["DATABASE_URL"] = args.database_url
         # The working tree's migrations: both versions' heads were checked to match.

@@ -21,6 +21,7 @@ from html.parser import HTMLParser
 from http.cookiejar import CookieJar
 from typing import NamedTuple, TypeVar
 
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -148,6 +149,21 @@ def follow(client: FlaskClient, username: str, **kwargs) -> TestResponse:
 def unfollow(client: FlaskClient, username: str, **kwargs) -> TestResponse:
     """Click the Unfollow button on ``username``'s profile."""
     return submit(client, f"/unfollow/{username}", {}, form_page=f"/user/{username}", **kwargs)
+
+
+def tabs_of_one_person(
+    app: Flask, count: int, form_page: str, username: str = "alice"
+) -> tuple[list[FlaskClient], str]:
+    """``count`` clients sharing one signed-in session (one person's tabs), and the CSRF
+    token of that session, read from ``form_page``."""
+    signed_in = app.test_client()
+    Auth(signed_in).login(username)
+    token = csrf_token(signed_in, form_page)
+    session_cookie = signed_in.get_cookie("session").value
+    tabs = [app.test_client() for _ in range(count)]
+    for tab in tabs:
+        tab.set_cookie("session", session_cookie)
+    return tabs, token
 
 
 def run_together(count: int, action: Callable[[int], Result]) -> list[Result]:

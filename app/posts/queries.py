@@ -5,7 +5,7 @@ Built once at import and run with bound parameters, as app.main.queries' are
 (the feeds, explore and profiles list these same rows).
 """
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, null, or_, select
 
 from app.models import Post, User, post_tags
 from app.pagination import PageQuery
@@ -31,20 +31,23 @@ REPLY_COUNT = (
     .where(reply.c.reply_to_id == post.c.id, reply.c.deleted_at.is_(None))
     .scalar_subquery()
 )
-# app.templating.shown_posts reads these columns by name. A post that answers a
-# deleted one has a reply_to_id and no reply_to_author.
+# app.templating.shown_posts reads these columns by name.
+POST_OWN_COLUMNS = (
+    post.c.id,
+    post.c.body,
+    post.c.timestamp,
+    post.c.edited_at,
+    post.c.deleted_at,
+    post.c.user_id,
+    user.c.username.label("author"),
+    user.c.email.label("email"),
+    REPLY_COUNT.label("reply_count"),
+)
+# A post that answers a deleted one has a reply_to_id and no reply_to_author.
 POST_COLUMNS = (
     select(
-        post.c.id,
-        post.c.body,
-        post.c.timestamp,
-        post.c.edited_at,
-        post.c.deleted_at,
+        *POST_OWN_COLUMNS,
         post.c.reply_to_id,
-        post.c.user_id,
-        user.c.username.label("author"),
-        user.c.email.label("email"),
-        REPLY_COUNT.label("reply_count"),
         answered_author.c.username.label("reply_to_author"),
     )
     .join_from(post, user, post.c.user_id == user.c.id)
@@ -56,8 +59,16 @@ POST_COLUMNS = (
 )
 POST_ROWS = POST_COLUMNS.order_by(*NEWEST_FIRST)
 
-# A post, deleted or not: a deleted one still heads its replies.
-ONE_POST = POST_COLUMNS.where(post.c.id == POST_ID)
+# A post, deleted or not (a deleted one still heads its replies), and the post it
+# answers, in one statement.
+thread_head = post.alias("thread_head")
+POST_AND_ANSWERED = POST_COLUMNS.where(
+    or_(
+        post.c.id == POST_ID,
+        post.c.id
+        == select(thread_head.c.reply_to_id).where(thread_head.c.id == POST_ID).scalar_subquery(),
+    )
+)
 
 
 def after_timestamp() -> ColumnElement:
@@ -72,10 +83,17 @@ def newer_than_after() -> ColumnElement[bool]:
     return and_(post.c.timestamp >= timestamp, newer_on_ties)
 
 
-# A thread reads top to bottom: a post's replies, oldest first.
+# A thread reads top to bottom: a post's replies, oldest first. Under the post they
+# answer, they need no "Replying to" line: no post they answer is read.
 REPLIES = PageQuery.of(
     select(post.c.id).where(LIVE, post.c.reply_to_id == POST_ID).order_by(*OLDEST_FIRST),
-    POST_COLUMNS.order_by(*OLDEST_FIRST),
+    select(
+        *POST_OWN_COLUMNS,
+        null().label("reply_to_id"),
+        null().label("reply_to_author"),
+    )
+    .join_from(post, user, post.c.user_id == user.c.id)
+    .order_by(*OLDEST_FIRST),
     newer_than_after(),
 )
 

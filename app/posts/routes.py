@@ -16,7 +16,13 @@ from app.models import Post
 from app.pagination import MAX_POST_ID, requested_page_of, requested_posts, shown_page
 from app.post_text import MAX_TAG_LENGTH
 from app.posts import queries
-from app.posts.forms import DeletePostForm, EditPostForm, ReplyForm, VersionedForm
+from app.posts.forms import (
+    MAX_POST_LENGTH,
+    DeletePostForm,
+    EditPostForm,
+    ReplyForm,
+    VersionedForm,
+)
 from app.security.rate_limits import limit_writing
 from app.templating import shown_posts
 
@@ -58,12 +64,11 @@ def render_thread(post_id: int, form: ReplyForm | None = None) -> str:
     """A post's page: the post it answers, the post, a reply form, its replies."""
     if post_id > MAX_POST_ID:
         abort(404)
-    head = db.session.execute(queries.ONE_POST, {"post_id": post_id}).first()
+    rows = db.session.execute(queries.POST_AND_ANSWERED, {"post_id": post_id}).all()
+    head = next((row for row in rows if row.id == post_id), None)
     if head is None:
         abort(404)
-    answered = None
-    if head.reply_to_id is not None:
-        answered = db.session.execute(queries.ONE_POST, {"post_id": head.reply_to_id}).first()
+    answered = next((row for row in rows if row.id != post_id), None)
     replies = requested_page_of(queries.REPLIES, post_id=post_id)
     if head.deleted_at is not None and not replies.items:
         # A deleted post is shown only as the placeholder its replies answer.
@@ -78,7 +83,8 @@ def render_thread(post_id: int, form: ReplyForm | None = None) -> str:
         post=post,
         answered=shown[0] if answered is not None else None,
         own=current_user.is_authenticated and head.user_id == current_user.id,
-        form=form or ReplyForm(formdata=None),
+        form=form,
+        max_post_length=MAX_POST_LENGTH,
         page=shown_page(replies, shown[len(heads) :]),
     )
 

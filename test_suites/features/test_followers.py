@@ -12,7 +12,6 @@ from app.extensions import db
 from app.main.queries import WALK_FEED_FROM
 from app.models import Post, User, followers
 from testkit.clients import (
-    Auth,
     csrf_token,
     follow,
     make_user,
@@ -20,6 +19,7 @@ from testkit.clients import (
     post_bodies,
     run_together,
     submit,
+    tabs_of_one_person,
     unfollow,
 )
 
@@ -388,14 +388,7 @@ def test_racing_follows_and_unfollows_of_one_pair_never_fail(file_app, clicks):
     with file_app.app_context():
         make_user("alice")
         make_user("bob")
-    signed_in = file_app.test_client()
-    Auth(signed_in).login()
-    token = csrf_token(signed_in, "/user/bob")
-    session_cookie = signed_in.get_cookie("session").value
-    # One person's many tabs: every client carries the same signed-in session.
-    clients = [file_app.test_client() for _ in range(16)]
-    for client in clients:
-        client.set_cookie("session", session_cookie)
+    clients, token = tabs_of_one_person(file_app, 16, "/user/bob")
 
     def click(index: int) -> int:
         action = "unfollow" if clicks == "follow-and-unfollow" and index % 2 else "follow"
@@ -414,7 +407,7 @@ def test_racing_follows_and_unfollows_of_one_pair_never_fail(file_app, clicks):
         else:
             assert rows in ([], [(alice.id, bob.id)])
     # The site still answers this session, with the outcome the database holds.
-    page = page_text(signed_in.get("/user/bob"))
+    page = page_text(clients[0].get("/user/bob"))
     assert f">{len(rows)} follower" in page
 
 

@@ -10,7 +10,6 @@ from app.extensions import db
 from app.models import Post, post_tags
 from testkit.clients import (
     Auth,
-    csrf_token,
     follow,
     link_to,
     make_user,
@@ -18,6 +17,7 @@ from testkit.clients import (
     post_bodies,
     run_together,
     submit,
+    tabs_of_one_person,
 )
 
 
@@ -396,13 +396,7 @@ def test_racing_edits_and_deletes_from_16_sessions_never_fail_or_lose_a_row(file
         author = make_user("alice")
         post_id = Post.publish("Original #start", author.id).id
         db.session.commit()
-    signed_in = file_app.test_client()
-    Auth(signed_in).login()
-    token = csrf_token(signed_in, f"/post/{post_id}/edit")
-    session_cookie = signed_in.get_cookie("session").value
-    clients = [file_app.test_client() for _ in range(16)]
-    for client in clients:
-        client.set_cookie("session", session_cookie)
+    clients, token = tabs_of_one_person(file_app, 16, f"/post/{post_id}/edit")
 
     def save_or_delete(index: int) -> int:
         action, data = ("delete", {}) if index % 4 == 0 else ("edit", {"body": f"Tab {index}"})
@@ -431,13 +425,7 @@ def test_racing_replies_to_one_post_are_all_kept_once(file_app):
         author = make_user("alice")
         post_id = Post.publish("Ask me anything", author.id).id
         db.session.commit()
-    signed_in = file_app.test_client()
-    Auth(signed_in).login()
-    token = csrf_token(signed_in, f"/post/{post_id}")
-    session_cookie = signed_in.get_cookie("session").value
-    clients = [file_app.test_client() for _ in range(16)]
-    for client in clients:
-        client.set_cookie("session", session_cookie)
+    clients, token = tabs_of_one_person(file_app, 16, f"/post/{post_id}")
 
     def reply(index: int) -> int:
         data = {"csrf_token": token, "body": f"Reply {index} #thread"}

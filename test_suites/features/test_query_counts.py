@@ -289,9 +289,10 @@ def test_a_post_page_costs_the_same_statements_for_one_reply_or_two_hundred(clie
     # A reply's page reads the post it answers too, and the page names people.
     reply_page = statements_for(client, f"/post/{late_reply}")
 
-    # The user, the post, its page of replies; (the post it answers, the names named).
+    # The user, the post (with the post it answers), its page of replies; a page that
+    # names people looks their names up once.
     assert len(one) == len(many_first) == len(many_last) == len(many_later) <= 3, many_last
-    assert len(reply_page) <= 5, reply_page
+    assert len(reply_page) <= 4, reply_page
 
 
 def test_a_tag_page_costs_the_same_statements_for_one_post_or_many(client, logged_in):

@@ -14,18 +14,23 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
-from app.models import Post, User, followers
+from app.models import Post, User, followers, post_tags
+from app.post_text import LINK, NAME, TAG, hashtags_in, parts_of
 from bench.probes import child_pids, cpu_seconds, peak_rss_kib
 from bench.revisions import ROOT, checked_out, git, migrations_heads, require_same_schema
-from bench.run import check_follows, check_last_pages, log_in
+from bench.run import check_follows, check_last_pages, check_linked_feed, check_thread, log_in
 from bench.seed import (
+    BENCH_TAG,
     CELEBRITY,
     FOLLOW_TARGET,
     FOLLOWS_MANY,
+    LINK_READER,
     PASSWORD,
     PROLIFIC,
     READERS,
     TEN_POSTS,
+    THREAD_REPLIES,
+    link_posters,
     seed,
 )
 from testkit.clients import LiveClient
@@ -80,19 +85,58 @@ def follow_graph_of(url: str) -> dict[str, set[str]]:
 def test_seed_gives_every_user_a_reproducible_follow_graph(tmp_path: Path):
     first, second = (migrated_sqlite(tmp_path / name) for name in ("first", "second"))
     counts = seed(first, users=40, posts=10_200, following=5, following_many=20)
-    # 5 each, 20 for follows500; the celebrity is followed by all 39 others.
-    assert (counts.follows, counts.celebrity_followers, counts.many_following) == (215, 39, 20)
+    # 5 each, 20 for follows500; the celebrity is followed by all 39 others but linkreader.
+    assert (counts.follows, counts.celebrity_followers, counts.many_following) == (215, 38, 20)
     graph = follow_graph_of(first)
     for name, followed in graph.items():
         assert name not in followed
         assert len(followed) == (20 if name == FOLLOWS_MANY else 5), name
-        assert name == CELEBRITY or CELEBRITY in followed, name
+        assert name in (CELEBRITY, LINK_READER) or CELEBRITY in followed, name
     for reader in READERS:
         assert FOLLOW_TARGET not in graph[reader]  # the benchmark follows and unfollows it
+    # linkreader follows the link posters alone, and no feed of plain posts holds theirs.
+    assert graph[LINK_READER] == set(link_posters(5))
+    for name in (*READERS, FOLLOWS_MANY):
+        assert not graph[name] & {LINK_READER, *link_posters(5)}, name
     # The celebrity's own follows are random too, not only the others'.
     assert len({frozenset(followed) for followed in graph.values()}) > 30
     seed(second, users=40, posts=10_200, following=5, following_many=20)
     assert follow_graph_of(second) == graph  # a seeded generator: every run the same
+
+
+def test_seed_gives_the_post_pages_a_thread_a_tag_and_a_feed_of_linked_posts(tmp_path: Path):
+    url = migrated_sqlite(tmp_path)
+    counts = seed(url, users=50, posts=10_500, following=5, following_many=20)
+    assert (counts.tagged_posts, counts.thread_replies) == (10_500, THREAD_REPLIES)
+    assert counts.link_reader_following == 5
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            names = dict(connection.execute(select(User.id, User.username)).all())
+            posts = connection.execute(select(Post)).all()
+            tags = connection.execute(select(post_tags)).all()
+    finally:
+        engine.dispose()
+    # Tagged as the app tags a post: what hashtags_in finds, with the post's time.
+    assert {(t.post_id, t.tag, t.timestamp) for t in tags} == {
+        (post.id, tag, post.timestamp) for post in posts for tag in hashtags_in(post.body)
+    }
+    assert all(post.body.endswith(f"#{BENCH_TAG}") for post in posts)
+    thread = next(post for post in posts if post.id == counts.thread)
+    replies = [post for post in posts if post.reply_to_id is not None]
+    assert {post.reply_to_id for post in replies} == {thread.id}
+    assert all(post.timestamp > thread.timestamp for post in replies)
+    linked = {LINK_READER, *link_posters(5)}
+    assert not {names[post.user_id] for post in replies} & {TEN_POSTS, *linked}
+    assert len({post.user_id for post in replies}) > 1  # from various users
+    # Every post of linkreader's feed has a link, the @name of a real user and a tag.
+    feed = [post for post in posts if names[post.user_id] in linked]
+    assert len(feed) == counts.link_posts > 0
+    for post in feed:
+        parts = parts_of(post.body)
+        assert {LINK, NAME, TAG} <= {part.kind for part in parts}, post.body
+        assert {p.target for p in parts if p.kind == NAME} <= set(names.values()), post.body
+    assert not any("://" in post.body for post in posts if names[post.user_id] not in linked)
 
 
 def test_seed_refuses_a_database_that_already_has_users(tmp_path: Path):
@@ -182,7 +226,9 @@ def test_a_revision_with_other_migrations_is_refused(tmp_path):
 def test_the_benchmarks_checks_refuse_pages_that_are_not_what_they_claim(tmp_path):
     environment = production_environment(tmp_path, POSTS_PER_PAGE="20")
     upgrade_database(environment)
-    seed(environment["DATABASE_URL"], users=50, posts=10_500, following=5, following_many=20)
+    counts = seed(
+        environment["DATABASE_URL"], users=50, posts=10_500, following=5, following_many=20
+    )
     output = tmp_path / "gunicorn.out"
     with gunicorn_server(environment=environment, output=output, workers=1) as server:
         session, token = log_in(server.url, READERS[0])
@@ -195,6 +241,14 @@ def test_the_benchmarks_checks_refuse_pages_that_are_not_what_they_claim(tmp_pat
         for not_last in (f"/user/{PROLIFIC}?page=499", f"/user/{TEN_POSTS}"):
             with pytest.raises(SystemExit, match="is not a full last page"):
                 check_last_pages(server.url, session, 20, [not_last])
+        thread = f"/post/{counts.thread}"
+        check_thread(server.url, session, thread, THREAD_REPLIES, 20)
+        for not_thread in (f"/post/{counts.thread + 1}", f"/post/{counts.thread}?page=10"):
+            with pytest.raises(SystemExit, match="is not a post with 200 replies"):
+                check_thread(server.url, session, not_thread, THREAD_REPLIES, 20)
+        check_linked_feed(server.url, log_in(server.url, LINK_READER)[0], 20)
+        with pytest.raises(SystemExit, match="not every post of the home feed has a link"):
+            check_linked_feed(server.url, session, 20)  # reader0's posts are plain
 
 
 def bench_run(*options: str) -> str:
@@ -229,6 +283,8 @@ def test_the_benchmark_measures_a_page_against_bare_flask():
     assert (unexpected, socket_errors) == ("0", "0")  # every request logged in and answered
     assert 0 < float(ratio) < 1
     assert "targets: not evaluated" in output
+    # Its SQL statements, counted in-process: the user (by their login) and the feed.
+    assert re.search(r"^  GET /index \(logged in, follows 50\): \d+ \(SELECT ", output, re.M)
 
 
 def test_the_benchmark_compares_a_revision_with_the_working_tree():

@@ -1,0 +1,87 @@
+"""How many SQL statements pages cost on the benchmark's database: the app in-process.
+
+    venv/bin/python -m bench.sql_counts '[["label", "reader0", "/index"], ["label", "", "/"]]'
+
+bench/run.py runs this in the servers' environment (a fresh process: the app reads
+its settings there, and nothing is set in the benchmark's own). Each page is asked
+for twice by the Flask test client, as its user (logged in through the form) or
+anonymously (no user), and the statements of the second request are recorded by a
+``before_cursor_execute`` listener on the app's engine: the first settles the
+one-off work, such as the throttled last-seen write. Prints one JSON object: each
+label with the recorded statements, each as its verb and first table.
+"""
+
+import json
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, event
+
+from app import create_app
+from app.extensions import db
+from bench.seed import PASSWORD
+from testkit.clients import Auth
+
+# "SELECT ... FROM post JOIN ...", "UPDATE user SET ...", "INSERT INTO post_tag ...".
+TABLE = re.compile(r"\b(?:FROM|UPDATE|INTO)\s+\"?(\w+)", re.IGNORECASE)
+PARENTHESES = re.compile(r"\([^()]*\)")
+
+
+@contextmanager
+def recorded(engine: Engine) -> Iterator[list[str]]:
+    """Every statement ``engine`` sends to the database meanwhile."""
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def kind_of(statement: str) -> str:
+    """``SELECT post``: a statement's verb and its own first table (not a subquery's)."""
+    outer = statement
+    while PARENTHESES.search(outer):
+        outer = PARENTHESES.sub("", outer)
+    verb = outer.split(None, 1)[0].upper()
+    table = TABLE.search(outer)
+    return f"{verb} {table.group(1)}" if table else verb
+
+
+def statements_of(pages: list[tuple[str, str, str]]) -> dict[str, list[str]]:
+    """Each (label, username or "", path): the statements of its second request."""
+    app = create_app()
+    with app.app_context():
+        engine = db.engine
+    clients: dict[str, FlaskClient] = {}
+    found = {}
+    for label, username, path in pages:
+        client = clients.get(username)
+        if client is None:
+            client = clients[username] = app.test_client()
+            if username and Auth(client).login(username, PASSWORD).status_code != 302:
+                raise SystemExit(f"logging {username} in failed")
+        first = client.get(path)
+        with recorded(engine) as statements:
+            second = client.get(path)
+        if (first.status_code, second.status_code) != (200, 200):
+            raise SystemExit(f"{path} answered {first.status_code}, {second.status_code}")
+        found[label] = [kind_of(statement) for statement in statements]
+    return found
+
+
+def main() -> None:
+    pages = [tuple(page) for page in json.loads(sys.argv[1])]
+    print(json.dumps(statements_of(pages)))
+
+
+if __name__ == "__main__":
+    main()
