@@ -117,10 +117,15 @@ def shortened(url: str) -> str:
 
 @lru_cache(maxsize=BODIES_CACHED)
 def body_html(
-    body: str, known_names: frozenset[str], profile_prefix: str, tag_prefix: str
+    body: str,
+    known_names: frozenset[str],
+    profile_prefix: str,
+    tag_prefix: str,
+    marked: frozenset[str] = frozenset(),
 ) -> Markup:
     """The post as HTML: its links, its tags, and as links the ``known_names`` it names
-    (the users among ``names_in(body)``).
+    (the users among ``names_in(body)``); the ``marked`` words of its text (a search's
+    matches) in <mark>.
 
     Remembered, as ``parts_of`` is: for one post the arguments change only when a
     user it names comes or goes.
@@ -137,6 +142,20 @@ def body_html(
         elif kind == TAG:
             html.append(f'<a href="{escape(tag_prefix + quote(target))}">{escape(text)}</a>')
         else:
-            html.append(escape(text))
-    # Every piece above is escaped text or an <a> around escaped values.
+            html.append(_marked(text, marked))
+    # Every piece above is escaped text or an <a> or <mark> around escaped values.
     return Markup("".join(html))  # noqa: S704
+
+
+def _marked(text: str, words: frozenset[str]) -> str:
+    """``text`` escaped, with each whole-word occurrence of ``words`` in <mark>."""
+    if not words:
+        return escape(text)
+    longest_first = sorted(map(re.escape, words), key=len, reverse=True)
+    pattern = re.compile(rf"(?<!\w)(?:{'|'.join(longest_first)})(?!\w)")
+    pieces, position = [], 0
+    for found in pattern.finditer(text):
+        pieces += [escape(text[position : found.start()]), "<mark>", escape(found[0]), "</mark>"]
+        position = found.end()
+    pieces.append(escape(text[position:]))
+    return "".join(pieces)

@@ -47,8 +47,11 @@ class ShownPost(NamedTuple):
     reply_to_author: str | None
 
 
-def shown_posts(rows: Iterable[Any]) -> list[ShownPost]:
-    """Rows of app.posts.queries.POST_COLUMNS, ready for the post list.
+def shown_posts(
+    rows: Iterable[Any], marked: dict[int, frozenset[str]] | None = None
+) -> list[ShownPost]:
+    """Rows of app.posts.queries.POST_COLUMNS, ready for the post list; ``marked``, the
+    words of each post (by id) that a search found, to be shown in <mark>.
 
     The @names of all the posts are looked up at once (one query, none when no
     post names anyone): only a real user's name becomes a link.
@@ -62,7 +65,13 @@ def shown_posts(rows: Iterable[Any]) -> list[ShownPost]:
         ShownPost(
             row.id,
             urls.post_prefix + str(row.id),
-            body_html(row.body, names & known_names, urls.profile_prefix, urls.tag_prefix),
+            body_html(
+                row.body,
+                names & known_names,
+                urls.profile_prefix,
+                urls.tag_prefix,
+                marked.get(row.id, frozenset()) if marked else frozenset(),
+            ),
             row.author,
             urls.profile_prefix + quote(row.author),
             avatar_url(row.email, 48),

@@ -3,7 +3,6 @@
 import re
 
 from flask import Blueprint, abort, current_app, render_template, request
-from markupsafe import Markup, escape
 from sqlalchemy import bindparam
 
 from app.extensions import db
@@ -19,6 +18,7 @@ PEOPLE_SHOWN = 5
 # What a name can hold (app/auth/forms.py); "@alice" looks for alice.
 NAME_TEXT = re.compile(r"@?([A-Za-z0-9_.-]+)")
 TOO_LONG = f"Search for at most {MAX_QUERY_LENGTH} characters."
+MARKED = re.compile(f"{queries.START}(.*?){queries.STOP}", re.S)
 POSTS_BY_ID = POST_COLUMNS.where(post.c.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -36,12 +36,11 @@ def people_named(text: str) -> list:
     return shown_people(db.session.execute(queries.PEOPLE, params))
 
 
-def marked_body(body: str, marked: str | None) -> Markup:
-    """The post's text with its matched words in <mark>, everything else escaped."""
+def marked_words(body: str, marked: str | None) -> frozenset[str]:
+    """The words the database marked in ``body`` (none if the post holds a mark itself)."""
     if marked is None or queries.START in body or queries.STOP in body:
-        return escape(body)
-    html = str(escape(marked)).replace(queries.START, "<mark>").replace(queries.STOP, "</mark>")
-    return Markup(html)  # noqa: S704 - escaped text around the two marks
+        return frozenset()
+    return frozenset(MARKED.findall(marked))
 
 
 def posts_found(search: Search, number: int) -> Page:
@@ -68,11 +67,8 @@ def posts_found(search: Search, number: int) -> Page:
     marks = dict(db.session.execute(marked, marks_params).all())
     rows = {row.id: row for row in db.session.execute(POSTS_BY_ID, {"ids": shown_ids})}
     in_order = [rows[id_] for id_ in shown_ids if id_ in rows]
-    items = [
-        shown._replace(body=marked_body(row.body, marks.get(row.id)))
-        for row, shown in zip(in_order, shown_posts(in_order), strict=True)
-    ]
-    return Page(items, number, len(ids) > per_page)
+    words = {row.id: marked_words(row.body, marks.get(row.id)) for row in in_order}
+    return Page(shown_posts(in_order, words), number, len(ids) > per_page)
 
 
 @bp.route("/search")

@@ -63,6 +63,17 @@ def test_matched_words_are_highlighted_and_the_rest_escaped(client, writer):
 
 
 @pytest.mark.both_databases
+def test_found_posts_keep_their_links_names_and_tags(client, writer):
+    make_user("omar")
+    publish(writer, "Seed list for @omar at https://example.org/seed-swap/list.html #seedswap")
+    page = page_text(client.get("/search?q=seed"))
+    assert "<mark>Seed</mark> list for" in page
+    assert '<a href="/user/omar">@omar</a>' in page
+    assert '<a href="https://example.org/seed-swap/list.html" rel="nofollow ugc noopener"' in page
+    assert '<a href="/tag/seedswap">#seedswap</a>' in page
+
+
+@pytest.mark.both_databases
 def test_best_matches_come_first(client, writer):
     publish(writer, "flask once", "flask flask flask, all about flask", "nothing here")
     assert results(client, "flask")[0] == "flask flask flask, all about flask"
