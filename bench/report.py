@@ -16,6 +16,8 @@ HOME_FEED = "GET /index (logged in, follows 50)"
 # How the names of a post's page, a tag's pages and the feed of linked posts begin.
 POST_PAGES = ("GET /post/", f"GET /tag/{BENCH_TAG} ", "GET /index (every post:")
 POST_PAGES_TARGET = 0.9  # of the home feed's ratio, each
+SEARCH_PAGES = ("GET /search?",)
+SEARCH_TARGET = 0.5  # of the home feed's ratio, each
 
 
 @dataclass
@@ -46,6 +48,8 @@ class Measured:
     emails: int = 0
     # Scenario: its request's SQL statements, counted in-process (bench/sql_counts.py).
     statements: dict[str, list[str]] = field(default_factory=dict)
+    # bench/search_costs.py's lines: the searches' matches and ranked statement.
+    search_costs: list[str] = field(default_factory=list)
 
 
 def median_of(rounds: list[Result]) -> Result:
@@ -184,15 +188,19 @@ def print_report(measured: Measured, args: argparse.Namespace, database_url: str
         "other processes share the CPUs)"
     )
     print_statements(measured.statements)
+    if measured.search_costs:
+        print()
+        print("\n".join(measured.search_costs))
     print()
+    beside_feed = post_pages_targets(rows) + search_targets(rows)
     if args.only:
         print("targets: not evaluated, --only ran part of the scenarios")
-        if found := post_pages_targets(rows):
-            print("but the post pages' targets, against the home feed run with them:")
-            print_targets(found)
+        if beside_feed:
+            print("but the post and search pages' targets, against the home feed run with them:")
+            print_targets(beside_feed)
         return
     print("targets (on req/s ratios, as the issue defines them; CPU figures alongside):")
-    print_targets(targets(rows, measured.locked[variant]) + post_pages_targets(rows))
+    print_targets(targets(rows, measured.locked[variant]) + beside_feed)
 
 
 def print_targets(found: list[tuple[str, bool, str]]) -> None:
@@ -215,18 +223,30 @@ def print_statements(statements: dict[str, list[str]]) -> None:
 
 def post_pages_targets(rows: list[Result]) -> list[tuple[str, bool, str]]:
     """Each post page's ratio at least POST_PAGES_TARGET of the home feed's, in the same run."""
+    return beside_home_feed(rows, POST_PAGES, POST_PAGES_TARGET)
+
+
+def search_targets(rows: list[Result]) -> list[tuple[str, bool, str]]:
+    """Each search's ratio at least SEARCH_TARGET of the home feed's, in the same run."""
+    return beside_home_feed(rows, SEARCH_PAGES, SEARCH_TARGET)
+
+
+def beside_home_feed(
+    rows: list[Result], prefixes: tuple[str, ...], target: float
+) -> list[tuple[str, bool, str]]:
+    """Each page named by ``prefixes``: its ratio at least ``target`` x the home feed's."""
     feed = next((r for r in rows if r.scenario == HOME_FEED), None)
     if feed is None or not feed.ratio:
         return []
     return [
         (
-            f"{page.scenario} >= {POST_PAGES_TARGET} x the home feed's ratio",
-            page.ratio >= POST_PAGES_TARGET * feed.ratio,
+            f"{page.scenario} >= {target} x the home feed's ratio",
+            page.ratio >= target * feed.ratio,
             f"{page.ratio / feed.ratio:.2f} x ({page.ratio:.2f} / {feed.ratio:.2f}; "
             f"by CPU per request {feed.cpu_ms / page.cpu_ms:.2f} x)",
         )
         for page in rows
-        if page.scenario.startswith(POST_PAGES) and page.ceiling
+        if page.scenario.startswith(prefixes) and page.ceiling
     ]
 
 

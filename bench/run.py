@@ -2,6 +2,7 @@
 
     venv/bin/python -m bench.run [--workers 2] [--duration 5] [--database-url URL | --postgres]
     venv/bin/python -m bench.run --against REV [--rounds 3] [--only SUBSTRING ...]
+    venv/bin/python -m bench.run --posts 10500 --only /search    (a smaller timeline)
 
 Seeds a fresh database (1,000 users, 100,000 posts, one user with 10,000 of them,
 one with 10, all tagged #bench, one with 200 replies; every user following 50
@@ -17,7 +18,8 @@ or 500 that should not be there is counted. With --against, git revision REV is
 checked out in a temporary worktree and its app ("before") is served beside the
 working tree's ("after") on the same database; each scenario measures both, back
 to back, in an order that alternates. Without --against, the number of SQL
-statements of each GET page is counted too, in-process (bench/sql_counts.py).
+statements of each GET page is counted too, in-process (bench/sql_counts.py), and
+the search scenarios' ranked statement is timed (bench/search_costs.py).
 Needs wrk (testkit/install-system-packages.sh installs it).
 """
 
@@ -79,6 +81,14 @@ SEEDED_POST = "Post number "  # in the body of every seeded post (bench/seed.py)
 LINK = re.compile(r'<a href="([^"]*)"[^>]*>([^<]*)</a>')
 FAILING_APP = Path("testkit", "crashing_app.py")  # in each tree served
 UNSPENT_WRITING_LIMIT = "1000000 per minute"  # RATELIMIT_WRITING: see main()
+# The searches measured, in the seed's words (bench.seed.WORDS): each post holds two
+# of its ten words, so one word matches about 19 % of the posts (1 - 0.9 ** 2), and
+# two of them with the tag every post has, about 2 % (2 x 0.1 x 0.1): both more than
+# the 1,000 candidates ranked at 100,000 posts; at 10,500, the three words' 216 fewer.
+SEARCHES = {"one word": "garden", "three words": "coffee garden bench"}
+# The fewest posts --posts accepts: prolific's 10,000 and tenposts' 10, and others'
+# for the thread's replies and the pages (bench/seed.py).
+FEWEST_POSTS = PROLIFIC_POSTS + 500
 # What serves each kind of scenario, from the tree of the version measured, and with
 # how many workers (None: --workers).
 SERVED = {
@@ -135,10 +145,10 @@ def find_wrk() -> str:
     return found
 
 
-def prepare_database(environment: dict[str, str]) -> SeedCounts:
+def prepare_database(environment: dict[str, str], posts: int) -> SeedCounts:
     upgrade_database(environment)
     started = time.monotonic()
-    counts = seed(environment["DATABASE_URL"])
+    counts = seed(environment["DATABASE_URL"], posts=posts)
     print(f"seeded: {counts} in {time.monotonic() - started:.1f} s", flush=True)
     return counts
 
@@ -201,6 +211,18 @@ def check_linked_feed(base: str, session: str, per_page: int) -> None:
     ]
     if seeded_posts_in(page) != per_page or kinds != [per_page] * 3:
         raise SystemExit(f"not every post of the home feed has a link, a name and a tag at {base}")
+
+
+def check_search(base: str, session: str, path: str, per_page: int) -> None:
+    """A search scenario's page must show a full page of seeded posts, and a link to more."""
+    browser = LiveClient(base, headers={"Cookie": session, "User-Agent": AGENT})
+    page = browser.get(path).text
+    if seeded_posts_in(page) != per_page or link_to(page, "More matches") is None:
+        raise SystemExit(f"{path} does not find a full page of posts at {base}")
+
+
+def search_path(words: str) -> str:
+    return "/search?q=" + words.replace(" ", "+")
 
 
 def check_follows(base: str, session: str, username: str, following: int) -> None:
@@ -418,6 +440,10 @@ def all_scenarios(
         ),
         Scenario(f"{tagged} p1", [("GET", f"/tag/{BENCH_TAG}", 200)], True),
         Scenario(f"{tagged} last, by its Older link", [("GET", tag_last_link, 200)], True),
+        *(
+            Scenario(f"GET /search?q={words} ({kind})", [("GET", search_path(words), 200)], True)
+            for kind, words in SEARCHES.items()
+        ),
         Scenario(
             f"GET /user/{CELEBRITY}/followers ({counts.celebrity_followers}) p1",
             [("GET", f"/user/{CELEBRITY}/followers", 200)],
@@ -516,8 +542,10 @@ def serve_and_measure(
             check_pages(servers[variant, "app"].url, logged_in, per_page, counts, last_links)
         # The working tree's app only: another version would need the probe in its tree.
         statements = sql_statements(environment, scenarios) if len(variants) == 1 else {}
+        searched = search_costs(environment, scenarios)
         measured = measure_rounds(wrk, args, bare, servers, sessions, variants, scenarios, tmp)
         measured.statements = statements
+        measured.search_costs = searched
         return measured
 
 
@@ -537,6 +565,8 @@ def check_pages(
     check_follows(url, reader, LINK_READER, counts.link_reader_following)
     check_thread(url, reader, thread_path(counts), counts.thread_replies, per_page)
     check_linked_feed(url, cookies[LINK_READER], per_page)
+    for words in SEARCHES.values():
+        check_search(url, reader, search_path(words), per_page)
 
 
 def sql_statements(environment: dict[str, str], scenarios: list[Scenario]) -> dict[str, list[str]]:
@@ -554,6 +584,18 @@ def sql_statements(environment: dict[str, str], scenarios: list[Scenario]) -> di
     if done.returncode != 0:
         raise SystemExit(f"counting the SQL statements failed:\n{done.stdout}{done.stderr}")
     return json.loads(done.stdout.splitlines()[-1])
+
+
+def search_costs(environment: dict[str, str], scenarios: list[Scenario]) -> list[str]:
+    """The lines of bench/search_costs.py for the searches among ``scenarios``."""
+    names = {s.name for s in scenarios}
+    wanted = [w for kind, w in SEARCHES.items() if f"GET /search?q={w} ({kind})" in names]
+    if not wanted:
+        return []
+    done = run_python(environment, "-m", "bench.search_costs", *wanted)
+    if done.returncode != 0:
+        raise SystemExit(f"timing the searches failed:\n{done.stdout}{done.stderr}")
+    return done.stdout.splitlines()
 
 
 def measure_rounds(
@@ -628,6 +670,13 @@ def parse_arguments() -> argparse.Namespace:
         metavar="SUBSTRING",
         help="run only the scenarios whose name contains SUBSTRING (any case; repeatable)",
     )
+    parser.add_argument(
+        "--posts",
+        type=int,
+        default=100_000,
+        help=f"seeded posts (default 100,000; at least {FEWEST_POSTS:,}): pages whose "
+        "cost should not grow with the posts, measured on a smaller timeline",
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--database-url", help="an EMPTY database to use instead of a fresh SQLite file"
@@ -642,6 +691,8 @@ def parse_arguments() -> argparse.Namespace:
         args.rounds = 3 if args.against else 1
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.posts < FEWEST_POSTS:
+        parser.error(f"--posts must be at least {FEWEST_POSTS}")
     return args
 
 
@@ -682,7 +733,7 @@ def main() -> None:
         if args.database_url:
             environment["DATABASE_URL"] = args.database_url
         # The working tree's migrations: both versions' heads were checked to match.
-        counts = prepare_database(environment)
+        counts = prepare_database(environment, args.posts)
         sink = stack.enter_context(smtp_sink())
         environment.update(
             MAIL_SERVER=sink.host, MAIL_PORT=str(sink.port), ADMINS="bench@example.com"

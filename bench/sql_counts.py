@@ -29,6 +29,8 @@ from testkit.clients import Auth
 # "SELECT ... FROM post JOIN ...", "UPDATE user SET ...", "INSERT INTO post_tag ...".
 TABLE = re.compile(r"\b(?:FROM|UPDATE|INTO)\s+\"?(\w+)", re.IGNORECASE)
 PARENTHESES = re.compile(r"\([^()]*\)")
+# What follows FROM once a subquery's parentheses are gone: then its own first table.
+AFTER_SUBQUERY = {"AS", "WHERE", "ORDER", "LIMIT", "JOIN", "GROUP"}
 
 
 @contextmanager
@@ -53,6 +55,8 @@ def kind_of(statement: str) -> str:
         outer = PARENTHESES.sub("", outer)
     verb = outer.split(None, 1)[0].upper()
     table = TABLE.search(outer)
+    if table and table.group(1).upper() in AFTER_SUBQUERY:  # FROM (SELECT ... FROM post_search)
+        table = TABLE.search(statement)
     return f"{verb} {table.group(1)}" if table else verb
 
 

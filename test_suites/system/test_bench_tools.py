@@ -18,7 +18,16 @@ from app.models import Post, User, followers, post_tags
 from app.post_text import LINK, NAME, TAG, hashtags_in, parts_of
 from bench.probes import child_pids, cpu_seconds, peak_rss_kib
 from bench.revisions import ROOT, checked_out, git, migrations_heads, require_same_schema
-from bench.run import check_follows, check_last_pages, check_linked_feed, check_thread, log_in
+from bench.run import (
+    SEARCHES,
+    check_follows,
+    check_last_pages,
+    check_linked_feed,
+    check_search,
+    check_thread,
+    log_in,
+    search_path,
+)
 from bench.seed import (
     BENCH_TAG,
     CELEBRITY,
@@ -249,6 +258,10 @@ def test_the_benchmarks_checks_refuse_pages_that_are_not_what_they_claim(tmp_pat
         check_linked_feed(server.url, log_in(server.url, LINK_READER)[0], 20)
         with pytest.raises(SystemExit, match="not every post of the home feed has a link"):
             check_linked_feed(server.url, session, 20)  # reader0's posts are plain
+        for words in SEARCHES.values():
+            check_search(server.url, session, search_path(words), 20)
+        with pytest.raises(SystemExit, match="does not find a full page of posts"):
+            check_search(server.url, session, search_path("garden nosuchword"), 20)
 
 
 def bench_run(*options: str) -> str:
