@@ -1,9 +1,10 @@
 """The statements of the search page, one set per backend, built once.
 
-Posts: the newest ``candidates`` posts that match (an index read that stops
-there), ranked best first (bm25 on SQLite, ts_rank on PostgreSQL), then a page of
-them. Bounding the candidates keeps a search's cost flat however many posts the
-site holds; the results are the best matches among the most recent ones.
+Posts: the newest ``candidates`` posts that match, ranked best first (bm25 on
+SQLite, ts_rank on PostgreSQL), then a page of them. The bound limits the
+ranking, not the search: finding the matches still reads every match on
+PostgreSQL, and every entry of a word in all posts on SQLite, so a search costs
+more as the posts that match grow (measured: docs/search.md).
 People: names that contain the text, those that start with it first.
 """
 
