@@ -57,6 +57,7 @@ def shown_posts(
     post names anyone): only a real user's name becomes a link.
     """
     urls = fixed_urls()
+    marked = marked or {}
     rows = list(rows)
     named = [names_in(row.body) for row in rows]
     known_names = User.existing_names(frozenset().union(*named))
@@ -70,7 +71,7 @@ def shown_posts(
                 names & known_names,
                 urls.profile_prefix,
                 urls.tag_prefix,
-                marked.get(row.id, frozenset()) if marked else frozenset(),
+                marked.get(row.id, frozenset()),
             ),
             row.author,
             urls.profile_prefix + quote(row.author),

@@ -10,6 +10,7 @@ Databases made by migrations get them from migration 0007; databases made from
 the models (``db.create_all``, the tests) get them right after the post table.
 """
 
+import click
 from flask import Flask
 from sqlalchemy import Connection, event
 
@@ -77,4 +78,4 @@ def init_app(app: Flask) -> None:
         """Build the search index again from every post."""
         with db.engine.begin() as connection:
             rebuild_index(connection)
-        print("The search index was rebuilt from every post.")
+        click.echo("The search index was rebuilt from every post.")

@@ -10,7 +10,7 @@ from app.pagination import Page, requested_page
 from app.posts.queries import POST_COLUMNS, post
 from app.search import queries
 from app.search.query import MAX_QUERY_LENGTH, Search, fts5_query, parse, websearch_text
-from app.templating import ShownPost, shown_people, shown_posts
+from app.templating import shown_people, shown_posts
 
 bp = Blueprint("search", __name__)
 
@@ -20,6 +20,11 @@ NAME_TEXT = re.compile(r"@?([A-Za-z0-9_.-]+)")
 TOO_LONG = f"Search for at most {MAX_QUERY_LENGTH} characters."
 MARKED = re.compile(f"{queries.START}(.*?){queries.STOP}", re.S)
 POSTS_BY_ID = POST_COLUMNS.where(post.c.id.in_(bindparam("ids", expanding=True)))
+# Each backend's spelling of a search, its ranked statement and its marking statement.
+BY_DIALECT = {
+    "sqlite": (fts5_query, queries.SQLITE_RANKED, queries.SQLITE_MARKED),
+    "postgresql": (websearch_text, queries.POSTGRESQL_RANKED, queries.POSTGRESQL_MARKED),
+}
 
 
 def like_pattern(text: str) -> str:
@@ -46,13 +51,8 @@ def marked_words(body: str, marked: str | None) -> frozenset[str]:
 def posts_found(search: Search, number: int) -> Page:
     """The page ``number`` of the posts that match, best first, each with its marks."""
     per_page = current_app.config["POSTS_PER_PAGE"]
-    sqlite = db.session.get_bind().dialect.name == "sqlite"
-    query = fts5_query(search) if sqlite else websearch_text(search)
-    ranked, marked = (
-        (queries.SQLITE_RANKED, queries.SQLITE_MARKED)
-        if sqlite
-        else (queries.POSTGRESQL_RANKED, queries.POSTGRESQL_MARKED)
-    )
+    spelled, ranked, marked = BY_DIALECT[db.session.get_bind().dialect.name]
+    query = spelled(search)
     params = {
         "query": query,
         "candidates": queries.CANDIDATES,
@@ -82,7 +82,6 @@ def search() -> str:
     posts = Page([], number, False) if wanted.is_empty else posts_found(wanted, number)
     if number > 1 and not posts.items:
         abort(404)
-    shown: list[ShownPost] = posts.items
     return render_template(
         "search/results.html",
         title=f"Search: {text}" if text.strip() else "Search",
@@ -90,5 +89,4 @@ def search() -> str:
         searched=bool(text.strip()),
         people=people,
         page=posts,
-        found=bool(shown),
     )

@@ -389,13 +389,19 @@ def test_writing_is_limited_per_user_on_every_way_to_write(client, logged_in):
 # --- Races ---------------------------------------------------------------------------------
 
 
+def post_of_alice(app, body: str) -> int:
+    """A new account, alice, with one post; the post's id."""
+    with app.app_context():
+        author = make_user("alice")
+        post_id = Post.publish(body, author.id).id
+        db.session.commit()
+    return post_id
+
+
 @pytest.mark.both_databases
 def test_racing_edits_and_deletes_from_16_sessions_never_fail_or_lose_a_row(file_app):
     """One person's 16 tabs save or delete one post, all opened on its first version."""
-    with file_app.app_context():
-        author = make_user("alice")
-        post_id = Post.publish("Original #start", author.id).id
-        db.session.commit()
+    post_id = post_of_alice(file_app, "Original #start")
     clients, token = tabs_of_one_person(file_app, 16, f"/post/{post_id}/edit")
 
     def save_or_delete(index: int) -> int:
@@ -421,10 +427,7 @@ def test_racing_edits_and_deletes_from_16_sessions_never_fail_or_lose_a_row(file
 
 @pytest.mark.both_databases
 def test_racing_replies_to_one_post_are_all_kept_once(file_app):
-    with file_app.app_context():
-        author = make_user("alice")
-        post_id = Post.publish("Ask me anything", author.id).id
-        db.session.commit()
+    post_id = post_of_alice(file_app, "Ask me anything")
     clients, token = tabs_of_one_person(file_app, 16, f"/post/{post_id}")
 
     def reply(index: int) -> int:
