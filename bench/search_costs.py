@@ -26,7 +26,7 @@ RUNS = 30
 MATCHES = {
     "sqlite": "SELECT count(*) FROM post_search WHERE post_search MATCH :query",
     "postgresql": "SELECT count(*) FROM post WHERE deleted_at IS NULL"
-    " AND to_tsvector('english', body) @@ websearch_to_tsquery('english', :query)",
+    " AND search_vector @@ websearch_to_tsquery('english', :query)",
 }
 
 

@@ -1,10 +1,13 @@
 """The statements of the search page, one set per backend, built once.
 
 Posts: the newest ``candidates`` posts that match, ranked best first (bm25 on
-SQLite, ts_rank on PostgreSQL), then a page of them. The bound limits the
-ranking, not the search: finding the matches still reads every match on
-PostgreSQL, and every entry of a word in all posts on SQLite, so a search costs
-more as the posts that match grow (measured: docs/search.md).
+SQLite, ts_rank on PostgreSQL), then a page of them, then the matched words of
+that page marked. The bound limits the ranking, and on PostgreSQL the search too:
+the planner walks back from the newest post through the stored vectors when the
+words are common, and reads the few matches from the GIN index when they are rare.
+SQLite's bm25 counts every post that holds each word of the search (its weights),
+so a search there costs more as the posts holding its words grow (measured:
+docs/search.md).
 People: names that contain the text, those that start with it first.
 """
 
@@ -22,19 +25,22 @@ SQLITE_RANKED = text(
     " ORDER BY rowid DESC LIMIT :candidates) ORDER BY rank, id DESC"
     " LIMIT :page_limit OFFSET :page_offset"
 )
+# FTS5 takes the range of rowids, not the list: the range keeps the search to the
+# candidates (without it, MATCH reads the whole index again); the list then picks the
+# page's posts, and highlight() runs for those only.
 SQLITE_MARKED = text(
     "SELECT rowid AS id, highlight(post_search, 0, :start, :stop) AS marked FROM post_search"
-    " WHERE post_search MATCH :query AND rowid IN :ids"
+    " WHERE post_search MATCH :query AND rowid BETWEEN :lowest AND :highest AND rowid IN :ids"
 ).bindparams(bindparam("ids", expanding=True))
 
-# The config is the index's (app.search.index.TEXT_SEARCH_CONFIG), spelled out: the
-# planner uses the index only for the very expression it was built on.
+# The config is the index's (app.search.index), spelled out: a tsquery must be parsed
+# as the vectors were.
 POSTGRESQL_RANKED = text(
-    "SELECT id FROM (SELECT id, body FROM post WHERE deleted_at IS NULL"
-    " AND to_tsvector('english', body) @@ websearch_to_tsquery('english', :query)"
+    "SELECT id FROM (SELECT id, search_vector, query"
+    " FROM post, websearch_to_tsquery('english', :query) AS query"
+    " WHERE deleted_at IS NULL AND search_vector @@ query"
     " ORDER BY id DESC LIMIT :candidates) AS found"
-    " ORDER BY ts_rank(to_tsvector('english', body), websearch_to_tsquery('english', :query))"
-    " DESC, id DESC LIMIT :page_limit OFFSET :page_offset"
+    " ORDER BY ts_rank(search_vector, query) DESC, id DESC LIMIT :page_limit OFFSET :page_offset"
 )
 POSTGRESQL_MARKED = text(
     "SELECT id, ts_headline('english', body, websearch_to_tsquery('english', :query), :options)"

@@ -63,7 +63,13 @@ def posts_found(search: Search, number: int) -> Page:
     shown_ids = ids[:per_page]
     if not shown_ids:
         return Page([], number, False)
-    marks_params = {"query": query, "ids": shown_ids, **queries.MARKS}
+    marks_params = {
+        "query": query,
+        "ids": shown_ids,
+        "lowest": min(shown_ids),
+        "highest": max(shown_ids),
+        **queries.MARKS,
+    }
     marks = dict(db.session.execute(marked, marks_params).all())
     rows = {row.id: row for row in db.session.execute(POSTS_BY_ID, {"ids": shown_ids})}
     in_order = [rows[id_] for id_ in shown_ids if id_ in rows]

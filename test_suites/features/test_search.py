@@ -230,6 +230,38 @@ def test_migration_0007_indexes_existing_posts_and_downgrades(make_app, empty_da
 
 
 @pytest.mark.both_databases
+def test_migration_0008_gives_postgresql_a_stored_vector_and_takes_it_back(
+    make_app, empty_database_url
+):
+    from flask_migrate import downgrade, upgrade
+
+    def search_columns_and_indexes() -> set[str]:
+        inspector = sa.inspect(db.engine)
+        names = {column["name"] for column in inspector.get_columns("post")}
+        names |= {index["name"] for index in inspector.get_indexes("post")}
+        return names & {"search_vector", "ix_post_search_vector", "ix_post_body_search"}
+
+    app = make_app(SQLALCHEMY_DATABASE_URI=empty_database_url)
+    client = app.test_client()
+    on_postgresql = empty_database_url.startswith("postgresql")
+    with app.app_context():
+        upgrade(revision="0007")
+        publish(make_user("writer"), "Indexed before the vector column")
+        db.session.remove()
+
+        upgrade(revision="0008")
+        assert results(client, "column") == ["Indexed before the vector column"]
+        assert search_columns_and_indexes() == (
+            {"search_vector", "ix_post_search_vector"} if on_postgresql else set()
+        )
+        db.session.remove()
+
+        downgrade(revision="0007")
+        assert search_columns_and_indexes() == ({"ix_post_body_search"} if on_postgresql else set())
+        db.engine.dispose()
+
+
+@pytest.mark.both_databases
 def test_flask_search_rebuild_indexes_every_post_again(app, client, writer):
     publish(writer, "Lost from the index")
     with db.engine.begin() as connection:
