@@ -8,8 +8,9 @@ through the app in-process (the Flask test client, logged in as a reader, with
 its CSRF token): ``--rounds`` rounds of ``--per-round`` posts with the index and
 as many without, in an order that alternates from round to round. Without the
 index means: SQLite's three triggers dropped (the FTS5 table stays, unchanged);
-PostgreSQL's tsvector column and its GIN index dropped; both made again before the next posts with the
-index (posts written meanwhile are not indexed: a throwaway database). Prints,
+PostgreSQL's tsvector column and its GIN index dropped; both made again before the
+next posts with the index (posts written meanwhile are not indexed: a throwaway
+database). Prints,
 per kind, the medians of the rounds: wall time per POST (the posting time; on
 PostgreSQL it includes the server's work) and this process's CPU time per POST.
 """
