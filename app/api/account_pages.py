@@ -11,15 +11,13 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import SelectField, StringField, SubmitField
-from wtforms.validators import InputRequired, Length
+from wtforms import IntegerField, StringField, SubmitField
+from wtforms.validators import InputRequired, Length, NumberRange
 
 from app.api import tokens
 from app.extensions import db
 
 bp = Blueprint("api_token_pages", __name__, url_prefix="/account/tokens")
-
-LIFETIMES = [(7, "7 days"), (30, "30 days"), (90, "90 days"), (tokens.MAX_DAYS, "1 year")]
 
 
 class NewTokenForm(FlaskForm):
@@ -28,8 +26,12 @@ class NewTokenForm(FlaskForm):
         validators=[InputRequired(), Length(min=1, max=tokens.MAX_NAME_LENGTH)],
         description="A script, an app, a phone: shown in the list below.",
     )
-    expires_in_days = SelectField(
-        "Works for", choices=LIFETIMES, coerce=int, default=tokens.DEFAULT_DAYS
+    # A number field: the form macros write text, number, checkbox and text area controls.
+    expires_in_days = IntegerField(
+        "Days it works",
+        validators=[InputRequired(), NumberRange(min=1, max=tokens.MAX_DAYS)],
+        default=tokens.DEFAULT_DAYS,
+        description=f"1 to {tokens.MAX_DAYS}.",
     )
     submit = SubmitField("Create a token")
 
