@@ -106,7 +106,10 @@ def limit_requests(
     def decorator(view: View) -> View:
         limited = decorate(view)
 
-        @functools.wraps(view)
+        # Wrapping the limited view, its marks included: when two such decorators
+        # stack, Flask-Limiter then checks once, the innermost checking every limit
+        # of the view (otherwise each would count the other's too).
+        @functools.wraps(limited)
         def counted(*args: Any, **kwargs: Any) -> Any:
             g.setdefault(EVERY_METHOD_COUNTED, True)
             return limited(*args, **kwargs)
@@ -170,8 +173,10 @@ def api_token() -> str:
     return f"token-{g.api_token_id}"
 
 
-# On every view of the API that takes a token: each token has its own allowance.
-limit_api_calls = limit_requests(api_calls_limit, TOO_MANY_CALLS, key_func=api_token)
+# On every view of the API that takes a token: each token has one allowance for them all.
+limit_api_calls = limit_requests(
+    api_calls_limit, TOO_MANY_CALLS, key_func=api_token, shared_scope="api"
+)
 # On every view of the API that writes a post (a new one, a reply, an edit, a
 # deletion): the same allowance as the site's own forms (``limit_writing``).
 limit_api_writing = limit_requests(

@@ -42,7 +42,9 @@ def test_a_token_obtained_with_the_password_works_until_revoked(client, alice):
     ]
     assert listed[0]["expires_at"] == issued["expires_at"]
 
-    assert client.delete(f"/api/v1/tokens/{issued['id']}", headers=bearer(token)).status_code == 204
+    assert (
+        client.delete(f"/api/v1/tokens/{issued['id']}", headers=bearer(token)).status_code == 204
+    )
     problem = assert_problem(client.get("/api/v1/me", headers=bearer(token)), 401)
     assert problem["detail"] == "The token is unknown, expired or revoked. Obtain a new one."
 
@@ -165,7 +167,9 @@ def test_the_account_page_makes_shows_once_and_revokes_tokens(client, alice):
 
     listing = page_text(client.get("/account/tokens"))
     assert token not in listing and f"{token[:8]}…" in listing
-    revoked = submit(client, f"/account/tokens/{stored.id}/revoke", {}, form_page="/account/tokens")
+    revoked = submit(
+        client, f"/account/tokens/{stored.id}/revoke", {}, form_page="/account/tokens"
+    )
     assert revoked.status_code == 302
     assert_problem(client.get("/api/v1/me", headers=bearer(token)), 401)
 
