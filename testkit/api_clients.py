@@ -30,7 +30,7 @@ def assert_problem(response: TestResponse, status: int) -> dict[str, object]:
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == "application/problem+json"
     problem = response.get_json(force=True)
-    assert PROBLEM_MEMBERS <= set(problem), problem
+    assert set(problem) >= PROBLEM_MEMBERS, problem
     assert problem["status"] == status
     assert problem["request_id"] == response.headers["X-Request-ID"]
     return problem

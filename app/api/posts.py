@@ -16,6 +16,7 @@ from app.api.problems import VERSION_CONFLICT, abort_with_problem
 from app.api.queries import ONE_POST
 from app.api.representations import api_urls, page_json, post_json, posts_json
 from app.api.schemas import (
+    IN_QUERY,
     NewPostSchema,
     PageArgsSchema,
     PostEditSchema,
@@ -123,7 +124,7 @@ def edit(change: dict[str, Any], post_id: int) -> Any:
 @token_required
 @limit_api_calls
 @limit_api_writing
-@bp.arguments(VersionArgsSchema, location="query")
+@bp.arguments(VersionArgsSchema, **IN_QUERY)
 @bp.response(204)
 @bp.alt_response(403, response="FORBIDDEN")
 @bp.alt_response(404, response="NOT_FOUND")
@@ -139,7 +140,7 @@ def delete(arguments: dict[str, Any], post_id: int) -> None:
 @bp.route("/<int:post_id>/replies", methods=["GET"])
 @token_required
 @limit_api_calls
-@bp.arguments(PageArgsSchema, location="query")
+@bp.arguments(PageArgsSchema, **IN_QUERY)
 @bp.response(200, PostPageSchema)
 @bp.alt_response(404, response="NOT_FOUND")
 def replies(arguments: dict[str, Any], post_id: int) -> Any:

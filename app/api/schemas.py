@@ -3,7 +3,7 @@
 The same schemas validate what a client sends (flask-smorest's ``arguments``:
 a wrong field is a 422 naming it) and describe it in the OpenAPI document, so
 the document cannot drift from what the code accepts. Integers in a JSON body are
-strict: "3" is not a number there (a query string has only text, so it is read).
+JSON's: "3" is not a number there (a query string has only text, so it is read).
 """
 
 import marshmallow as ma
@@ -15,6 +15,23 @@ from app.posts.forms import MAX_POST_LENGTH, MAX_VERSION
 from app.search.query import MAX_QUERY_LENGTH
 
 MAX_PAGE_SIZE = 100
+# How the views read a query string: a parameter the operation does not have is an
+# error (422), as an unknown field of a JSON body is (webargs would drop it silently).
+IN_QUERY = {"location": "query", "unknown": ma.RAISE}
+
+
+class JsonInteger(ma.fields.Integer):
+    """An integer of a JSON body, as JSON Schema reads one (the document's "integer").
+
+    A number without a fraction is one, 3.0 included; text ("3") and true are not.
+    """
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def not_blank(text: str) -> None:
@@ -46,8 +63,7 @@ class TokenRequestSchema(ma.Schema):
         validate=validate.Length(min=1, max=tokens.MAX_NAME_LENGTH),
         metadata={"description": "What the token is for, shown in your list of tokens"},
     )
-    expires_in_days = ma.fields.Integer(
-        strict=True,
+    expires_in_days = JsonInteger(
         load_default=tokens.DEFAULT_DAYS,
         validate=validate.Range(min=1, max=tokens.MAX_DAYS),
     )
@@ -59,9 +75,8 @@ class NewPostSchema(ma.Schema):
 
 class PostEditSchema(ma.Schema):
     body = post_body()
-    version = ma.fields.Integer(
+    version = JsonInteger(
         required=True,
-        strict=True,
         validate=validate.Range(min=1, max=MAX_VERSION),
         metadata={"description": "The version of the post the edit was made on"},
     )

@@ -9,7 +9,13 @@ from sqlalchemy import bindparam
 from app.api.authentication import api_user, token_required
 from app.api.lists import next_arguments, read_page
 from app.api.representations import next_url, page_json, people_json, posts_json
-from app.api.schemas import PageArgsSchema, PostPageSchema, SearchArgsSchema, SearchResultsSchema
+from app.api.schemas import (
+    IN_QUERY,
+    PageArgsSchema,
+    PostPageSchema,
+    SearchArgsSchema,
+    SearchResultsSchema,
+)
 from app.api.spec import PREFIX, resource_blueprint
 from app.extensions import db
 from app.main import queries
@@ -35,7 +41,7 @@ RANKED_BY_DIALECT = {
 @bp.route("/feed")
 @token_required
 @limit_api_calls
-@bp.arguments(PageArgsSchema, location="query")
+@bp.arguments(PageArgsSchema, **IN_QUERY)
 @bp.response(200, PostPageSchema)
 def feed(arguments: dict[str, Any]) -> Any:
     """Your home feed: your posts and those of the people you follow, newest first."""
@@ -47,7 +53,7 @@ def feed(arguments: dict[str, Any]) -> Any:
 @bp.route("/explore")
 @token_required
 @limit_api_calls
-@bp.arguments(PageArgsSchema, location="query")
+@bp.arguments(PageArgsSchema, **IN_QUERY)
 @bp.response(200, PostPageSchema)
 def explore(arguments: dict[str, Any]) -> Any:
     """Everyone's posts, newest first."""
@@ -91,7 +97,7 @@ def posts_found(text: str, number: int) -> Page:
 @bp.route("/search")
 @token_required
 @limit_api_calls
-@bp.arguments(SearchArgsSchema, location="query")
+@bp.arguments(SearchArgsSchema, **IN_QUERY)
 @bp.response(200, SearchResultsSchema)
 def search(arguments: dict[str, Any]) -> Any:
     """People whose names hold the text (first page), and the posts that hold its words."""

@@ -7,7 +7,13 @@ from app.api.lists import next_arguments, read_page
 from app.api.problems import abort_with_problem
 from app.api.queries import FOLLOWED_BY, FOLLOWERS_OF
 from app.api.representations import page_json, people_json, posts_json, profile_json
-from app.api.schemas import PageArgsSchema, PeoplePageSchema, PostPageSchema, ProfileSchema
+from app.api.schemas import (
+    IN_QUERY,
+    PageArgsSchema,
+    PeoplePageSchema,
+    PostPageSchema,
+    ProfileSchema,
+)
 from app.api.spec import PREFIX, resource_blueprint
 from app.extensions import db
 from app.main import queries
@@ -63,7 +69,7 @@ def profile(username: str) -> Any:
 @bp.route("/users/<username>/posts")
 @token_required
 @limit_api_calls
-@bp.arguments(PageArgsSchema, location="query")
+@bp.arguments(PageArgsSchema, **IN_QUERY)
 @bp.response(200, PostPageSchema)
 @bp.alt_response(404, response="NOT_FOUND")
 def posts(arguments: dict[str, Any], username: str) -> Any:
@@ -82,7 +88,7 @@ def people(query: PageQuery, arguments: dict[str, Any], username: str) -> Any:
 @bp.route("/users/<username>/followers")
 @token_required
 @limit_api_calls
-@bp.arguments(PageArgsSchema, location="query")
+@bp.arguments(PageArgsSchema, **IN_QUERY)
 @bp.response(200, PeoplePageSchema)
 @bp.alt_response(404, response="NOT_FOUND")
 def followers(arguments: dict[str, Any], username: str) -> Any:
@@ -93,7 +99,7 @@ def followers(arguments: dict[str, Any], username: str) -> Any:
 @bp.route("/users/<username>/following")
 @token_required
 @limit_api_calls
-@bp.arguments(PageArgsSchema, location="query")
+@bp.arguments(PageArgsSchema, **IN_QUERY)
 @bp.response(200, PeoplePageSchema)
 @bp.alt_response(404, response="NOT_FOUND")
 def following(arguments: dict[str, Any], username: str) -> Any:
