@@ -24,6 +24,8 @@ have redis-server || missing+=(redis-server)
 have_postgres || missing+=(postgresql)
 have wrk || missing+=(wrk)
 have npm || missing+=(npm)
+# docs/api.md's curl examples, run by test_suites/system/test_api_server.py.
+have curl || missing+=(curl)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
