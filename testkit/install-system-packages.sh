@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one setup step for the test suites' programs outside Python: Debian's
-# chromium, nginx, redis-server, postgresql (initdb/postgres) and wrk, plus
+# chromium, nginx, redis-server, postgresql (initdb/postgres), wrk and curl, plus
 # axe-core (npm ci in test_suites/browser/). Idempotent and quick when all is there.
 #
 # Not root, or no apt-get: prints what is missing and how to install it, then

@@ -93,12 +93,8 @@ def operations(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def document() -> dict[str, Any]:
-    """The OpenAPI document of this app, as flask-smorest serves it (built once)."""
-    if "api_document" not in current_app.extensions:
-        current_app.extensions["api_document"] = current_app.extensions[
-            "microblog_api"
-        ].spec.to_dict()
-    return current_app.extensions["api_document"]
+    """The OpenAPI document of this app, as flask-smorest serves it."""
+    return current_app.extensions["microblog_api"].spec.to_dict()
 
 
 @bp.route("/docs")
