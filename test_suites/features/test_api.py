@@ -226,3 +226,15 @@ def test_writes_share_the_sites_writing_allowance(client, app, api):
         problem["detail"] == "You are posting faster than this site allows. Please wait a little."
     )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Post)) == 2
+
+
+def test_the_links_follow_the_path_the_site_is_mounted_at(api):
+    # The links are built from prefixes made once per mount point (ApiUrls).
+    write(api, "one")
+    write(api, "two")
+    mounted = {"SCRIPT_NAME": "/blog"}
+    listed = api("get", "/api/v1/explore?limit=1", environ_overrides=mounted).get_json()
+    assert listed["items"][0]["url"].startswith("/blog/api/v1/posts/")
+    assert listed["items"][0]["html_url"].startswith("/blog/post/")
+    assert listed["next"].startswith("/blog/api/v1/explore?after=")
+    assert api("get", "/api/v1/explore").get_json()["items"][0]["url"].startswith("/api/v1/")
