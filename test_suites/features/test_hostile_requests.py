@@ -114,7 +114,7 @@ class Hostile:
             for rule in self.app.url_map.iter_rules()
             if "GET" in rule.methods
             and not rule.endpoint.endswith("static")
-            and not rule.endpoint.startswith(("crashing.", "request_probe."))
+            and not rule.endpoint.startswith(("crashing.", "crashing_api.", "request_probe."))
         )
 
     def token(self, client: FlaskClient) -> str:
