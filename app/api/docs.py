@@ -84,7 +84,10 @@ def operations(document: dict[str, Any]) -> list[dict[str, Any]]:
                         (status, answer.get("description", ""), body_schema(answer))
                         for status, answer in (
                             (status, resolved(document, answer))
-                            for status, answer in responses.items()
+                            # By status, "default" (any other) last.
+                            for status, answer in sorted(
+                                responses.items(), key=lambda item: (item[0] == "default", item[0])
+                            )
                         )
                     ],
                 }
