@@ -11,8 +11,10 @@ Messages (issue 28) join as one more resource module: its blueprint goes into
 """
 
 from flask import Flask
+from werkzeug.routing import UnicodeConverter
 
 from app.api import account_pages, docs, posts, timelines, token_routes, users
+from app.api.schemas import text_parameter
 from app.api.spec import SETTINGS, MicroblogApi, spec_options
 from app.extensions import csrf
 from app.security import input_checks
@@ -25,6 +27,7 @@ def init_app(app: Flask) -> None:
     for key, value in SETTINGS.items():
         app.config.setdefault(key, value)
     api = MicroblogApi(app, spec_kwargs=spec_options())
+    api.register_converter(UnicodeConverter, text_parameter)
     for blueprint in RESOURCES:
         # A call carries its token in a header that no other site can make a browser
         # send, and no cookie is read (app/api/authentication.py): no CSRF token.

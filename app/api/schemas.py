@@ -15,9 +15,18 @@ from app.posts.forms import MAX_POST_LENGTH, MAX_VERSION
 from app.search.query import MAX_QUERY_LENGTH
 
 MAX_PAGE_SIZE = 100
+# Text without NUL: the site refuses NUL anywhere in a request with a 400 before any
+# schema reads it (app/security/input_checks.py), and the document says so, in
+# ECMA-262's spelling, which Python's re reads too.
+TEXT = r"^[^\u0000]*$"
 # How the views read a query string: a parameter the operation does not have is an
 # error (422), as an unknown field of a JSON body is (webargs would drop it silently).
 IN_QUERY = {"location": "query", "unknown": ma.RAISE}
+
+
+def text_parameter(converter: object) -> dict[str, object]:
+    """A path's text parameter in the document (a username): text without NUL."""
+    return {"type": "string", "minLength": 1, "pattern": TEXT}
 
 
 class JsonInteger(ma.fields.Integer):
@@ -44,7 +53,10 @@ def post_body() -> ma.fields.String:
     return ma.fields.String(
         required=True,
         validate=[validate.Length(min=1, max=MAX_POST_LENGTH), not_blank],
-        metadata={"description": f"The post's text: 1 to {MAX_POST_LENGTH} characters"},
+        metadata={
+            "description": f"The post's text: 1 to {MAX_POST_LENGTH} characters",
+            "pattern": TEXT,
+        },
     )
 
 
@@ -61,7 +73,10 @@ class TokenRequestSchema(ma.Schema):
     name = ma.fields.String(
         load_default="API token",
         validate=validate.Length(min=1, max=tokens.MAX_NAME_LENGTH),
-        metadata={"description": "What the token is for, shown in your list of tokens"},
+        metadata={
+            "description": "What the token is for, shown in your list of tokens",
+            "pattern": TEXT,
+        },
     )
     expires_in_days = JsonInteger(
         load_default=tokens.DEFAULT_DAYS,
@@ -105,7 +120,10 @@ class SearchArgsSchema(ma.Schema):
     q = ma.fields.String(
         required=True,
         validate=validate.Length(max=MAX_QUERY_LENGTH),
-        metadata={"description": 'Words, "a phrase", -left out, a OR b (docs/search.md)'},
+        metadata={
+            "description": 'Words, "a phrase", -left out, a OR b (docs/search.md)',
+            "pattern": TEXT,
+        },
     )
     page = ma.fields.Integer(
         load_default=1,

@@ -67,6 +67,26 @@ def tally():
         print(f"  {count:4d}  {operation}")
 
 
+def fuzz(operation: schemathesis.APIOperation, mode: GenerationMode, headers: dict) -> None:
+    """One operation's bounded run: every generated request answered as documented."""
+
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def answered_as_documented(case) -> None:
+        response = case.call(headers=headers)
+        SENT[f"{mode.value} {case.method} {case.operation.path}"] += 1
+        STATUSES[response.status_code] += 1
+        case.validate_response(response, headers=headers)
+
+    answered_as_documented()
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_every_generated_request_is_answered_as_documented(fuzzed, token, mode):
     # Operation by operation, each with its own bounded run. (Schemathesis' pytest
@@ -75,20 +95,4 @@ def test_every_generated_request_is_answered_as_documented(fuzzed, token, mode):
         operation = found.ok()
         # The operation that issues tokens takes a password, every other one the token.
         issuing = operation.path == "/api/v1/tokens" and operation.method.upper() == "POST"
-        headers = basic() if issuing else bearer(token)
-
-        @settings(
-            max_examples=EXAMPLES,
-            derandomize=True,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy(generation_mode=mode))
-        def answered_as_documented(case) -> None:
-            response = case.call(headers=headers)
-            SENT[f"{mode.value} {case.method} {case.operation.path}"] += 1
-            STATUSES[response.status_code] += 1
-            case.validate_response(response, headers=headers)
-
-        answered_as_documented()
+        fuzz(operation, mode, basic() if issuing else bearer(token))

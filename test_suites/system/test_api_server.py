@@ -51,7 +51,7 @@ def assert_problem(answer: requests.Response, status: int) -> dict:
     assert answer.status_code == status, answer.text
     assert answer.headers["Content-Type"] == "application/problem+json"
     problem = answer.json()
-    assert PROBLEM <= set(problem) and problem["status"] == status, problem
+    assert set(problem) >= PROBLEM and problem["status"] == status, problem
     assert problem["request_id"] == answer.headers["X-Request-ID"]
     return problem
 
