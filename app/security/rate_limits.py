@@ -16,8 +16,9 @@ One departure from Flask-Limiter's plain use, kept because it measured +12 to
 ``init_app`` adds a before-request, an after-request and a teardown hook to the
 whole app. This site has no default or application-wide limit, so the
 before-request hook (which checks only those) is dropped, and the other two run
-only on the POSTs of the blueprints with limited views (``init_app`` below); a
-GET of a limited view skips the limiter altogether (``limit_posts``).
+only on the POSTs of the blueprints with limited views (``init_app`` below) and
+on the calls of views that count every method (``limit_requests``, the API's); a
+GET of a form's view skips the limiter altogether (``limit_posts``).
 
 Counts live in ``RATELIMIT_STORAGE_URI``: ``memory://`` counts in each worker
 process, a Redis server counts for every worker and machine at once. When Redis
