@@ -286,6 +286,8 @@ class Config:
     RATELIMIT_PASSWORD_RESET = env("5 per hour", parse_rate_limit)
     # POSTs that write, edit or delete a post (or a reply), per signed-in user.
     RATELIMIT_WRITING = env("20 per minute; 200 per hour", parse_rate_limit)
+    # Calls of the API, per token (its writes count against RATELIMIT_WRITING too).
+    RATELIMIT_API = env("300 per minute", parse_rate_limit)
     # memory:// counts per worker process; redis:// or memcached:// URIs share counts
     # between workers and machines.
     RATELIMIT_STORAGE_URI = env("memory://")

@@ -5,6 +5,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import (
     account,
+    api,
     auth,
     database,
     mail,
@@ -73,7 +74,7 @@ def register_extensions(app: Flask) -> None:
     database.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
-    rate_limits.init_app(app, auth.bp, account.bp, main.bp, posts.bp)
+    rate_limits.init_app(app, auth.bp, account.bp, main.bp, posts.bp, *api.RESOURCES)
     bootstrap.init_app(app)
     login.init_app(app)
     login.login_view = "auth.login"
@@ -88,6 +89,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(handlers.bp)
+    # Its own blueprints, its OpenAPI document and its documentation page.
+    api.init_app(app)
     if app.debug:
         # Only where Werkzeug's debugger shows it: a way to see the debugger at work.
         app.register_blueprint(debugging.bp)

@@ -2,7 +2,8 @@
 --
 -- Environment:
 --   BENCH_REQUESTS  lines of "METHOD /path", sent in turn by each connection's thread
---   BENCH_SESSIONS  lines of "session=<cookie> <csrf token>" of logged-in users, used in
+--   BENCH_SESSIONS  lines of "session=<cookie> <csrf token>" of logged-in users (or
+--                   "bearer=<API token> -", sent as Authorization: Bearer), used in
 --                   turn; a POST carries its session's token, and a POST to /index a new
 --                   post's body too (POST /follow/<name> and /unfollow/<name> only the token)
 --   BENCH_AGENT     the User-Agent the sessions were logged in with
@@ -32,7 +33,12 @@ function request()
   if #sessions > 0 then
     -- Change user once per round of requests, so every user does every kind.
     local session = sessions[(math.floor(counter / #requests) % #sessions) + 1]
-    headers["Cookie"] = session.cookie
+    if session.cookie:find("^bearer=") then
+      -- An API token (bench/run.py's api_token): the API reads no cookie.
+      headers["Authorization"] = "Bearer " .. session.cookie:sub(8)
+    else
+      headers["Cookie"] = session.cookie
+    end
     if entry.method == "POST" then
       headers["Content-Type"] = "application/x-www-form-urlencoded"
       body = "csrf_token=" .. session.token

@@ -18,6 +18,8 @@ POST_PAGES = ("GET /post/", f"GET /tag/{BENCH_TAG} ", "GET /index (every post:")
 POST_PAGES_TARGET = 0.9  # of the home feed's ratio, each
 SEARCH_PAGES = ("GET /search?",)
 SEARCH_TARGET = 0.5  # of the home feed's ratio, each
+API_PAGES = ("GET /api/",)
+API_TARGET = 0.9  # of the home feed's ratio, each (the feed of 20 posts, one post)
 
 
 @dataclass
@@ -192,11 +194,13 @@ def print_report(measured: Measured, args: argparse.Namespace, database_url: str
         print()
         print("\n".join(measured.search_costs))
     print()
-    beside_feed = post_pages_targets(rows) + search_targets(rows)
+    beside_feed = post_pages_targets(rows) + search_targets(rows) + api_targets(rows)
     if args.only:
         print("targets: not evaluated, --only ran part of the scenarios")
         if beside_feed:
-            print("but the post and search pages' targets, against the home feed run with them:")
+            print(
+                "but the post, search and API pages' targets, against the home feed run with them:"
+            )
             print_targets(beside_feed)
         return
     print("targets (on req/s ratios, as the issue defines them; CPU figures alongside):")
@@ -229,6 +233,11 @@ def post_pages_targets(rows: list[Result]) -> list[tuple[str, bool, str]]:
 def search_targets(rows: list[Result]) -> list[tuple[str, bool, str]]:
     """Each search's ratio at least SEARCH_TARGET of the home feed's, in the same run."""
     return beside_home_feed(rows, SEARCH_PAGES, SEARCH_TARGET)
+
+
+def api_targets(rows: list[Result]) -> list[tuple[str, bool, str]]:
+    """Each API page's ratio at least API_TARGET of the home feed's, in the same run."""
+    return beside_home_feed(rows, API_PAGES, API_TARGET)
 
 
 def beside_home_feed(

@@ -65,6 +65,7 @@ from bench.seed import (
     SeedCounts,
     seed,
 )
+from bench.sql_counts import API_USER_SUFFIX
 from config import Config
 from testkit.clients import Auth, LiveClient, PostBodies, link_to, token_in
 from testkit.services.gunicorn import gunicorn_server
@@ -81,6 +82,8 @@ SEEDED_POST = "Post number "  # in the body of every seeded post (bench/seed.py)
 LINK = re.compile(r'<a href="([^"]*)"[^>]*>([^<]*)</a>')
 FAILING_APP = Path("testkit", "crashing_app.py")  # in each tree served
 UNSPENT_WRITING_LIMIT = "1000000 per minute"  # RATELIMIT_WRITING: see main()
+UNSPENT_API_LIMIT = "100000000 per minute"  # RATELIMIT_API: see main()
+NEW_TOKEN = re.compile(r'<code id="new-token"[^>]*>(mbt_[^<]+)</code>')
 # The searches measured, in the seed's words (bench.seed.WORDS): each post holds two
 # of its ten words, so one word matches about 19 % of the posts (1 - 0.9 ** 2), and
 # two of them with the tag every post has, about 2 % (2 x 0.1 x 0.1): both more than
@@ -108,6 +111,7 @@ class Scenario:
     connections: int | None = None  # None: --connections
     threads: int = 1
     to_bare: bool = True  # whether its ratio to bare Flask means anything
+    bearer: bool = False  # logged in through the API: the users' tokens, not their cookies
 
 
 BARE = Scenario("bare Flask ceiling", [("GET", "/", 200)])
@@ -164,6 +168,33 @@ def log_in(base: str, username: str) -> tuple[str, str]:
 
 
 Sessions = dict[str, tuple[str, str]]  # username: (session cookie, CSRF token)
+
+
+def api_user(username: str) -> str:
+    """The name under which the sessions keep ``username``'s API token."""
+    return username + API_USER_SUFFIX
+
+
+def api_token(base: str, session: tuple[str, str]) -> tuple[str, str]:
+    """An API token made on the account's page; as load.lua reads it ("bearer=<token>")."""
+    cookie, csrf = session
+    browser = LiveClient(base, headers={"Cookie": cookie, "User-Agent": AGENT})
+    form = {"csrf_token": csrf, "name": "bench", "expires_in_days": "1"}
+    found = NEW_TOKEN.search(browser.post("/account/tokens", form).text)
+    if found is None:
+        raise SystemExit(f"no API token could be made at {base}/account/tokens")
+    return f"bearer={found.group(1)}", "-"
+
+
+def check_api(base: str, token: str, per_page: int, post_id: int) -> None:
+    """The API's scenarios: a feed of a full page that reads on, and one post."""
+    browser = LiveClient(base, headers={"Authorization": f"Bearer {token}", "User-Agent": AGENT})
+    feed = json.loads(browser.get("/api/v1/feed").text)
+    post = browser.get(f"/api/v1/posts/{post_id}")
+    if len(feed["items"]) != per_page or feed["next"] is None or post.status != 200:
+        raise SystemExit(
+            f"the API's feed or post {post_id} is not what its scenarios say at {base}"
+        )
 
 
 def older_link(base: str, path: str) -> str:
@@ -440,6 +471,20 @@ def all_scenarios(
         ),
         Scenario(f"{tagged} p1", [("GET", f"/tag/{BENCH_TAG}", 200)], True),
         Scenario(f"{tagged} last, by its Older link", [("GET", tag_last_link, 200)], True),
+        Scenario(
+            f"GET /api/v1/feed ({per_page} posts)",
+            [("GET", "/api/v1/feed", 200)],
+            True,
+            users=tuple(map(api_user, READERS)),
+            bearer=True,
+        ),
+        Scenario(
+            "GET /api/v1/posts/<id> (one post)",
+            [("GET", f"/api/v1/posts/{counts.thread}", 200)],
+            True,
+            users=tuple(map(api_user, READERS)),
+            bearer=True,
+        ),
         *(
             Scenario(f"GET /search?q={words} ({kind})", [("GET", search_path(words), 200)], True)
             for kind, words in SEARCHES.items()
@@ -537,9 +582,16 @@ def serve_and_measure(
             for key, server in servers.items()
             if key[1] != "crash"  # the failing page is anonymous
         }
+        if any(scenario.bearer for scenario in scenarios):
+            for key, users in sessions.items():
+                server_url = servers[key].url
+                users.update({api_user(n): api_token(server_url, users[n]) for n in READERS})
         for variant in variants:
             logged_in = {name: cookie for name, (cookie, _) in sessions[variant, "app"].items()}
             check_pages(servers[variant, "app"].url, logged_in, per_page, counts, last_links)
+            if any(scenario.bearer for scenario in scenarios):
+                token = sessions[variant, "app"][api_user(READERS[0])][0].removeprefix("bearer=")
+                check_api(servers[variant, "app"].url, token, per_page, counts.thread)
         # The working tree's app only: another version would need the probe in its tree.
         statements = sql_statements(environment, scenarios) if len(variants) == 1 else {}
         searched = search_costs(environment, scenarios)
@@ -729,6 +781,9 @@ def main() -> None:
             tmp,
             POSTS_PER_PAGE=str(Config.POSTS_PER_PAGE),
             RATELIMIT_WRITING=UNSPENT_WRITING_LIMIT,
+            # Every API call counts against its token's allowance (300 a minute): the
+            # API's scenarios would measure 429s. The limiter still counts every call.
+            RATELIMIT_API=UNSPENT_API_LIMIT,
         )
         if args.database_url:
             environment["DATABASE_URL"] = args.database_url

@@ -124,6 +124,7 @@ class ProductionLikeApps:
             }
         app = build_app(config, **(defaults | settings))
         app.register_blueprint(crashing.bp)
+        app.register_blueprint(crashing.api_bp)
         app.register_blueprint(request_probe)
         self.built.append((app, database))
         if database is not None:

@@ -69,3 +69,12 @@ def crash_with_text(text: str) -> str:
 def crash_quoting_the_client() -> str:
     """A failure whose message quotes what the client sent (``?text=``), line breaks too."""
     raise DeliberateFailure(f"boom with {request.args.get('text', '')}")
+
+
+# A failure under the API's path: answered as problem details, reported as any other.
+api_bp = Blueprint("crashing_api", __name__, url_prefix="/api/v1/crash")
+
+
+@api_bp.route("/")
+def crash_in_the_api() -> str:
+    raise DeliberateFailure("boom in the API")

@@ -4,6 +4,7 @@ gunicorn serves it as ``testkit.crashing_app:app`` beside ``microblog:app``.
 """
 
 from microblog import app
-from testkit.crashing import bp
+from testkit.crashing import api_bp, bp
 
 app.register_blueprint(bp)
+app.register_blueprint(api_bp)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one setup step for the test suites' programs outside Python: Debian's
-# chromium, nginx, redis-server, postgresql (initdb/postgres) and wrk, plus
+# chromium, nginx, redis-server, postgresql (initdb/postgres), wrk and curl, plus
 # axe-core (npm ci in test_suites/browser/). Idempotent and quick when all is there.
 #
 # Not root, or no apt-get: prints what is missing and how to install it, then
@@ -24,6 +24,8 @@ have redis-server || missing+=(redis-server)
 have_postgres || missing+=(postgresql)
 have wrk || missing+=(wrk)
 have npm || missing+=(npm)
+# docs/api.md's curl examples, run by test_suites/system/test_api_server.py.
+have curl || missing+=(curl)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -6,6 +6,7 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
+from app.api.problems import is_api_request, problem_response
 from app.extensions import db
 from app.reporting.request_ids import current_request_id
 
@@ -62,6 +63,10 @@ def wants_json_response() -> bool:
 
 
 def error_response(error: HTTPException) -> ResponseReturnValue:
+    # Under /api every status is problem details (app/api/problems.py), whatever
+    # the client accepts: the API's clients read its one format.
+    if is_api_request():
+        return problem_response(error)
     code = error.code or 500
     # Keep headers the status relies on (Allow on 405, Retry-After on 429).
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]

@@ -31,9 +31,10 @@ REPLY_COUNT = (
     .where(reply.c.reply_to_id == post.c.id, reply.c.deleted_at.is_(None))
     .scalar_subquery()
 )
-# app.templating.shown_posts reads these columns by name.
+# app.templating.shown_posts reads these columns by name; the API shows the version too.
 POST_OWN_COLUMNS = (
     post.c.id,
+    post.c.version,
     post.c.body,
     post.c.timestamp,
     post.c.edited_at,

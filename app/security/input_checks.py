@@ -5,12 +5,16 @@ urlencoded or multipart body, from uploaded files and from a JSON body alike, so
 anything else a client sends (a number, a list, an object, a file) would reach
 code that expects a string. These checks look at the parsed request, not at any
 one form, so they hold for every form, including the ones added later.
+
+The API's views (``accept_typed_json``) validate their JSON bodies with schemas
+of their own, numbers included: there every string of the body, however deep, is
+checked for NUL and lone surrogates, and the schemas decide the rest.
 """
 
 import re
 from collections.abc import Iterable
 
-from flask import Flask, abort, request
+from flask import Blueprint, Flask, abort, current_app, request
 
 NUL_REFUSED = "The request contains a NUL character, which no page of this site accepts."
 NOT_TEXT_REFUSED = (
@@ -19,6 +23,9 @@ NOT_TEXT_REFUSED = (
 FILE_REFUSED = "No page of this site accepts uploaded files."
 NAMELESS_REFUSED = "The form data could not be read: a part of it has no name."
 BAD_TEXT_REFUSED = "The request contains text that is not valid Unicode."
+
+# app.extensions' key: the names of the blueprints whose views validate typed JSON.
+TYPED_JSON = "typed_json_blueprints"
 
 # Half of a UTF-16 pair on its own: JSON's "\ud800" escape decodes to one, and no
 # database, log file or email can encode it.
@@ -56,12 +63,38 @@ def json_fields() -> Iterable[tuple[object, object]]:
     return body.items()
 
 
+def json_texts() -> list[str]:
+    """Every key and string of a JSON body, at any depth, walked without recursion
+    (a body nested as deep as the parser allows must not exhaust the stack here)."""
+    if not request.get_data(cache=True):
+        return []
+    try:
+        pending = [request.get_json()]
+    except RecursionError:
+        abort(400, description="The JSON body is nested too deeply.")
+    texts = []
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            texts += value.keys()
+            pending += value.values()
+        elif isinstance(value, list):
+            pending += value
+    return texts
+
+
+def accepts_typed_json() -> bool:
+    return request.blueprint in current_app.extensions.get(TYPED_JSON, ())
+
+
 def submitted_fields() -> Iterable[tuple[object, object]]:
     """Every (name, value) a form could be filled from: query, body, JSON."""
     if request.files:
         abort(400, description=FILE_REFUSED)
     fields = [*request.args.items(multi=True), *request.form.items(multi=True)]
-    if request.is_json:
+    if request.is_json and not accepts_typed_json():
         fields += json_fields()
     return fields
 
@@ -90,6 +123,8 @@ def submitted_texts() -> list[str]:
         if not isinstance(value, str):
             abort(400, description=NOT_TEXT_REFUSED)
         texts += [name, value]
+    if request.is_json and accepts_typed_json():
+        texts += json_texts()
     return texts
 
 
@@ -103,6 +138,12 @@ def refuse_unusable_input() -> None:
         abort(400, description=NUL_REFUSED)
     if any(LONE_SURROGATE.search(text) for text in texts):
         abort(400, description=BAD_TEXT_REFUSED)
+
+
+def accept_typed_json(app: Flask, *blueprints: Blueprint) -> None:
+    """Let the views of ``blueprints`` take JSON bodies of any types (their schemas
+    check them); their strings are still checked for NUL and lone surrogates."""
+    app.extensions.setdefault(TYPED_JSON, set()).update(bp.name for bp in blueprints)
 
 
 def init_app(app: Flask) -> None:

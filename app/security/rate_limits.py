@@ -4,7 +4,10 @@ The limits are declared on the views they guard: ``limit_password_attempts``
 (per address) on every POST that checks or sets a password (``app/auth/routes.py``,
 ``app/account/routes.py``), ``limit_writing`` (per signed-in user) on every POST
 that writes, edits or deletes a post (``app/main/routes.py``,
-``app/posts/routes.py``); looking at a form (GET) is never limited. Two more
+``app/posts/routes.py``); looking at a form (GET) is never limited. The API's
+views (``app/api/``) count every call, whatever its method, per token
+(``limit_api_calls``), and its writes share the writing allowance
+(``limit_api_writing``): a script writes no faster than a person. Two more
 counts are kept by the views themselves (``count_attempt``): sign-in attempts per
 target account, and password reset requests per client and per address asked for.
 
@@ -13,8 +16,9 @@ One departure from Flask-Limiter's plain use, kept because it measured +12 to
 ``init_app`` adds a before-request, an after-request and a teardown hook to the
 whole app. This site has no default or application-wide limit, so the
 before-request hook (which checks only those) is dropped, and the other two run
-only on the POSTs of the blueprints with limited views (``init_app`` below); a
-GET of a limited view skips the limiter altogether (``limit_posts``).
+only on the POSTs of the blueprints with limited views (``init_app`` below) and
+on the calls of views that count every method (``limit_requests``, the API's); a
+GET of a form's view skips the limiter altogether (``limit_posts``).
 
 Counts live in ``RATELIMIT_STORAGE_URI``: ``memory://`` counts in each worker
 process, a Redis server counts for every worker and machine at once. When Redis
@@ -28,7 +32,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, request
+from flask import Blueprint, Flask, current_app, g, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from limits import parse_many
@@ -45,6 +49,12 @@ View = Callable[..., Any]
 
 TOO_MANY_ATTEMPTS = "Too many attempts from your address. Please wait a little and try again."
 TOO_MANY_POSTS = "You are posting faster than this site allows. Please wait a little."
+TOO_MANY_CALLS = (
+    "This token is calling the API faster than this site allows. Please wait a little."
+)
+# Set on a request whose view counts every method (``limit_requests``): the
+# limiter's hooks then run for it as for a POST.
+EVERY_METHOD_COUNTED = "rate_limit_every_method"
 
 
 def limit_posts(
@@ -80,6 +90,36 @@ def limit_posts(
     return decorator
 
 
+def limit_requests(
+    limit_value: Callable[[], str],
+    error_message: str,
+    key_func: Callable[[], str],
+    shared_scope: str | None = None,
+) -> Callable[[View], View]:
+    """A view decorator: every call of the view, whatever its method, counts against
+    ``limit_value`` per ``key_func`` (shared by the views of ``shared_scope``)."""
+    options = {"key_func": key_func, "error_message": error_message}
+    if shared_scope is None:
+        decorate = limiter.limit(limit_value, **options)
+    else:
+        decorate = limiter.shared_limit(limit_value, shared_scope, **options)
+
+    def decorator(view: View) -> View:
+        limited = decorate(view)
+
+        # Wrapping the limited view, its marks included: when two such decorators
+        # stack, Flask-Limiter then checks once, the innermost checking every limit
+        # of the view (otherwise each would count the other's too).
+        @functools.wraps(limited)
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            g.setdefault(EVERY_METHOD_COUNTED, True)
+            return limited(*args, **kwargs)
+
+        return counted
+
+    return decorator
+
+
 def on_limited_requests(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """One of the limiter's after-request or teardown hooks, run on POSTs only.
 
@@ -89,7 +129,8 @@ def on_limited_requests(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
     @functools.wraps(hook)
     def rate_limit_hook(value: Any = None) -> Any:
-        return hook(value) if request.method == LIMITED_METHOD else value
+        counted = request.method == LIMITED_METHOD or g.get(EVERY_METHOD_COUNTED, False)
+        return hook(value) if counted else value
 
     return rate_limit_hook
 
@@ -108,6 +149,10 @@ def writing_limit() -> str:
 
 def writer() -> str:
     """Whose writing a POST counts as: the signed-in user's, wherever they write from."""
+    # Through the API, the token's user (set by app/api/authentication.py).
+    api_user_id = g.get("api_user_id")
+    if api_user_id is not None:
+        return f"user-{api_user_id}"
     if current_user.is_authenticated:
         return f"user-{current_user.id}"
     return get_remote_address()
@@ -117,6 +162,26 @@ def writer() -> str:
 # one allowance for all of them.
 limit_writing = limit_posts(
     writing_limit, error_message=TOO_MANY_POSTS, key_func=writer, shared_scope="writing"
+)
+
+
+def api_calls_limit() -> str:
+    return current_app.config["RATELIMIT_API"]
+
+
+def api_token() -> str:
+    """Whose API calls a request counts as: its token's (app/api/authentication.py)."""
+    return f"token-{g.api_token_id}"
+
+
+# On every view of the API that takes a token: each token has one allowance for them all.
+limit_api_calls = limit_requests(
+    api_calls_limit, TOO_MANY_CALLS, key_func=api_token, shared_scope="api"
+)
+# On every view of the API that writes a post (a new one, a reply, an edit, a
+# deletion): the same allowance as the site's own forms (``limit_writing``).
+limit_api_writing = limit_requests(
+    writing_limit, TOO_MANY_POSTS, key_func=writer, shared_scope="writing"
 )
 
 

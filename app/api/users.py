@@ -1,0 +1,131 @@
+"""Users: a profile, its posts, its followers and the people it follows; follows."""
+
+from typing import Any
+
+from app.api.authentication import api_user, token_required
+from app.api.lists import next_arguments, read_page
+from app.api.problems import abort_with_problem
+from app.api.queries import FOLLOWED_BY, FOLLOWERS_OF
+from app.api.representations import page_json, people_json, posts_json, profile_json
+from app.api.schemas import (
+    IN_QUERY,
+    PageArgsSchema,
+    PeoplePageSchema,
+    PostPageSchema,
+    ProfileSchema,
+)
+from app.api.spec import PREFIX, resource_blueprint
+from app.extensions import db
+from app.main import queries
+from app.models import User
+from app.pagination import PageQuery
+from app.security.rate_limits import limit_api_calls
+
+bp = resource_blueprint("api_users", PREFIX, "Profiles, followers and follows")
+
+NO_SUCH_USER = "There is no user with this name."
+NOT_YOURSELF = "You cannot follow or unfollow yourself."
+
+
+def profile_row(username: str) -> Any:
+    found = db.session.execute(
+        queries.PROFILE_WITH_FOLLOWS,
+        {"username": username.lower(), "viewer_id": api_user().id},
+    ).first()
+    if found is None:
+        abort_with_problem(404, NO_SUCH_USER)
+    return found
+
+
+def other_user(username: str) -> User:
+    """The user to follow or unfollow: not the caller."""
+    user = User.by_username(username)
+    if user is None:
+        abort_with_problem(404, NO_SUCH_USER)
+    if user.id == api_user().id:
+        abort_with_problem(403, NOT_YOURSELF)
+    return user
+
+
+@bp.route("/me")
+@token_required
+@limit_api_calls
+@bp.response(200, ProfileSchema)
+def me() -> Any:
+    """Your own profile: the user of the token."""
+    return profile_json(profile_row(api_user().username))
+
+
+@bp.route("/users/<username>")
+@token_required
+@limit_api_calls
+@bp.response(200, ProfileSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+def profile(username: str) -> Any:
+    """A user's profile, with their counts and whether you follow them."""
+    return profile_json(profile_row(username))
+
+
+@bp.route("/users/<username>/posts")
+@token_required
+@limit_api_calls
+@bp.arguments(PageArgsSchema, **IN_QUERY)
+@bp.response(200, PostPageSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+def posts(arguments: dict[str, Any], username: str) -> Any:
+    """A user's posts, newest first."""
+    user_id = profile_row(username).id
+    page = read_page(queries.PROFILE_POSTS, arguments, user_id=user_id)
+    return page_json(page, posts_json(page.items), **next_arguments(page, arguments))
+
+
+def people(query: PageQuery, arguments: dict[str, Any], username: str) -> Any:
+    user_id = profile_row(username).id
+    page = read_page(query, arguments, user_id=user_id)
+    return page_json(page, people_json(page.items), **next_arguments(page, arguments))
+
+
+@bp.route("/users/<username>/followers")
+@token_required
+@limit_api_calls
+@bp.arguments(PageArgsSchema, **IN_QUERY)
+@bp.response(200, PeoplePageSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+def followers(arguments: dict[str, Any], username: str) -> Any:
+    """The people who follow a user, by name."""
+    return people(FOLLOWERS_OF, arguments, username)
+
+
+@bp.route("/users/<username>/following")
+@token_required
+@limit_api_calls
+@bp.arguments(PageArgsSchema, **IN_QUERY)
+@bp.response(200, PeoplePageSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+def following(arguments: dict[str, Any], username: str) -> Any:
+    """The people a user follows, by name."""
+    return people(FOLLOWED_BY, arguments, username)
+
+
+@bp.route("/users/<username>/follow", methods=["PUT"])
+@token_required
+@limit_api_calls
+@bp.response(204)
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+def follow(username: str) -> None:
+    """Follow a user (following them already changes nothing)."""
+    api_user().follow(other_user(username))
+    db.session.commit()
+
+
+@bp.route("/users/<username>/follow", methods=["DELETE"])
+@token_required
+@limit_api_calls
+@bp.response(204)
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+def unfollow(username: str) -> None:
+    """Stop following a user (not following them changes nothing)."""
+    api_user().unfollow(other_user(username))
+    db.session.commit()
