@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request, session
 
 from app.reporting.escaping import traceback_text
-from app.reporting.request_ids import client_request_id, current_request_id
+from app.reporting.jobs import current_job, job_context_lines
+from app.reporting.request_ids import client_request_id, current_reference, current_request_id
 from app.security.input_checks import has_body
 from app.security.redaction import masked_pairs, sensitive_values, strike
 
@@ -214,6 +215,9 @@ def submitted_field_names() -> str:
 
 def request_context_lines() -> list[tuple[str, str]]:
     if not has_request_context():
+        job = current_job()
+        if job is not None:
+            return job_context_lines(job)
         return [("Request", "none (outside a web request)")]
     user_agent = request.user_agent.string or "-"
     return [
@@ -232,7 +236,11 @@ def request_context_lines() -> list[tuple[str, str]]:
 def build_report(record: logging.LogRecord, app_secrets: set[str]) -> Report:
     """A complete report for one ERROR record, with ``app_secrets`` struck out."""
     exc_type, exc, tb = record.exc_info or (None, None, None)
-    where = f" at {request.method} {request.path}" if has_request_context() else ""
+    job = current_job()
+    if has_request_context():
+        where = f" at {request.method} {request.path}"
+    else:
+        where = f" in job {job.kind}" if job is not None else ""
     if exc_type is not None:
         subject = f"Microblog Failure: {exc_type.__name__}{where}"
         details = exception_text(record)
@@ -240,6 +248,8 @@ def build_report(record: logging.LogRecord, app_secrets: set[str]) -> Report:
         subject = f"Microblog Failure: {record.getMessage()}{where}"
         details = "(no traceback)"
     endpoint = request.endpoint if has_request_context() else None
+    if endpoint is None and job is not None:
+        endpoint = f"job {job.kind}"  # a job's failures are grouped by its kind
     fingerprint = " | ".join(
         [exc_type.__qualname__ if exc_type else record.getMessage()[:100]]
         + [innermost_app_frame(tb) if tb else f"{record.pathname}:{record.lineno}"]
@@ -264,7 +274,7 @@ def build_report(record: logging.LogRecord, app_secrets: set[str]) -> Report:
         subject=one_line(strike(subject, secrets)),
         body=strike(body, secrets),
         fingerprint=fingerprint,
-        request_id=current_request_id() or "-",
+        request_id=current_reference() or "-",
     )
 
 
@@ -290,7 +300,7 @@ def incomplete_report(
         details = exception_text(record) if record.exc_info else "(no traceback)"
     except Exception:
         details = "(the traceback could not be formatted either)"
-    request_id = current_request_id() or "-"
+    request_id = current_reference() or "-"
     body = "\n".join(
         [
             f"{record.levelname}: {message_or_template(record)}",

@@ -7,6 +7,8 @@ import secrets
 from flask import Flask, current_app, g, has_request_context, request
 from werkzeug.wrappers import Response
 
+from app.reporting.jobs import current_job
+
 HEADER = "X-Request-ID"
 # A trusted proxy's id is kept only when it is short and plain, so that it can go
 # into a log line, an email header or a page without escaping or forging lines.
@@ -41,11 +43,17 @@ def return_request_id(response: Response) -> Response:
     return response
 
 
+def current_reference() -> str | None:
+    """The request id in a request, the job's reference (``job-42``) in a background job."""
+    job = current_job()
+    return current_request_id() or (job.reference if job is not None else None)
+
+
 class RequestIdFilter(logging.Filter):
-    """Stamp every record with the id of the request it was written in, or "-"."""
+    """Stamp every record with the id of the request (or job) it was written in, or "-"."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_id() or "-"
+        record.request_id = current_reference() or "-"
         return True
 
 
