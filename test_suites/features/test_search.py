@@ -257,7 +257,9 @@ def test_migration_0008_gives_postgresql_a_stored_vector_and_takes_it_back(
         db.session.remove()
 
         downgrade(revision="0007")
-        assert search_columns_and_indexes() == ({"ix_post_body_search"} if on_postgresql else set())
+        assert search_columns_and_indexes() == (
+            {"ix_post_body_search"} if on_postgresql else set()
+        )
         db.engine.dispose()
 
 
