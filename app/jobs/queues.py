@@ -14,6 +14,7 @@ from flask import Flask
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
+from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 from app.jobs.models import ACTIVE, Job
@@ -116,7 +117,15 @@ class ThreadQueue:
         self.resumed_pid = os.getpid()
         if not self.usable:
             return
-        if db.session.scalar(db.select(Job.id).where(ACTIVE).limit(1)) is not None:
+        try:
+            under_way = db.session.scalar(db.select(Job.id).where(ACTIVE).limit(1))
+        except DBAPIError as error:
+            # A database without the job table yet (migrations not run): the page
+            # asked for must not fail for the jobs' sake.
+            db.session.rollback()
+            self.app.logger.warning("Jobs under way could not be looked for: %s", error)
+            return
+        if under_way is not None:
             self._ensure_running()
 
     def stop(self, timeout: float = 10) -> None:

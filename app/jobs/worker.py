@@ -9,6 +9,8 @@ JOB_STALL_SECONDS, it runs RQ's maintenance and ``recover_stalled``: a job whose
 worker was killed is queued again or marked failed even if nobody looks at it.
 """
 
+import os
+
 import click
 from flask import Flask, current_app
 from redis import Redis
@@ -82,6 +84,8 @@ def init_app(app: Flask) -> None:
             start_http_server(
                 metrics_port, addr="127.0.0.1", registry=flask_app.extensions["metrics"].registry
             )
+        # On standard output too (systemd's journal): the log file may be elsewhere.
+        click.echo(f"Job worker {rq_worker.name} started (pid {os.getpid()})")
         flask_app.logger.info("Job worker %s started", rq_worker.name)
         rq_worker.work(burst=burst, logging_level="WARNING")
 

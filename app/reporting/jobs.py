@@ -49,5 +49,5 @@ def job_context_lines(job: JobContext) -> list[tuple[str, str]]:
     return [
         ("Job", f"{job.reference} ({job.kind})"),
         ("Attempt", f"{job.attempt} of {job.max_attempts}"),
-        ("User", f"id {job.user_id}"),
+        ("For user", f"id {job.user_id}"),
     ]

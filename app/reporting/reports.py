@@ -214,11 +214,15 @@ def submitted_field_names() -> str:
 
 
 def request_context_lines() -> list[tuple[str, str]]:
+    """The report's context: the job's (if one is being run or settled), then the request's."""
+    job = current_job()
+    lines = job_context_lines(job) if job is not None else []
     if not has_request_context():
-        job = current_job()
-        if job is not None:
-            return job_context_lines(job)
-        return [("Request", "none (outside a web request)")]
+        return lines or [("Request", "none (outside a web request)")]
+    return lines + request_lines()
+
+
+def request_lines() -> list[tuple[str, str]]:
     user_agent = request.user_agent.string or "-"
     return [
         ("Request id", current_request_id() or "-"),
@@ -237,10 +241,12 @@ def build_report(record: logging.LogRecord, app_secrets: set[str]) -> Report:
     """A complete report for one ERROR record, with ``app_secrets`` struck out."""
     exc_type, exc, tb = record.exc_info or (None, None, None)
     job = current_job()
-    if has_request_context():
+    if job is not None:
+        where = f" in job {job.kind}"
+    elif has_request_context():
         where = f" at {request.method} {request.path}"
     else:
-        where = f" in job {job.kind}" if job is not None else ""
+        where = ""
     if exc_type is not None:
         subject = f"Microblog Failure: {exc_type.__name__}{where}"
         details = exception_text(record)
@@ -248,7 +254,7 @@ def build_report(record: logging.LogRecord, app_secrets: set[str]) -> Report:
         subject = f"Microblog Failure: {record.getMessage()}{where}"
         details = "(no traceback)"
     endpoint = request.endpoint if has_request_context() else None
-    if endpoint is None and job is not None:
+    if job is not None:
         endpoint = f"job {job.kind}"  # a job's failures are grouped by its kind
     fingerprint = " | ".join(
         [exc_type.__qualname__ if exc_type else record.getMessage()[:100]]

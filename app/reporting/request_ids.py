@@ -44,9 +44,13 @@ def return_request_id(response: Response) -> Response:
 
 
 def current_reference() -> str | None:
-    """The request id in a request, the job's reference (``job-42``) in a background job."""
+    """The job's reference (``job-42``) while a job is run or settled, else the request id.
+
+    The job first: a request that settles a job (an account page finds it lost)
+    reports about the job, under the job's name.
+    """
     job = current_job()
-    return current_request_id() or (job.reference if job is not None else None)
+    return job.reference if job is not None else current_request_id()
 
 
 class RequestIdFilter(logging.Filter):
