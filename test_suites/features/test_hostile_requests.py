@@ -66,6 +66,7 @@ class Hostile:
                 "post_id": post.id,
                 "tag": "own",
                 "token": "not-a-token",
+                "job_id": 1,  # an export's download: nobody's here
             }
         self.anonymous = app.test_client()
         self.member = app.test_client()

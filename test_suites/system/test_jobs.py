@@ -13,18 +13,14 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from app.database import utcnow
-from app.models import Post, User
 from testkit.clients import Auth, LiveClient
 from testkit.services.gunicorn import gunicorn_server
 from testkit.services.processes import unavailable, wait_until
-from testkit.services.production import production_environment, upgrade_database
+from testkit.services.production import add_posts, production_environment, upgrade_database
 from testkit.services.redis import RedisUnavailable, redis_server
 from testkit.services.smtp import Inbox, smtp_sink
 from testkit.services.worker import job_worker
@@ -79,20 +75,6 @@ def site(tmp_path_factory) -> Iterator[Site]:
         yield Site(server.url, environment, workdir, smtp.inbox)
 
 
-def many_posts(database_url: str, username: str, count: int) -> None:
-    """``count`` posts of ``username``, written straight to the database (one statement)."""
-    engine = sa.create_engine(database_url)
-    now = utcnow()
-    with engine.begin() as connection:
-        user_id = connection.scalar(sa.select(User.id).where(User.username == username))
-        rows = [
-            {"body": f"Post {n}", "user_id": user_id, "timestamp": now - timedelta(minutes=n)}
-            for n in range(count)
-        ]
-        connection.execute(sa.insert(Post.__table__), rows)
-    engine.dispose()
-
-
 def status(browser: LiveClient) -> dict:
     reply = browser.get("/account/export/status", headers={"Accept": "application/json"})
     assert reply.status == 200, reply
@@ -118,7 +100,7 @@ def running_with_progress(found: dict) -> bool:
 def test_a_killed_worker_is_retried_then_given_up_and_an_export_is_made_on_rq(site: Site):
     browser = LiveClient(site.url)
     assert Auth(browser).register("writer").status == 302
-    many_posts(site.environment["DATABASE_URL"], "writer", POSTS)
+    add_posts(site.environment["DATABASE_URL"], "writer", POSTS)
     assert browser.submit("/account/export", {}).status == 302
 
     with site.worker("first") as first:
