@@ -16,7 +16,11 @@ and jobs on that Redis, as deploy/ runs them) and one job worker
    reset before each), and the file's size.
 2. measures the home feed (GET /index of the benchmark's readers, follows 50) with
    wrk, --rounds times each without and with exports running (one after another,
-   for the whole run, in the one worker), alternating; prints req/s of each.
+   for the whole run, in the one worker), alternating; prints req/s of each and the share of
+   the time the worker was on a CPU. The worker runs at its default niceness
+   (``flask jobs worker --nice``, 10), as deploy/ runs it.
+3. adds posts to ``prolific`` up to 100,000 and exports it again, --rounds times:
+   ten times the rows and the file, and the same peak, if the export streams.
 
 Messages (issue 28) do not exist on this branch yet: the account has no messages;
 when they do, seed 1,000 of them for ``prolific`` and they are exported with the
@@ -44,10 +48,11 @@ from testkit.clients import Auth, LiveClient
 from testkit.services.gunicorn import gunicorn_server
 from testkit.services.postgres import private_postgres
 from testkit.services.processes import wait_until
-from testkit.services.production import production_environment, upgrade_database
+from testkit.services.production import add_posts, production_environment, upgrade_database
 from testkit.services.redis import redis_server
 from testkit.services.worker import job_worker
 
+BIGGER = 100_000  # prolific's posts for the second measurement
 POSTS = 10_500  # bench.run.FEWEST_POSTS: prolific's 10,000 and the rest
 HOME_FEED = Scenario("GET /index (logged in, follows 50)", [("GET", "/index", 200)], True)
 
@@ -60,9 +65,14 @@ def resident_kib(pid: int) -> int:
 
 
 class Exporter:
-    """``prolific``'s browser: starts an export and waits for it, as the page's script does."""
+    """``prolific``'s browser: starts an export through the site and waits for it.
 
-    def __init__(self, base: str) -> None:
+    It waits by reading the job's row, not the status page: its waiting must not
+    load the web servers whose throughput is measured beside it.
+    """
+
+    def __init__(self, base: str, database_url: str) -> None:
+        self.engine = sa.create_engine(database_url)
         self.browser = LiveClient(base, headers={"User-Agent": AGENT})
         reply = Auth(self.browser).login(PROLIFIC, PASSWORD)
         if reply.status != 302:
@@ -71,13 +81,18 @@ class Exporter:
     def status(self) -> dict:
         return json.loads(self.browser.get("/account/export/status").text)
 
-    def export(self, timeout: float = 600) -> dict:
+    def state(self) -> str | None:
+        with self.engine.connect() as connection:
+            return connection.scalar(
+                sa.select(Job.state).where(Job.kind == EXPORT).order_by(Job.id.desc()).limit(1)
+            )
+
+    def export(self, timeout: float = 600) -> None:
         if self.browser.submit("/account/export", {}).status != 302:
             raise SystemExit("the export could not be started")
-        done = wait_until(lambda: (now := self.status())["finished"] and now, timeout, 0.05)
-        if not done or done["state"] != "done":
+        finished = wait_until(lambda: self.state() in ("done", "failed"), timeout, 0.02)
+        if not finished or self.state() != "done":
             raise SystemExit(f"the export did not finish: {self.status()}")
-        return done
 
 
 def job_seconds(database_url: str) -> tuple[float, str]:
@@ -94,8 +109,10 @@ def job_seconds(database_url: str) -> tuple[float, str]:
     return (row.finished_at - row.created_at).total_seconds(), row.file_name
 
 
-def measure_exports(exporter: Exporter, worker: int, environment: dict, rounds: int) -> None:
-    print(f"\nExport of {PROLIFIC} (10,000 posts, its follows and sign-ins; no messages yet):")
+def measure_exports(
+    exporter: Exporter, worker: int, environment: dict, rounds: int, posts: int
+) -> None:
+    print(f"\nExport of {PROLIFIC} ({posts:,} posts, its follows and sign-ins; no messages yet):")
     for number in range(1, rounds + 1):
         before_kib = resident_kib(worker)
         reset_peak_rss([worker])
@@ -113,7 +130,7 @@ def measure_exports(exporter: Exporter, worker: int, environment: dict, rounds: 
         )
 
 
-def measure_feed(base: str, exporter: Exporter, args: argparse.Namespace) -> None:
+def measure_feed(base: str, exporter: Exporter, worker: int, args: argparse.Namespace) -> None:
     wrk = find_wrk()
     sessions = {name: log_in(base, name) for name in READERS}
     run_wrk(wrk, base, HOME_FEED, 2, args.connections, sessions)  # warm-up
@@ -127,25 +144,42 @@ def measure_feed(base: str, exporter: Exporter, args: argparse.Namespace) -> Non
         ):
             stop = threading.Event()
             count = [0]
+            exporting_seconds = [0.0]
 
-            def keep_exporting(stop: threading.Event = stop, count: list = count) -> None:
+            def keep_exporting(
+                stop: threading.Event = stop, count: list = count, spent: list = exporting_seconds
+            ) -> None:
                 while not stop.is_set():
+                    started = time.monotonic()
                     exporter.export()
+                    spent[0] += time.monotonic() - started
                     count[0] += 1
 
             exporting = label == "while exports run"
             runner = threading.Thread(target=keep_exporting) if exporting else None
             if runner is not None:
                 runner.start()
-                wait_until(lambda: exporter.status()["state"] == "running", 30, 0.02)
+                wait_until(lambda: exporter.state() == "running", 30, 0.02)
+            cpu_before = cpu_seconds(worker)
             summary = run_wrk(wrk, base, HOME_FEED, args.duration, args.connections, sessions)
+            busy = (cpu_seconds(worker) - cpu_before) / args.duration
             if runner is not None:
                 stop.set()
                 runner.join()
                 made.append(count[0])
             rate = summary["requests"] / (summary["duration_us"] / 1e6)
             rates[label].append(rate)
-            print(f"  {HOME_FEED.name}, {label}: {rate:.0f} req/s", flush=True)
+            during = (
+                f"; {count[0]} exports, one under way {exporting_seconds[0] / args.duration:.0%} "
+                "of the time"
+                if exporting
+                else ""
+            )
+            print(
+                f"  {HOME_FEED.name}, {label}: {rate:.0f} req/s "
+                f"(job worker on a CPU {busy:.0%} of the time{during})",
+                flush=True,
+            )
     without, during = (statistics.median(rates[key]) for key in rates)
     print(
         f"\nHome feed, medians of {args.rounds} rounds of {args.duration} s: "
@@ -190,9 +224,12 @@ def main() -> None:
             f"{'PostgreSQL' if args.postgres else 'SQLite'}",
             flush=True,
         )
-        exporter = Exporter(site.url)
-        measure_exports(exporter, worker.pid, environment, args.rounds)
-        measure_feed(site.url, exporter, args)
+        exporter = Exporter(site.url, environment["DATABASE_URL"])
+        measure_exports(exporter, worker.pid, environment, args.rounds, counts.prolific_posts)
+        measure_feed(site.url, exporter, worker.pid, args)
+        more = BIGGER - counts.prolific_posts
+        add_posts(environment["DATABASE_URL"], PROLIFIC, more, "Another post, number {n}")
+        measure_exports(exporter, worker.pid, environment, args.rounds, BIGGER)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ from app.jobs.queues import QUEUE_NAME
 from app.jobs.runner import maintain, recover_stalled
 from config import THREAD_QUEUE
 
+# How much lower than the web servers' the worker's CPU priority is, by default.
+WORKER_NICENESS = 10
 # RQ waits this much longer than its dequeue timeout before it deems a worker dead.
 RQ_TTL_MARGIN = 15
 
@@ -74,9 +76,19 @@ def init_app(app: Flask) -> None:
         default=None,
         help="With METRICS_ENABLED, serve this worker's metrics on 127.0.0.1:PORT.",
     )
-    def worker(burst: bool, metrics_port: int | None) -> None:
+    @click.option(
+        "--nice",
+        type=click.IntRange(0, 19),
+        default=WORKER_NICENESS,
+        show_default=True,
+        help="Lower the worker's CPU priority by this much (0: as started).",
+    )
+    def worker(burst: bool, metrics_port: int | None, nice: int) -> None:
         """Run the jobs queued in JOBS_QUEUE's Redis, one at a time, until stopped."""
         flask_app = current_app._get_current_object()  # type: ignore[attr-defined]
+        # Pages first: on a machine that also serves them, an export must not take
+        # their CPU (bench.export_cost measures both ways); it only takes longer.
+        os.nice(nice)
         rq_worker = make_worker(flask_app)
         if metrics_port is not None and "metrics" in flask_app.extensions:
             from prometheus_client import start_http_server
