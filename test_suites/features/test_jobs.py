@@ -236,3 +236,37 @@ def test_flask_jobs_recover_settles_lost_jobs_now(file_app):
     assert "1 lost job(s) queued again or marked failed." in result.output
     with file_app.app_context():
         assert db.session.scalar(sa.select(Job.state)) == "failed"
+
+
+@pytest.mark.parametrize(
+    ("settings", "queue"),
+    [
+        ({}, "thread"),
+        ({"RATELIMIT_STORAGE_URI": "redis://cache:6379/0"}, "redis://cache:6379/0"),
+        ({"RATELIMIT_STORAGE_URI": "memcached://cache:11211"}, "thread"),
+        (
+            {"RATELIMIT_STORAGE_URI": "redis://cache:6379/0", "JOBS_QUEUE_URL": "thread"},
+            "thread",
+        ),
+        ({"JOBS_QUEUE_URL": " rediss://jobs:6380/1 "}, "rediss://jobs:6380/1"),
+    ],
+)
+def test_jobs_go_to_their_own_queue_else_the_rate_limits_redis_else_a_thread(
+    monkeypatch, settings, queue
+):
+    from config import Config
+
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    monkeypatch.delenv("JOBS_QUEUE_URL", raising=False)
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    assert queue == Config.JOBS_QUEUE
+
+
+@pytest.mark.parametrize("raw", ["amqp://broker", "threads", "memory://"])
+def test_a_jobs_queue_that_is_neither_a_thread_nor_redis_is_refused(monkeypatch, raw):
+    from config import Config, ConfigError
+
+    monkeypatch.setenv("JOBS_QUEUE_URL", raw)
+    with pytest.raises(ConfigError, match="JOBS_QUEUE_URL"):
+        assert Config.JOBS_QUEUE
