@@ -35,6 +35,7 @@ FORMAT = "microblog-export"
 FORMAT_VERSION = 1
 EXPORTED = [owned for owned in OWNED if owned.batches is not None]
 READY_SUBJECT = "Your Microblog data export is ready"
+PRIVATE_FILE = 0o600
 
 
 @contextlib.contextmanager
@@ -78,14 +79,19 @@ def write_export(job: RunningJob) -> dict[str, Any]:
     profile = profile_of(user)
     total = 1 + sum(owned.count(job.user_id) for owned in EXPORTED)
     folder = Path(config["EXPORT_DIR"])
-    folder.mkdir(parents=True, exist_ok=True)
+    # Personal data: readable by the site's own user only (folder and files).
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     # The name on disk says nothing of the account; who may download it is in the job.
     name = f"{job.id}-{secrets.token_hex(8)}.zip"
     # Each attempt its own part: one that seemed lost and still runs writes its own.
     part = folder / f"{job.id}-{job.context.attempt}.zip.part"
     counts: dict[str, int] = {}
     try:
-        with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        descriptor = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+        with (
+            os.fdopen(descriptor, "wb") as file,
+            zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        ):
             write_document(archive, "profile.json", profile)
             done = 1
             job.progress(done, total)

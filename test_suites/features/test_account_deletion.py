@@ -436,18 +436,19 @@ def test_an_integrity_error_of_another_kind_is_still_a_500(make_app):
 
 
 def test_an_export_under_way_stops_when_its_account_is_deleted(jobs_app):
+    """Two workers: one has claimed an export, the other deletes the account."""
+    from app.account_data import export
+    from app.jobs.kinds import JobLost, RunningJob
+    from app.jobs.runner import claim, context_of, run
+
     ids = seed(jobs_app)
     with jobs_app.app_context():
         db.session.add(Job(kind=EXPORT, user_id=ids["alice"], max_attempts=1))
         db.session.commit()
-        job_id = db.session.scalar(sa.select(Job.id))
-        from app.jobs.runner import claim
-
-        claimed = claim(job_id)
-        from app.jobs.kinds import JobLost, RunningJob
-        from app.jobs.runner import context_of
-
-        running = RunningJob(context_of(claimed))
-        deletion.remove_account(ids["alice"], jobs_app.logger)
+        context = context_of(claim(db.session.scalar(sa.select(Job.id))))
+        delete_meanwhile(jobs_app, ids["alice"])
+        # Its next progress report is refused, and the run ends quietly.
         with pytest.raises(JobLost):
-            running.progress(1, 2)
+            RunningJob(context).progress(1, 2)
+        assert run(jobs_app, export.KIND, context) == "lost"
+    assert list(Path(jobs_app.config["EXPORT_DIR"]).glob("*")) == []

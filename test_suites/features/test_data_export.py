@@ -137,6 +137,10 @@ def test_an_export_holds_the_profile_posts_replies_follows_and_sign_ins_as_docum
     assert sign_in["browser"].startswith("Werkzeug/")
     assert sign_in["address"] == "127.0.0.1"
 
+    [archive] = Path(jobs_app.config["EXPORT_DIR"]).iterdir()
+    assert archive.stat().st_mode & 0o777 == 0o600  # personal data: the site's user only
+    assert archive.parent.stat().st_mode & 0o777 == 0o700
+
     [email] = smtp.inbox.wait_for(1)
     assert email["To"] == "alice@example.com"
     assert email["Subject"] == "Your Microblog data export is ready"

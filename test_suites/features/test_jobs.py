@@ -270,3 +270,43 @@ def test_a_jobs_queue_that_is_neither_a_thread_nor_redis_is_refused(monkeypatch,
     monkeypatch.setenv("JOBS_QUEUE_URL", raw)
     with pytest.raises(ConfigError, match="JOBS_QUEUE_URL"):
         assert Config.JOBS_QUEUE
+
+
+def test_the_rq_worker_runs_what_the_site_queued_and_its_upkeep(make_app, smtp, tmp_path):
+    """``flask jobs worker --burst``, in this process, on a real Redis."""
+    import signal
+
+    from testkit.services.processes import unavailable
+    from testkit.services.redis import RedisUnavailable, redis_server
+
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with redis_server() as redis_url:
+            app = make_app(
+                mail_port=smtp.port,
+                SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'site.db'}",
+                EXPORT_DIR=str(tmp_path / "exports"),
+                RATELIMIT_STORAGE_URI=redis_url,  # the jobs' queue too
+                JOB_STALL_SECONDS=STALL,
+            )
+            with app.app_context():
+                db.create_all()
+                make_user("alice")
+            client = app.test_client()
+            Auth(client).login("alice")
+            assert submit(client, "/account/export", {}).status_code == 302
+            assert client.get("/account/export/status").get_json()["state"] == "queued"
+
+            result = app.test_cli_runner().invoke(
+                args=["jobs", "worker", "--burst", "--nice", "0"]
+            )
+            assert result.exit_code == 0, result.output
+            assert "Job worker " in result.output
+            assert client.get("/account/export/status").get_json()["state"] == "done"
+            [ready] = smtp.inbox.wait_for(1)
+            assert ready["Subject"] == "Your Microblog data export is ready"
+    except RedisUnavailable as reason:
+        unavailable(f"the RQ worker's test needs Redis: {reason}")
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
