@@ -170,7 +170,8 @@ def measure_feed(base: str, exporter: Exporter, worker: int, args: argparse.Name
             rate = summary["requests"] / (summary["duration_us"] / 1e6)
             rates[label].append(rate)
             during = (
-                f"; {count[0]} exports, one under way {exporting_seconds[0] / args.duration:.0%} "
+                f"; {count[0]} exports, one under way "
+                f"{min(exporting_seconds[0] / args.duration, 1):.0%} "
                 "of the time"
                 if exporting
                 else ""
