@@ -8,6 +8,7 @@ real worker is test_suites/system/test_jobs.py's.
 
 import json
 import re
+import signal
 from datetime import timedelta
 
 import pytest
@@ -20,7 +21,8 @@ from app.jobs.models import EXPORT, RUNNING, Job
 from app.jobs.runner import recover_stalled
 from testkit.apps import log_text
 from testkit.clients import Auth, make_user, page_text, submit
-from testkit.services.processes import free_port, wait_until
+from testkit.services.processes import free_port, unavailable, wait_until
+from testkit.services.redis import RedisUnavailable, redis_server
 from testkit.services.smtp import SmtpSink, body_of, context_of
 
 STALL = 5  # JOB_STALL_SECONDS of these tests
@@ -274,10 +276,6 @@ def test_a_jobs_queue_that_is_neither_a_thread_nor_redis_is_refused(monkeypatch,
 
 def test_the_rq_worker_runs_what_the_site_queued_and_its_upkeep(make_app, smtp, tmp_path):
     """``flask jobs worker --burst``, in this process, on a real Redis."""
-    import signal
-
-    from testkit.services.processes import unavailable
-    from testkit.services.redis import RedisUnavailable, redis_server
 
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
