@@ -1,7 +1,7 @@
 """jobs: background jobs (data exports, account deletions)
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-03 16:20:00.000000
 
 One row per job (app/jobs/models.py): whose it is, its kind and state, its
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0008'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
