@@ -192,6 +192,30 @@ class derived:  # noqa: N801 - reads like a declaration, as env(...) does
         return self.compute(owner)
 
 
+REDIS_SCHEMES = ("redis://", "rediss://")
+THREAD_QUEUE = "thread"
+
+
+def parse_job_queue(name: str, raw: str) -> str:
+    """``thread`` (a background thread in each process) or a Redis URL (RQ)."""
+    value = raw.strip()
+    if value.lower() == THREAD_QUEUE:
+        return THREAD_QUEUE
+    if not value.startswith(REDIS_SCHEMES):
+        raise ConfigError(
+            f"{name}={raw!r} is neither 'thread' nor a Redis URL (redis://host:6379/0)"
+        )
+    return value
+
+
+def job_queue(config: type) -> str:
+    """JOBS_QUEUE_URL, or else the rate limits' Redis, or else a thread of each process."""
+    if config.JOBS_QUEUE_URL:
+        return config.JOBS_QUEUE_URL
+    storage = config.RATELIMIT_STORAGE_URI
+    return storage if storage.startswith(REDIS_SCHEMES) else THREAD_QUEUE
+
+
 def rate_limit_storage_options(config: type) -> dict[str, object]:
     """Storage errors raised as limits' StorageError; a Redis that does not answer
     costs a request a second at most, not a worker hung on a dead connection."""
@@ -297,3 +321,17 @@ class Config:
     # once it answers again.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_STORAGE_OPTIONS = derived(rate_limit_storage_options)
+
+    # Background jobs (docs/jobs.md): exports and account deletions. Unset, the queue
+    # is RQ on the rate limits' Redis when they use one, else a thread of each process.
+    JOBS_QUEUE_URL = env(None, parse_job_queue)
+    JOBS_QUEUE = derived(job_queue)
+    # A job is tried this many times when its worker stops under it or it fails.
+    JOB_MAX_ATTEMPTS = env(3, parse_positive)
+    # A running job that has not reported progress for this long lost its worker.
+    JOB_STALL_SECONDS = env(60, parse_positive)
+    # Where exports are written (shared by the web servers and the workers).
+    EXPORT_DIR = env(str(BASE_DIR / "instance" / "exports"), parse_path)
+    EXPORT_DOWNLOAD_HOURS = env(24, parse_positive)
+    # Rows read (and held in memory) at a time while an export is written.
+    EXPORT_BATCH_SIZE = env(500, parse_positive)

@@ -5,9 +5,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import (
     account,
+    account_data,
     api,
     auth,
     database,
+    jobs,
     mail,
     main,
     metrics,
@@ -53,6 +55,9 @@ def create_app(config_class: type = Config) -> Flask:
     headers.init_app(app)
     templating.init_app(app)
     search_index.init_app(app)
+    # The job queue, then the kinds of job the data pages run on it.
+    jobs.init_app(app)
+    account_data.init_app(app)
     # After reporting: the metrics count the work of its report sender too.
     metrics.init_app(app)
     return app
@@ -74,7 +79,9 @@ def register_extensions(app: Flask) -> None:
     database.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
-    rate_limits.init_app(app, auth.bp, account.bp, main.bp, posts.bp, *api.RESOURCES)
+    rate_limits.init_app(
+        app, auth.bp, account.bp, main.bp, posts.bp, account_data.bp, *api.RESOURCES
+    )
     bootstrap.init_app(app)
     login.init_app(app)
     login.login_view = "auth.login"
@@ -88,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(search.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(account_data.bp)
     app.register_blueprint(handlers.bp)
     # Its own blueprints, its OpenAPI document and its documentation page.
     api.init_app(app)

@@ -135,6 +135,8 @@ class ProductionLikeApps:
     def close(self) -> None:
         """Stop the mail senders and Sentry, drop the tables, close connections and log files."""
         for app, database in self.built:
+            # The jobs' thread first: a job it finishes may still send mail.
+            app.extensions["jobs"].stop()
             sender = app.extensions.get("mail_sender")
             if sender:
                 sender.stop()

@@ -239,6 +239,16 @@ class LiveClient:
     ) -> Reply:
         return self._open(path, urllib.parse.urlencode(data).encode(), headers)
 
+    def download(self, path: str) -> tuple[int, bytes]:
+        """GET a file (an export): the status and the body's bytes, undecoded."""
+        request = urllib.request.Request(self.base_url + path, headers=self.headers)  # noqa: S310
+        try:
+            with self._opener.open(request, timeout=self.timeout) as reply:
+                return reply.status, reply.read()
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, error.read()
+
     def csrf_token(self, path: str = "/login") -> str:
         """Read the CSRF token from a page, as a browser's form would carry it."""
         page = self.get(path)

@@ -5,7 +5,8 @@ app and database, as the Flask tutorial's fixtures do; ``database`` is SQLite, a
 for the tests marked ``both_databases`` SQLite and PostgreSQL, one run each (see
 ``pytest_generate_tests``). ``make_app`` builds apps as production runs them,
 ``file_app`` one whose database many threads can reach, ``smtp`` a mail server,
-``sentry`` a local Sentry stand-in.
+``sentry`` a local Sentry stand-in, ``jobs_app`` an app whose background jobs run
+(exports, account deletions).
 
 PostgreSQL comes from TEST_DATABASE_URL (a server where the tests may create and
 drop databases) or from a private server started for the session; without
@@ -147,6 +148,7 @@ def app(app_settings: dict[str, object], database: TestDatabase) -> Iterator[Fla
         database.reset()
         yield app
         database.release()
+    app.extensions["jobs"].stop()
     # With MAIL_SERVER among the settings: what is queued is sent (or fails) now, while
     # the test's mail server (set up before the app) still runs.
     sender = app.extensions.get("mail_sender")
@@ -188,6 +190,7 @@ def file_app(tmp_path: Path, database: TestDatabase) -> Iterator[Flask]:
     with app.app_context():
         database.reset()
     yield app
+    app.extensions["jobs"].stop()
     with app.app_context():
         database.release()
 
@@ -217,3 +220,36 @@ def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     apps = ProductionLikeApps(tmp_path / "logs")
     yield apps
     apps.close()
+
+
+@pytest.fixture
+def job_settings() -> dict[str, object]:
+    """Override in a test module (or parametrize) to change ``jobs_app``'s config."""
+    return {}
+
+
+@pytest.fixture
+def jobs_app(
+    smtp: SmtpSink,
+    make_app: Callable[..., Flask],
+    database: TestDatabase,
+    tmp_path: Path,
+    job_settings: dict[str, object],
+) -> Flask:
+    """An app as production runs it whose jobs run in its thread (JOBS_QUEUE=thread).
+
+    Its database is a file for SQLite (the jobs' thread has a connection of its
+    own), its exports go to ``tmp_path``, and its mail (the person's and the error
+    reports) to ``smtp``. Links in its emails point at https://blog.example.com.
+    """
+    app = make_app(
+        mail_port=smtp.port,
+        SQLALCHEMY_DATABASE_URI=database.url(tmp_path),
+        EXPORT_DIR=str(tmp_path / "exports"),
+        SITE_URL="https://blog.example.com",
+        JOBS_QUEUE_URL="thread",
+        **job_settings,
+    )
+    with app.app_context():
+        database.reset()
+    return app

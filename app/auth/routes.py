@@ -32,6 +32,7 @@ from app.auth.forms import (
 from app.auth.redirects import is_safe_redirect
 from app.auth.sessions import end_every_login, sign_in, sign_out
 from app.extensions import db
+from app.jobs import deletion_under_way
 from app.models import User
 from app.security.rate_limits import (
     attempt_allowed_on_account,
@@ -43,6 +44,8 @@ from app.security.rate_limits import (
 bp = Blueprint("auth", __name__)
 
 LINK_SENT = "If an account uses that address, we have sent it a link."
+# Said only to someone who gave the account's password (or its reset link).
+BEING_DELETED = "This account is being deleted: it can no longer be signed in to."
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -78,6 +81,9 @@ def login() -> Response | str:
         if user is None or not allowed:
             flash("Invalid username or password", "danger")
             return redirect(url_for("auth.login", next=request.args.get("next")))
+        if deletion_under_way(user.id):
+            flash(BEING_DELETED, "info")
+            return redirect(url_for("auth.login"))
         target = request.args.get("next")
         sign_in(user, remember=form.remember_me.data)
         return redirect(target if is_safe_redirect(target) else url_for("main.index"))
@@ -146,6 +152,9 @@ def reset_password(token: str) -> Response | str:
             link_invalid=True,
         )
         return without_referrer(page)
+    if deletion_under_way(user.id):
+        flash(BEING_DELETED, "info")
+        return redirect(url_for("auth.login"))
     form = ResetPasswordForm()
     if form.validate_on_submit():
         if current_user.is_authenticated:

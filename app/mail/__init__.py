@@ -11,7 +11,7 @@ from flask import Flask, current_app
 
 from app.mail.sender import Email, MailSender, MailSettings
 
-__all__ = ["Email", "init_app", "send_email"]
+__all__ = ["Email", "init_app", "render_email", "send_email"]
 
 
 def init_app(app: Flask) -> None:
@@ -48,3 +48,12 @@ def send_email(mail: Email) -> None:
         )
     else:
         current_app.logger.warning("Email %r not sent: MAIL_SERVER is not set", mail.subject)
+
+
+def render_email(template: str, **context: object) -> str:
+    """A template of an email, rendered without the pages' context processors.
+
+    Those read the request (the layout's links): a background job sends mail
+    outside any request.
+    """
+    return current_app.jinja_env.get_template(template).render(**context)

@@ -4,7 +4,7 @@ Requests are counted through Flask's signals: ``request_started`` starts the
 clock, ``request_finished`` counts the response (error pages included) and
 ``got_request_exception`` the exceptions that became a 500. The mail sender
 counts its emails (error reports and digests, and mail to users), folded repeats
-and report queue through its tally. ``/metrics``
+and report queue through its tally; the job runner its runs of jobs through its own. ``/metrics``
 (``endpoint``) shows the numbers to the allowed scrapers.
 """
 
@@ -14,7 +14,7 @@ from flask import Flask, g, got_request_exception, request, request_finished, re
 from werkzeug.wrappers import Response
 
 from app.metrics import endpoint
-from app.metrics.instruments import Instruments, ReportTally
+from app.metrics.instruments import JOB_OUTCOMES, Instruments, JobMetrics, ReportTally
 from app.reporting.reports import type_name
 
 # Any other method a client invents is counted as "other": label values stay few.
@@ -32,6 +32,12 @@ def init_app(app: Flask) -> None:
     sender = app.extensions.get("mail_sender")  # app.mail's, for reports and other mail
     if sender is not None:
         sender.tally = ReportTally(instruments)
+    jobs = app.extensions.get("jobs")
+    if jobs is not None:
+        jobs.tally = JobMetrics(instruments)
+        for kind in jobs.kinds:
+            for outcome in JOB_OUTCOMES:
+                instruments.jobs.labels(kind, outcome)  # shown at 0 from the start
     app.register_blueprint(endpoint.bp)
 
 

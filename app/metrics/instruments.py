@@ -2,7 +2,12 @@
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from app.jobs.tally import JobTally
 from app.mail.sender import SenderTally
+
+JOB_OUTCOMES = ("done", "retried", "failed", "lost")
+# From a small export to a large one, and the lost jobs' zero.
+JOB_SECONDS_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800)
 
 
 class Instruments:
@@ -52,6 +57,19 @@ class Instruments:
             multiprocess_mode="livesum",
             registry=self.registry,
         )
+        self.jobs = Counter(
+            "microblog_jobs",
+            "Runs of background jobs ended, by kind and outcome (done, retried, failed, lost).",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
+        self.job_duration = Histogram(
+            "microblog_job_duration_seconds",
+            "Time a run of a background job took, by kind.",
+            ["kind"],
+            buckets=JOB_SECONDS_BUCKETS,
+            registry=self.registry,
+        )
         # Shown at 0 from the start, so that a rate() over them has a beginning.
         for outcome in ("sent", "failed"):
             for kind in ("report", "digest"):
@@ -85,3 +103,15 @@ class ReportTally(SenderTally):
             self.instruments.emails.labels(outcome).inc()
         else:
             self.instruments.error_emails.labels(kind, outcome).inc()
+
+
+class JobMetrics(JobTally):
+    """The job runner's work, counted."""
+
+    def __init__(self, instruments: Instruments) -> None:
+        self.instruments = instruments
+
+    def ended(self, kind: str, outcome: str, seconds: float) -> None:
+        self.instruments.jobs.labels(kind, outcome).inc()
+        if outcome != "lost":
+            self.instruments.job_duration.labels(kind).observe(seconds)

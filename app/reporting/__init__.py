@@ -6,17 +6,22 @@ storm control (``mailer``), the log file (``log_files``, as text or as JSON line
 ``json_lines``), Sentry (``sentry``, loaded only with a SENTRY_DSN) and the
 operator's ``flask send-test-report`` (``commands``). ``init_app`` wires them
 into an app; the mail sender itself is made by ``app.mail``, which shares it
-with other mail.
+with other mail. Background jobs are reported the same way (``jobs``,
+``reporting_job``): their lines and reports name the job where a request's name
+the request.
 """
 
+import contextlib
 import functools
 import logging
+from collections.abc import Iterator
 
 from flask import Flask
 from flask.logging import default_handler
 
 from app.reporting import commands, json_lines, request_ids
 from app.reporting.emails import ReportQueueHandler
+from app.reporting.jobs import JobContext, running_job
 from app.reporting.log_files import log_line_handler, note_handler_failure
 from app.reporting.request_ids import RequestIdFilter
 from app.security.redaction import config_secrets
@@ -65,3 +70,14 @@ def install(logger: logging.Logger, handler: logging.Handler) -> None:
     handler.handleError = functools.partial(note_handler_failure, handler)  # type: ignore[method-assign]
     handler.microblog = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
+
+
+@contextlib.contextmanager
+def reporting_job(app: Flask, job: JobContext) -> Iterator[None]:
+    """Report what fails in this block as ``job``'s failure: its log lines, email, Sentry event."""
+    with running_job(job), contextlib.ExitStack() as stack:
+        if "sentry" in app.extensions:
+            from app.reporting import sentry
+
+            stack.enter_context(sentry.job_scope(job))
+        yield

@@ -10,6 +10,7 @@ from flask import Flask, g, got_request_exception, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
 from app.reporting.escaping import ExcInfo, traceback_text
+from app.reporting.jobs import current_job
 from app.reporting.reports import (
     current_user_id,
     message_or_template,
@@ -31,6 +32,8 @@ FIELDS = [
     "path",
     "status",
     "user_id",
+    "job_id",
+    "job_kind",
     "exc_type",
 ]
 RENAMED = {"asctime": "time", "levelname": "level", "name": "logger", "exc_info": "traceback"}
@@ -94,6 +97,11 @@ class JsonLineFormatter(JsonFormatter):
             log_data["path"] = request.path
             log_data["status"] = g.get("response_status")
             log_data["user_id"] = current_user_id()
+        job = current_job()
+        if job is not None:
+            log_data["job_id"] = job.id
+            log_data["job_kind"] = job.kind
+            log_data["user_id"] = str(job.user_id)
         log_data["source"] = f"{record.pathname}:{record.lineno}"
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:

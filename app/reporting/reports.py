@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request, session
 
 from app.reporting.escaping import traceback_text
-from app.reporting.request_ids import client_request_id, current_request_id
+from app.reporting.jobs import current_job, job_context_lines
+from app.reporting.request_ids import client_request_id, current_reference, current_request_id
 from app.security.input_checks import has_body
 from app.security.redaction import masked_pairs, sensitive_values, strike
 
@@ -213,8 +214,15 @@ def submitted_field_names() -> str:
 
 
 def request_context_lines() -> list[tuple[str, str]]:
+    """The report's context: the job's (if one is being run or settled), then the request's."""
+    job = current_job()
+    lines = job_context_lines(job) if job is not None else []
     if not has_request_context():
-        return [("Request", "none (outside a web request)")]
+        return lines or [("Request", "none (outside a web request)")]
+    return lines + request_lines()
+
+
+def request_lines() -> list[tuple[str, str]]:
     user_agent = request.user_agent.string or "-"
     return [
         ("Request id", current_request_id() or "-"),
@@ -232,7 +240,13 @@ def request_context_lines() -> list[tuple[str, str]]:
 def build_report(record: logging.LogRecord, app_secrets: set[str]) -> Report:
     """A complete report for one ERROR record, with ``app_secrets`` struck out."""
     exc_type, exc, tb = record.exc_info or (None, None, None)
-    where = f" at {request.method} {request.path}" if has_request_context() else ""
+    job = current_job()
+    if job is not None:
+        where = f" in job {job.kind}"
+    elif has_request_context():
+        where = f" at {request.method} {request.path}"
+    else:
+        where = ""
     if exc_type is not None:
         subject = f"Microblog Failure: {exc_type.__name__}{where}"
         details = exception_text(record)
@@ -240,6 +254,8 @@ def build_report(record: logging.LogRecord, app_secrets: set[str]) -> Report:
         subject = f"Microblog Failure: {record.getMessage()}{where}"
         details = "(no traceback)"
     endpoint = request.endpoint if has_request_context() else None
+    if job is not None:
+        endpoint = f"job {job.kind}"  # a job's failures are grouped by its kind
     fingerprint = " | ".join(
         [exc_type.__qualname__ if exc_type else record.getMessage()[:100]]
         + [innermost_app_frame(tb) if tb else f"{record.pathname}:{record.lineno}"]
@@ -264,7 +280,7 @@ def build_report(record: logging.LogRecord, app_secrets: set[str]) -> Report:
         subject=one_line(strike(subject, secrets)),
         body=strike(body, secrets),
         fingerprint=fingerprint,
-        request_id=current_request_id() or "-",
+        request_id=current_reference() or "-",
     )
 
 
@@ -290,7 +306,7 @@ def incomplete_report(
         details = exception_text(record) if record.exc_info else "(no traceback)"
     except Exception:
         details = "(the traceback could not be formatted either)"
-    request_id = current_request_id() or "-"
+    request_id = current_reference() or "-"
     body = "\n".join(
         [
             f"{record.levelname}: {message_or_template(record)}",

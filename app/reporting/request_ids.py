@@ -7,6 +7,8 @@ import secrets
 from flask import Flask, current_app, g, has_request_context, request
 from werkzeug.wrappers import Response
 
+from app.reporting.jobs import current_job
+
 HEADER = "X-Request-ID"
 # A trusted proxy's id is kept only when it is short and plain, so that it can go
 # into a log line, an email header or a page without escaping or forging lines.
@@ -41,11 +43,21 @@ def return_request_id(response: Response) -> Response:
     return response
 
 
+def current_reference() -> str | None:
+    """The job's reference (``job-42``) while a job is run or settled, else the request id.
+
+    The job first: a request that settles a job (an account page finds it lost)
+    reports about the job, under the job's name.
+    """
+    job = current_job()
+    return job.reference if job is not None else current_request_id()
+
+
 class RequestIdFilter(logging.Filter):
-    """Stamp every record with the id of the request it was written in, or "-"."""
+    """Stamp every record with the id of the request (or job) it was written in, or "-"."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_id() or "-"
+        record.request_id = current_reference() or "-"
         return True
 
 

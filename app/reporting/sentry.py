@@ -8,8 +8,9 @@ reference on the 500 page) and the endpoint, and an event with the user id; all
 of it passes through the same redaction as the emails (``before_send``).
 """
 
+import contextlib
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -17,6 +18,7 @@ import sentry_sdk
 from flask import Flask, has_request_context, request
 from sentry_sdk.integrations.flask import FlaskIntegration
 
+from app.reporting.jobs import JobContext, current_job
 from app.reporting.reports import current_user_id, request_secrets
 from app.reporting.request_ids import current_request_id
 from app.security.redaction import scrub
@@ -75,6 +77,8 @@ def scrubbed_events(app_secrets: set[str], send_pii: bool) -> Callable[[Event, d
         # request, while the request is still live.
         if has_request_context():
             add_user_id(event)
+        elif current_job() is not None:
+            add_job_user_id(event, current_job())
         return scrubbed(event, app_secrets | request_secrets(), keep_user_fields=send_pii)
 
     return before_send
@@ -134,3 +138,19 @@ def add_user_id(event: Event) -> None:
     if user_id is not None:
         event.setdefault("tags", {})["user_id"] = user_id
         event.setdefault("user", {})["id"] = user_id
+
+
+def add_job_user_id(event: Event, job: JobContext) -> None:
+    event.setdefault("tags", {})["user_id"] = str(job.user_id)
+    event.setdefault("user", {})["id"] = str(job.user_id)
+
+
+@contextlib.contextmanager
+def job_scope(job: JobContext) -> Iterator[None]:
+    """Tag all the SDK sends while ``job`` runs, as ``tag_with_request`` tags a request's."""
+    with sentry_sdk.isolation_scope() as scope:
+        scope.set_tag("request_id", job.reference)
+        scope.set_tag("job_id", str(job.id))
+        scope.set_tag("job_kind", job.kind)
+        scope.set_tag("endpoint", f"job {job.kind}")
+        yield

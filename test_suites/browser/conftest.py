@@ -93,6 +93,8 @@ def server_environment(
         POSTS_PER_PAGE="5",
         # The journeys post forms quickly, like no person does.
         RATELIMIT_ENABLED="0",
+        # One post a batch: an export lasts long enough for its progress bar to be seen.
+        EXPORT_BATCH_SIZE="1",
     )
     upgrade_database(env)
     return env

@@ -67,6 +67,7 @@ class Hostile:
                 "tag": "own",
                 "token": "not-a-token",
                 "token_id": 1,
+                "job_id": 1,  # an export's download: nobody's here
             }
         self.anonymous = app.test_client()
         self.member = app.test_client()

@@ -6,15 +6,19 @@ Everything runs on loopback and is stopped at the end: PostgreSQL (schema made
 by ``flask db upgrade``), Redis (the rate limits' counts), a local SMTP server,
 two separate gunicorn instances of the real application plus testkit's failing
 routes with deploy/gunicorn.conf.py (two workers each, same SECRET_KEY, own log
-folders) and nginx with deploy/nginx/microblog.conf. Without nginx, PostgreSQL or
+folders), a job worker (``flask jobs worker``, RQ on the same Redis) and nginx with
+deploy/nginx/microblog.conf. Without nginx, PostgreSQL or
 Redis the checks are skipped with the reason, except in CI (CI=true), where that
 is a failure.
 """
 
 import contextlib
+import io
+import json
 import os
 import re
 import urllib.parse
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +42,7 @@ from testkit.services.processes import unavailable, wait_until
 from testkit.services.production import production_environment, upgrade_database
 from testkit.services.redis import RedisUnavailable, redis_server
 from testkit.services.smtp import Inbox, context_of, smtp_sink
+from testkit.services.worker import job_worker
 
 pytestmark = pytest.mark.system
 
@@ -125,8 +130,12 @@ def cluster(tmp_path_factory, postgres_server_url: str) -> Iterator[Cluster]:
             RATELIMIT_STORAGE_URI=redis_url,
             RATELIMIT_AUTH=f"{AUTH_LIMIT} per minute",
             RATELIMIT_ACCOUNT=f"{ACCOUNT_LIMIT} per minute",
+            # The exports' folder, shared by both servers and the worker.
+            EXPORT_DIR=str(workdir / "exports"),
         )
         upgrade_database(environment)
+        # Jobs queued in the Redis of the rate limits (JOBS_QUEUE), run by one worker.
+        stack.enter_context(job_worker(environment, workdir / "worker.out"))
         instances = []
         for name in ("app1", "app2"):
             folder = workdir / name
@@ -288,3 +297,43 @@ def test_one_account_is_locked_across_both_servers_whatever_the_addresses(cluste
         f"both servers, then the right one twice: {answers}"
     )
     assert set(answers) == {(302, "/login")}
+
+
+def test_an_export_and_a_deletion_run_on_the_worker_whoever_served_them(cluster):
+    first, second = cluster.instances
+    # Registering and the deletion check a password: counted per address, so they
+    # come (straight to the servers, which trust the header) from an address of
+    # their own, not nginx's 127.0.0.1, whose allowance the other checks spend.
+    own_address = {"X-Forwarded-For": "203.0.113.200"}
+    direct = LiveClient(first.url, headers=own_address)
+    assert Auth(direct).register("leaver").status == 302
+    browser = direct.at(cluster.url)
+    for text in ("First words", "Last words #bye"):
+        assert browser.submit("/index", {"body": text}).status == 302
+    assert browser.submit("/account/export", {}).status == 302
+
+    def export_status() -> dict:
+        return json.loads(browser.get("/account/export/status").text)
+
+    done = wait_until(lambda: (found := export_status())["state"] == "done" and found, 60)
+    assert done, export_status()
+    # The file the worker wrote, downloaded from each server in turn.
+    for instance in cluster.instances:
+        status, data = browser.at(instance.url).download(done["download"])
+        assert status == 200
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            posts = json.loads(archive.read("posts.json"))
+        assert sorted(post["body"] for post in posts) == ["First words", "Last words #bye"]
+
+    asked = direct.at(second.url).submit("/account/delete", {"password": PASSWORD})
+    assert (asked.status, asked.headers["Location"]) == (302, "/login")
+    assert wait_until(lambda: cluster.count_users("leaver") == 0, 60)
+    subjects = [m["Subject"] for m in cluster.inbox.messages if m["To"] == "leaver@example.com"]
+    assert wait_until(
+        lambda: (
+            "Your Microblog account has been deleted"
+            in [m["Subject"] for m in cluster.inbox.messages if m["To"] == "leaver@example.com"]
+        ),
+        30,
+    ), subjects
+    print("\nexport made by the worker and downloaded from both servers; account deleted")
