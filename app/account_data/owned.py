@@ -22,6 +22,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, delete, func, literal, select, tuple_, update
 
+from app.api.tokens import ApiToken
 from app.auth.sessions import LoginSession
 from app.extensions import db
 from app.jobs.models import Job
@@ -220,6 +221,14 @@ def remove_jobs(user_id: int) -> None:
     db.session.execute(delete(Job).where(Job.user_id == user_id))
 
 
+def count_tokens(user_id: int) -> int:
+    return count_of(select(ApiToken.id).where(ApiToken.user_id == user_id))
+
+
+def remove_tokens(user_id: int) -> None:
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+
+
 OWNED = [
     Owned(
         "posts",
@@ -256,6 +265,14 @@ OWNED = [
         count_logins,
         remove_logins,
         login_batches,
+    ),
+    Owned(
+        "api_tokens",
+        "Your API tokens",
+        "Scripts and apps that use them are refused from then on.",
+        ("api_token",),
+        count_tokens,
+        remove_tokens,
     ),
     Owned(
         "exports",

@@ -16,11 +16,13 @@ from flask.testing import FlaskClient
 
 from app.account_data import deletion, owned
 from app.account_data.owned import OWNED
+from app.api.tokens import ApiToken
 from app.auth import password_reset
 from app.auth.sessions import LoginSession
 from app.extensions import db
 from app.jobs.models import ACCOUNT_DELETION, EXPORT, Job
 from app.models import Post, User, followers, post_tags
+from testkit.api_clients import bearer, obtain_token
 from testkit.apps import log_text
 from testkit.clients import (
     PASSWORD,
@@ -67,6 +69,7 @@ def rows_of(app: Flask, user_id: int) -> dict[str, int]:
                 (followers.c.follower_id == user_id) | (followers.c.followed_id == user_id),
             ),
             "login_session": count(LoginSession.__table__, LoginSession.user_id == user_id),
+            "api_token": count(ApiToken.__table__, ApiToken.user_id == user_id),
             "job": count(Job.__table__, Job.user_id == user_id),
         }
 
@@ -135,6 +138,7 @@ def test_deleting_an_account_removes_all_it_owns_signs_it_out_everywhere_and_fre
     here, elsewhere = jobs_app.test_client(), jobs_app.test_client()
     Auth(here).login("alice")
     Auth(elsewhere).login("alice")
+    token = obtain_token(jobs_app.test_client())
     assert submit(here, "/account/export", {}).status_code == 302
     assert wait_until(lambda: exports(jobs_app), 30)
     [export_file] = exports(jobs_app)
@@ -149,8 +153,10 @@ def test_deleting_an_account_removes_all_it_owns_signs_it_out_everywhere_and_fre
         "post": 0,
         "followers": 0,
         "login_session": 0,
+        "api_token": 0,
         "job": 0,
     }
+    assert jobs_app.test_client().get("/api/v1/me", headers=bearer(token)).status_code == 401
     assert not is_logged_in(here)
     assert not is_logged_in(elsewhere)
     assert not export_file.exists()
