@@ -2,43 +2,19 @@
 
 import re
 
-from flask import Blueprint, abort, current_app, render_template, request
-from sqlalchemy import bindparam
+from flask import Blueprint, abort, render_template, request
 
-from app.extensions import db
 from app.pagination import Page, requested_page
-from app.posts.queries import POST_COLUMNS, post
 from app.search import queries
-from app.search.query import MAX_QUERY_LENGTH, Search, fts5_query, parse, websearch_text
+from app.search.query import MAX_QUERY_LENGTH, Search, parse
+from app.search.results import FoundPosts, people_named
 from app.templating import shown_people, shown_posts
 
 bp = Blueprint("search", __name__)
 
 PEOPLE_SHOWN = 5
-# What a name can hold (app/auth/forms.py); "@alice" looks for alice.
-NAME_TEXT = re.compile(r"@?([A-Za-z0-9_.-]+)")
 TOO_LONG = f"Search for at most {MAX_QUERY_LENGTH} characters."
 MARKED = re.compile(f"{queries.START}(.*?){queries.STOP}", re.S)
-POSTS_BY_ID = POST_COLUMNS.where(post.c.id.in_(bindparam("ids", expanding=True)))
-# Each backend's spelling of a search, its ranked statement and its marking statement.
-BY_DIALECT = {
-    "sqlite": (fts5_query, queries.SQLITE_RANKED, queries.SQLITE_MARKED),
-    "postgresql": (websearch_text, queries.POSTGRESQL_RANKED, queries.POSTGRESQL_MARKED),
-}
-
-
-def like_pattern(text: str) -> str:
-    """``text`` matched literally by LIKE (with ESCAPE '\\')."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def people_named(text: str) -> list:
-    found = NAME_TEXT.fullmatch(text.strip())
-    if found is None:
-        return []
-    name = like_pattern(found.group(1).lower())
-    params = {"contains": f"%{name}%", "prefix": f"{name}%", "people_limit": PEOPLE_SHOWN}
-    return shown_people(db.session.execute(queries.PEOPLE, params))
 
 
 def marked_words(body: str, marked: str | None) -> frozenset[str]:
@@ -50,31 +26,10 @@ def marked_words(body: str, marked: str | None) -> frozenset[str]:
 
 def posts_found(search: Search, number: int) -> Page:
     """The page ``number`` of the posts that match, best first, each with its marks."""
-    per_page = current_app.config["POSTS_PER_PAGE"]
-    spelled, ranked, marked = BY_DIALECT[db.session.get_bind().dialect.name]
-    query = spelled(search)
-    params = {
-        "query": query,
-        "candidates": queries.CANDIDATES,
-        "page_limit": per_page + 1,
-        "page_offset": (number - 1) * per_page,
-    }
-    ids = list(db.session.scalars(ranked, params))
-    shown_ids = ids[:per_page]
-    if not shown_ids:
-        return Page([], number, False)
-    marks_params = {
-        "query": query,
-        "ids": shown_ids,
-        "lowest": min(shown_ids),
-        "highest": max(shown_ids),
-        **queries.MARKS,
-    }
-    marks = dict(db.session.execute(marked, marks_params).all())
-    rows = {row.id: row for row in db.session.execute(POSTS_BY_ID, {"ids": shown_ids})}
-    in_order = [rows[id_] for id_ in shown_ids if id_ in rows]
-    words = {row.id: marked_words(row.body, marks.get(row.id)) for row in in_order}
-    return Page(shown_posts(in_order, words), number, len(ids) > per_page)
+    found = FoundPosts(search, number)
+    marks = found.marks()
+    words = {row.id: marked_words(row.body, marks.get(row.id)) for row in found.rows}
+    return Page(shown_posts(found.rows, words), number, found.has_more)
 
 
 @bp.route("/search")
@@ -84,7 +39,7 @@ def search() -> str:
         abort(400, description=TOO_LONG)
     wanted = parse(text)
     number = requested_page()
-    people = people_named(text) if text.strip() and number == 1 else []
+    people = shown_people(people_named(text, PEOPLE_SHOWN)) if text.strip() and number == 1 else []
     posts = Page([], number, False) if wanted.is_empty else posts_found(wanted, number)
     if number > 1 and not posts.items:
         abort(404)
