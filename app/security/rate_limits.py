@@ -57,6 +57,16 @@ TOO_MANY_CALLS = (
 EVERY_METHOD_COUNTED = "rate_limit_every_method"
 
 
+def limiter_decorator(
+    limit_value: Callable[[], str], shared_scope: str | None, **options: Any
+) -> Callable[[View], View]:
+    """Flask-Limiter's decorator for ``limit_value``: the view's own, or one shared by the
+    views of ``shared_scope``."""
+    if shared_scope is None:
+        return limiter.limit(limit_value, **options)
+    return limiter.shared_limit(limit_value, shared_scope, **options)
+
+
 def limit_posts(
     limit_value: Callable[[], str],
     error_message: str,
@@ -70,11 +80,13 @@ def limit_posts(
     Any other method goes straight to the view: the limiter would only find that
     none of its limits applies.
     """
-    options = {"key_func": key_func, "methods": [LIMITED_METHOD], "error_message": error_message}
-    if shared_scope is None:
-        decorate = limiter.limit(limit_value, **options)
-    else:
-        decorate = limiter.shared_limit(limit_value, shared_scope, **options)
+    decorate = limiter_decorator(
+        limit_value,
+        shared_scope,
+        key_func=key_func,
+        methods=[LIMITED_METHOD],
+        error_message=error_message,
+    )
 
     def decorator(view: View) -> View:
         limited = decorate(view)
@@ -98,11 +110,9 @@ def limit_requests(
 ) -> Callable[[View], View]:
     """A view decorator: every call of the view, whatever its method, counts against
     ``limit_value`` per ``key_func`` (shared by the views of ``shared_scope``)."""
-    options = {"key_func": key_func, "error_message": error_message}
-    if shared_scope is None:
-        decorate = limiter.limit(limit_value, **options)
-    else:
-        decorate = limiter.shared_limit(limit_value, shared_scope, **options)
+    decorate = limiter_decorator(
+        limit_value, shared_scope, key_func=key_func, error_message=error_message
+    )
 
     def decorator(view: View) -> View:
         limited = decorate(view)
