@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from flask import Flask
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeDecorator
 
 from app.extensions import db
@@ -34,6 +35,30 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# Which constraint an IntegrityError broke, by the code each driver gives:
+# PostgreSQL's SQLSTATE, SQLite's extended result code (Python 3.11+).
+PG_UNIQUE_VIOLATION = "23505"
+PG_FOREIGN_KEY_VIOLATION = "23503"
+SQLITE_UNIQUE_VIOLATION = "SQLITE_CONSTRAINT_UNIQUE"
+SQLITE_FOREIGN_KEY_VIOLATION = "SQLITE_CONSTRAINT_FOREIGNKEY"
+
+
+def _violates(error: IntegrityError, sqlstate: str, sqlite_name: str) -> bool:
+    cause = error.orig
+    return (
+        getattr(cause, "sqlstate", None) == sqlstate
+        or getattr(cause, "sqlite_errorname", None) == sqlite_name
+    )
+
+
+def is_unique_violation(error: IntegrityError) -> bool:
+    return _violates(error, PG_UNIQUE_VIOLATION, SQLITE_UNIQUE_VIOLATION)
+
+
+def is_foreign_key_violation(error: IntegrityError) -> bool:
+    return _violates(error, PG_FOREIGN_KEY_VIOLATION, SQLITE_FOREIGN_KEY_VIOLATION)
 
 
 def _configure_sqlite_connection(

@@ -20,22 +20,13 @@ from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from werkzeug.exceptions import NotFound
 
 from app.auth.sessions import sign_out
+from app.database import is_foreign_key_violation
 from app.errors.handlers import error_response
 from app.extensions import db
 from app.models import User
 
 ACCOUNT_GONE = "Your account has been deleted."
 ROW_GONE = "What you acted on no longer exists: it was deleted meanwhile."
-PG_FOREIGN_KEY_VIOLATION = "23503"
-SQLITE_FOREIGN_KEY_VIOLATION = "SQLITE_CONSTRAINT_FOREIGNKEY"
-
-
-def is_foreign_key_violation(error: IntegrityError) -> bool:
-    cause = error.orig
-    return (
-        getattr(cause, "sqlstate", None) == PG_FOREIGN_KEY_VIOLATION
-        or getattr(cause, "sqlite_errorname", None) == SQLITE_FOREIGN_KEY_VIOLATION
-    )
 
 
 def signed_in_account_is_gone() -> bool:

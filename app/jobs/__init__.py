@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.database import is_unique_violation
 from app.extensions import db
 from app.jobs import worker
 from app.jobs.kinds import JobKind
@@ -60,6 +61,8 @@ def start(kind: str, user_id: int, along: Callable[[], object] | None = None) ->
     ``along`` runs in the same transaction (a deletion signs the person out
     everywhere with it). The partial unique index on the job table decides a
     race between two requests: the loser's transaction is rolled back whole.
+    The winner's job may be over by the time the loser learns it lost, so the
+    broken constraint, not a look for a job under way, tells the loser.
     """
     job = Job(kind=kind, user_id=user_id, max_attempts=current_app.config["JOB_MAX_ATTEMPTS"])
     try:
@@ -68,10 +71,10 @@ def start(kind: str, user_id: int, along: Callable[[], object] | None = None) ->
         if along is not None:
             along()
         db.session.commit()
-    except IntegrityError:
+    except IntegrityError as error:
         db.session.rollback()
-        if active_job(kind, user_id) is None:
-            raise  # not the index of jobs under way: the account itself is gone
+        if not is_unique_violation(error):
+            raise  # the account itself is gone: answered by app.account_data.races
         return None
     current_app.extensions["jobs"].send(job.id)
     return job

@@ -192,6 +192,35 @@ def test_an_export_asked_from_two_tabs_at_once_is_one_job(jobs_app):
 
 
 @pytest.mark.both_databases
+def test_a_tab_that_lost_the_race_to_a_job_over_by_now_is_told_it_is_under_way(
+    jobs_app, monkeypatch
+):
+    """The loser of the race learns it lost only after the winner's job has ended (the
+    winner's thread ran it meanwhile): still one job, and the loser's page, not a 500."""
+    with jobs_app.app_context():
+        alice = make_user("alice")
+        db.session.add(Job(kind=EXPORT, user_id=alice.id, max_attempts=3))
+        db.session.commit()
+    client = jobs_app.test_client()
+    Auth(client).login("alice")
+    rollback = db.session.rollback
+
+    def rollback_as_the_winner_finishes() -> None:
+        rollback()
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(Job).values(state=DONE))
+
+    monkeypatch.setattr(db.session, "rollback", rollback_as_the_winner_finishes)
+    reply = start_export(client)
+    monkeypatch.undo()
+
+    assert (reply.status_code, reply.headers["Location"]) == (302, EXPORT_PAGE)
+    assert "An export of your data is already being made." in page_text(client.get(EXPORT_PAGE))
+    with jobs_app.app_context():
+        assert db.session.scalars(sa.select(Job.state)).all() == [DONE]
+
+
+@pytest.mark.both_databases
 def test_the_database_refuses_a_second_job_of_a_kind_under_way(jobs_app):
     with jobs_app.app_context():
         alice = make_user("alice")
