@@ -9,7 +9,9 @@ from app import (
     database,
     mail,
     main,
+    messages,
     metrics,
+    notifications,
     posts,
     reporting,
     search,
@@ -19,6 +21,7 @@ from app.application import Microblog
 from app.auth import password_reset, sessions
 from app.errors import debugging, handlers
 from app.extensions import bootstrap, csrf, db, login, migrate
+from app.notifications import poll as unread_poll
 from app.search import index as search_index
 from app.security import headers, input_checks, rate_limits, secret_key
 from config import Config
@@ -54,6 +57,8 @@ def create_app(config_class: type = Config) -> Flask:
     search_index.init_app(app)
     # After reporting: the metrics count the work of its report sender too.
     metrics.init_app(app)
+    # Last, around everything: the unread counts' poll is mostly answered before Flask.
+    unread_poll.init_app(app)
     return app
 
 
@@ -73,7 +78,7 @@ def register_extensions(app: Flask) -> None:
     database.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
-    rate_limits.init_app(app, auth.bp, account.bp, main.bp, posts.bp)
+    rate_limits.init_app(app, auth.bp, account.bp, main.bp, posts.bp, messages.bp)
     bootstrap.init_app(app)
     login.init_app(app)
     login.login_view = "auth.login"
@@ -85,6 +90,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main.bp)
     app.register_blueprint(posts.bp)
     app.register_blueprint(search.bp)
+    app.register_blueprint(messages.bp)
+    app.register_blueprint(notifications.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(handlers.bp)

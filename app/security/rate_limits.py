@@ -4,7 +4,9 @@ The limits are declared on the views they guard: ``limit_password_attempts``
 (per address) on every POST that checks or sets a password (``app/auth/routes.py``,
 ``app/account/routes.py``), ``limit_writing`` (per signed-in user) on every POST
 that writes, edits or deletes a post (``app/main/routes.py``,
-``app/posts/routes.py``); looking at a form (GET) is never limited. Two more
+``app/posts/routes.py``), ``limit_messaging`` (per signed-in user) on sending a
+private message (``app/messages/routes.py``); looking at a form (GET) is never
+limited. Two more
 counts are kept by the views themselves (``count_attempt``): sign-in attempts per
 target account, and password reset requests per client and per address asked for.
 
@@ -45,6 +47,7 @@ View = Callable[..., Any]
 
 TOO_MANY_ATTEMPTS = "Too many attempts from your address. Please wait a little and try again."
 TOO_MANY_POSTS = "You are posting faster than this site allows. Please wait a little."
+TOO_MANY_MESSAGES = "You are sending messages faster than this site allows. Please wait a little."
 
 
 def limit_posts(
@@ -117,6 +120,17 @@ def writer() -> str:
 # one allowance for all of them.
 limit_writing = limit_posts(
     writing_limit, error_message=TOO_MANY_POSTS, key_func=writer, shared_scope="writing"
+)
+
+
+def messaging_limit() -> str:
+    return current_app.config["RATELIMIT_MESSAGES"]
+
+
+# On sending a private message, per signed-in user, whoever the messages go to: an
+# allowance of its own, so that writing posts does not spend it, nor the other way.
+limit_messaging = limit_posts(
+    messaging_limit, error_message=TOO_MANY_MESSAGES, key_func=writer, shared_scope="messaging"
 )
 
 
