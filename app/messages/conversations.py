@@ -79,26 +79,22 @@ def record_on_both_sides(
 ) -> None:
     """Each side's last message is this one; the recipient's last received one too.
 
-    One statement for both sides, which makes them at the first message.
+    One statement for both sides, which makes them at the first message. Its rows go
+    in the order of their user ids, whoever writes: two people writing to each
+    other at once lock the two rows in the same order, never each waiting for the
+    other (a deadlock, on PostgreSQL).
     """
-    sides = dialect_insert(member).values(
-        [
-            {
-                "user_id": sender_id,
-                "other_id": recipient_id,
-                "conversation_id": conversation_id,
-                "last_message_id": message_id,
-                "last_received_id": 0,
-            },
-            {
-                "user_id": recipient_id,
-                "other_id": sender_id,
-                "conversation_id": conversation_id,
-                "last_message_id": message_id,
-                "last_received_id": message_id,
-            },
-        ]
-    )
+    rows = [
+        {
+            "user_id": user_id,
+            "other_id": other_id,
+            "conversation_id": conversation_id,
+            "last_message_id": message_id,
+            "last_received_id": message_id if user_id == recipient_id else 0,
+        }
+        for user_id, other_id in sorted([(sender_id, recipient_id), (recipient_id, sender_id)])
+    ]
+    sides = dialect_insert(member).values(rows)
     db.session.execute(
         sides.on_conflict_do_update(
             index_elements=[member.c.user_id, member.c.other_id],

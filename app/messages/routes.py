@@ -73,13 +73,10 @@ def sent(form: MessageForm, other: Row[Any]) -> bool:
         abort(400, description=FORM_ALTERED)
     if not valid:
         return False
-    if other.blocking or other.blocked:
-        refusal = (
-            f"You have blocked {other.username}: unblock them to send a message."
-            if other.blocking
-            else CANNOT_MESSAGE
-        )
-        form.body.errors = [*form.body.errors, refusal]
+    if other.blocking:
+        return False  # the page says why, beside its Unblock button
+    if other.blocked:
+        form.body.errors = [*form.body.errors, CANNOT_MESSAGE]
         return False
     send_message(
         current_user.id, other.id, other.conversation_id, form.body.data, form.submission.data

@@ -15,9 +15,9 @@ newest first through (conversation_id, id); (sender_id, submission) is unique, s
 a form sent twice is one message. conversation_member: each person's side of a
 conversation, with the ids of its last message (the Messages page's order, through
 (user_id, last_message_id)), of the last one received and the last one read (the
-unread ones are indexed on their own). notification: who is told what, by whom;
-the unread ones indexed on their own, and unique per (user, actor, kind) for the
-follows and messages while unread.
+unread ones are indexed on their own). notification: who is told what, by whom,
+read through (user_id, id) and the unread ones through (user_id, read_at, id);
+unique per (user, actor, kind) for the follows and messages while unread.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -30,7 +30,6 @@ branch_labels = None
 depends_on = None
 
 UNREAD_CONVERSATION = sa.text('last_received_id > last_read_id')
-NOT_READ = sa.text('read_at IS NULL')
 NOT_READ_WITHOUT_POST = sa.text('read_at IS NULL AND post_id IS NULL')
 
 
@@ -99,7 +98,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notification'))
     )
     op.create_index('ix_notification_user_id_id', 'notification', ['user_id', 'id'], unique=False)
-    op.create_index('ix_notification_unread', 'notification', ['user_id', 'id'], unique=False, sqlite_where=NOT_READ, postgresql_where=NOT_READ)
+    op.create_index('ix_notification_user_id_read_at_id', 'notification', ['user_id', 'read_at', 'id'], unique=False)
     op.create_index('uq_notification_unread_by_actor', 'notification', ['user_id', 'actor_id', 'kind'], unique=True, sqlite_where=NOT_READ_WITHOUT_POST, postgresql_where=NOT_READ_WITHOUT_POST)
 
 
