@@ -210,9 +210,12 @@ def test_the_navigation_bar_shows_each_count_with_its_name_for_screen_readers(
         page,
         re.S,
     ).group(0)
-    assert '<span class="nav-counted-name">Notifications</span>' in badge
+    assert '<span class="visually-hidden">Notifications</span>' in badge
     assert '<span data-unread-count>1</span><span class="visually-hidden"> unread</span>' in badge
     assert re.search(r'data-unread="messages" hidden>', page)
+    # Written once, shown beside the phone's menu button or beside Log out.
+    assert page.count('href="/notifications" title="Notifications"') == 2
+    assert '<ul class="navbar-nav flex-row ms-auto me-2 d-sm-none">' in page
     assert 'data-unread-url="/notifications/unread"' in page
     assert 'data-unread-seconds="30"' in page
     assert '<script src="/static/unread-counts.js" defer></script>' in page
