@@ -154,7 +154,7 @@ class UnreadCounts(NamedTuple):
 
     @property
     def state(self) -> str:
-        """The two counts as one value, for the poll (app.notifications.routes)."""
+        """The two counts as one value: what the poll names (app.notifications.poll)."""
         return f"{self.messages}.{self.notifications}"
 
 

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from app.account import queries
 from app.account.forms import ChangePasswordForm, EditProfileForm
 from app.auth.forms import commit_unless_taken
-from app.auth.redirects import is_safe_redirect
+from app.auth.redirects import back_to_form_page_or
 from app.auth.sessions import keep_only_this_login, logins_of
 from app.extensions import db
 from app.models import User
@@ -90,14 +90,6 @@ def person_or_404(username: str) -> User:
     return User.by_username(username) or abort(404)
 
 
-def back_to_list_or(person: User) -> Response:
-    """Back to the list of blocked people when the button was there, else to the profile."""
-    target = request.form.get("next")
-    if is_safe_redirect(target):
-        return redirect(target)
-    return redirect(url_for("main.user", username=person.username))
-
-
 @bp.route("/block/<username>", methods=["POST"])
 @login_required
 def block(username: str) -> Response:
@@ -125,7 +117,8 @@ def unblock(username: str) -> Response:
         current_user.unblock(person)
         db.session.commit()
         flash(f"You have unblocked {person.username}.", "info")
-    return back_to_list_or(person)
+    # Back to the list of blocked people when the button was there.
+    return back_to_form_page_or(url_for("main.user", username=person.username))
 
 
 @bp.route("/blocked")

@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import Row, Select
 from werkzeug.wrappers import Response
 
-from app.auth.redirects import is_safe_redirect
+from app.auth.redirects import back_to_form_page_or
 from app.database import utcnow
 from app.extensions import db
 from app.main import queries
@@ -149,14 +149,6 @@ def followed_by(username: str) -> str:
     )
 
 
-def back_to_page_or(profile: User) -> Response:
-    """Back to the page the button was on (a hover card names it), else to the profile."""
-    target = request.form.get("next")
-    if is_safe_redirect(target):
-        return redirect(target)
-    return redirect(url_for("main.user", username=profile.username))
-
-
 @bp.route("/follow/<username>", methods=["POST"])
 @login_required
 def follow(username: str) -> Response:
@@ -175,7 +167,7 @@ def follow(username: str) -> Response:
         flash("You cannot follow this user.", "warning")
     else:  # already following: a second click, another tab
         flash(f"You are following {profile.username}.", "success")
-    return back_to_page_or(profile)
+    return back_to_form_page_or(url_for("main.user", username=profile.username))
 
 
 @bp.route("/unfollow/<username>", methods=["POST"])
@@ -188,7 +180,7 @@ def unfollow(username: str) -> Response:
         current_user.unfollow(profile)
         db.session.commit()
         flash(f"You are no longer following {profile.username}.", "info")
-    return back_to_page_or(profile)
+    return back_to_form_page_or(url_for("main.user", username=profile.username))
 
 
 @bp.route("/favicon.ico")
