@@ -157,9 +157,8 @@ class UnreadCountsPoll:
         """The login key a session cookie holds and when it was signed, read as Flask reads
         the cookie (the app's own signing serializer); None if it holds no login or
         does not verify."""
+        # Never None: the app always has a secret key (app.security.secret_key).
         serializer = self.app.session_interface.get_signing_serializer(self.app)
-        if serializer is None:
-            return None
         try:
             session, signed_at = serializer.loads(cookie, return_timestamp=True)
         except BadData:

@@ -257,6 +257,13 @@ def test_the_database_itself_refuses_a_second_block_of_a_pair(alice):
     assert block_rows() == [("alice", "bob")]
 
 
+def test_blocking_yourself_is_a_value_error_and_stores_nothing(alice):
+    with pytest.raises(ValueError, match="block themselves"):
+        alice.block(alice)
+    db.session.commit()
+    assert block_rows() == []
+
+
 @pytest.mark.both_databases
 def test_a_double_click_on_block_keeps_one_row(client, logged_in, bob):
     form = {"csrf_token": csrf_token(client, "/user/bob")}
