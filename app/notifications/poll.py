@@ -3,8 +3,9 @@
 Every open page asks for its navigation bar's counts every UNREAD_POLL_SECONDS
 (static/unread-counts.js), so this one request is most of what idle tabs send.
 Through Flask a signed-in request costs its session, Flask-Login's user (an ORM
-object loaded with its login) and a dozen hooks: the view alone managed 0.27 of
-bare Flask's req/s, against 0.6 or more asked for (docs/performance.md).
+object loaded with its login) and a dozen hooks: through the view alone a poll
+cost about four times bare Flask's worker CPU, against at most 1.7 times asked
+for (0.6 of its throughput; docs/performance.md).
 
 ``UnreadCountsPoll`` (WSGI, around the app) answers the common case itself: a GET
 of POLL_PATH whose query is nothing or ``since=<state>``, from a browser whose
@@ -46,11 +47,11 @@ from app.security.headers import REFERRER_POLICY, fixed_headers_of
 
 POLL_PATH = "/notifications/unread"
 # What UnreadCounts.state writes: each count is at most UNREAD_COUNTED (three digits).
-SINCE_QUERY = re.compile(r"since=(\d{1,3}\.\d{1,3})")
-CACHE_CONTROL = "private, no-cache"
+SINCE_QUERY = re.compile(r"since=([0-9]{1,3}\.[0-9]{1,3})")
+CACHE_CONTROL = "private, no-cache"  # each browser's own answer, always asked again
 # Session cookies remembered as verified: the last so many browsers' (a few hundred
 # bytes each, so a few hundred kilobytes at most).
-VERIFIED_COOKIES = 1024  # each browser's own answer, always asked again
+VERIFIED_COOKIES = 1024
 # Flask-Login keeps the signed-in login's key (app.auth.sessions) here in the session.
 LOGIN_KEY = "_user_id"
 
@@ -123,8 +124,10 @@ class UnreadCountsPoll:
         """The answer to a poll this path is sure of; None for Flask to answer."""
         query = environ.get("QUERY_STRING", "")
         since = SINCE_QUERY.fullmatch(query)
+        if query and since is None:
+            return None
         login_key = self.login_key(environ)
-        if (query and since is None) or login_key is None:
+        if login_key is None:
             return None
         try:
             with self.engine.connect() as connection:
