@@ -12,7 +12,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.messages.conversations import mark_read
 from app.messages.conversations import send_message as store_message
-from app.models import Conversation, ConversationMember, Message, Notification, User
+from app.models import Conversation, ConversationMember, Message, Notification, User, blocks
 from config import Config, ConfigError
 from testkit.bulk import add_authors_with_posts, add_conversations
 from testkit.clients import (
@@ -610,3 +610,26 @@ def test_the_rate_of_messages_is_read_from_the_environment_strictly(make_app, mo
     monkeypatch.setenv("RATELIMIT_MESSAGES", "lots")
     with pytest.raises(ConfigError, match="RATELIMIT_MESSAGES='lots' is not a rate limit"):
         make_app(Config, TESTING=True)
+
+
+@pytest.mark.both_databases
+def test_deleting_a_user_deletes_their_conversations_blocks_and_notifications(app, alice):
+    """A plain DELETE of the user's row: the database's ON DELETE CASCADE does the rest,
+    in both directions, and leaves everyone else's as it was."""
+    bob, carol = make_user("bob"), make_user("carol")
+    store_message(alice.id, bob.id, None, "alice to bob", "a" * 22)
+    store_message(bob.id, alice.id, member_of(alice.id, bob.id).conversation_id, "back", "b" * 22)
+    store_message(carol.id, alice.id, None, "carol to alice", "c" * 22)
+    store_message(bob.id, carol.id, None, "bob to carol", "d" * 22)
+    assert bob.block(alice) and carol.block(bob)
+    db.session.commit()
+    bob_id = bob.id
+    db.session.execute(sa.delete(User).where(User.id == bob_id))
+    db.session.commit()
+    assert stored_messages() == [("carol", "carol to alice")]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Conversation)) == 1
+    members = db.session.scalars(sa.select(ConversationMember.user_id)).all()
+    assert sorted(members) == sorted([alice.id, carol.id])
+    assert db.session.execute(sa.select(blocks)).all() == []
+    told = db.session.scalars(sa.select(Notification.actor_id)).all()
+    assert told == [carol.id]  # carol's message to alice; bob's are gone with him
