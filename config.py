@@ -237,6 +237,9 @@ class Config:
     # or idle-connection cull, each worker reconnects instead of failing a request.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     POSTS_PER_PAGE = env(20, parse_int)
+    # How often an open page asks for the unread counts of its navigation bar (while
+    # it is in view: static/unread-counts.js).
+    UNREAD_POLL_SECONDS = env(30, parse_positive)
     # Bootstrap's CSS and JavaScript come from this site: it works offline and
     # within a Content-Security-Policy that allows only 'self'.
     BOOTSTRAP_SERVE_LOCAL = True
@@ -312,6 +315,8 @@ class Config:
     RATELIMIT_WRITING = env("20 per minute; 200 per hour", parse_rate_limit)
     # Calls of the API, per token (its writes count against RATELIMIT_WRITING too).
     RATELIMIT_API = env("300 per minute", parse_rate_limit)
+    # Private messages sent, per signed-in user (POST /messages/<username>).
+    RATELIMIT_MESSAGES = env("20 per minute; 300 per hour", parse_rate_limit)
     # memory:// counts per worker process; redis:// or memcached:// URIs share counts
     # between workers and machines.
     RATELIMIT_STORAGE_URI = env("memory://")

@@ -12,7 +12,9 @@ from app import (
     jobs,
     mail,
     main,
+    messages,
     metrics,
+    notifications,
     posts,
     reporting,
     search,
@@ -22,6 +24,7 @@ from app.application import Microblog
 from app.auth import password_reset, sessions
 from app.errors import debugging, handlers
 from app.extensions import bootstrap, csrf, db, login, migrate
+from app.notifications import poll as unread_poll
 from app.search import index as search_index
 from app.security import headers, input_checks, rate_limits, secret_key
 from config import Config
@@ -60,6 +63,8 @@ def create_app(config_class: type = Config) -> Flask:
     account_data.init_app(app)
     # After reporting: the metrics count the work of its report sender too.
     metrics.init_app(app)
+    # Last, around everything: the unread counts' poll is mostly answered before Flask.
+    unread_poll.init_app(app)
     return app
 
 
@@ -80,7 +85,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
     rate_limits.init_app(
-        app, auth.bp, account.bp, main.bp, posts.bp, account_data.bp, *api.RESOURCES
+        app, auth.bp, account.bp, main.bp, posts.bp, messages.bp, account_data.bp, *api.RESOURCES
     )
     bootstrap.init_app(app)
     login.init_app(app)
@@ -93,6 +98,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main.bp)
     app.register_blueprint(posts.bp)
     app.register_blueprint(search.bp)
+    app.register_blueprint(messages.bp)
+    app.register_blueprint(notifications.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(account_data.bp)

@@ -15,7 +15,7 @@ from flask import Flask, current_app, request, url_for
 from markupsafe import Markup
 
 from app.extensions import bootstrap
-from app.models import User, avatar_url
+from app.models import UNREAD_COUNTED, User, avatar_url
 from app.post_text import body_html, names_in
 
 
@@ -123,16 +123,25 @@ class FixedUrls:
     edit_profile: str
     reset_password_request: str
     search: str
+    messages: str
+    notifications: str
+    # The poll of the unread counts (app.notifications.routes.unread).
+    unread: str
+    blocked: str
     # Usernames are URL-safe ([A-Za-z0-9_.-], see app/auth/forms.py); templates add
     # the name with |urlencode, which still quotes any other character.
     profile_prefix: str
     # A post's page and a tag's page: the id or the tag (quoted) follows.
     post_prefix: str
     tag_prefix: str
+    # A conversation's page: the other person's name follows, as on a profile.
+    conversation_prefix: str
     style_css: str
     favicon: str
     local_time_js: str
     post_counter_js: str
+    unread_counts_js: str
+    hover_cards_js: str
     bootstrap_css: Markup
     bootstrap_js: Markup
 
@@ -147,13 +156,20 @@ def build_fixed_urls() -> FixedUrls:
         edit_profile=url_for("account.edit_profile"),
         reset_password_request=url_for("auth.reset_password_request"),
         search=url_for("search.search"),
+        messages=url_for("messages.conversations"),
+        notifications=url_for("notifications.notifications"),
+        unread=url_for("notifications.unread"),
+        blocked=url_for("account.blocked"),
         profile_prefix=url_for("main.user", username="_")[:-1],
         post_prefix=url_for("posts.post", post_id=0)[:-1],
         tag_prefix=url_for("posts.tag", tag="_")[:-1],
+        conversation_prefix=url_for("messages.conversation", username="_")[:-1],
         style_css=url_for("static", filename="style.css"),
         favicon=url_for("static", filename="favicon.svg"),
         local_time_js=url_for("static", filename="local-time.js"),
         post_counter_js=url_for("static", filename="post-counter.js"),
+        unread_counts_js=url_for("static", filename="unread-counts.js"),
+        hover_cards_js=url_for("static", filename="hover-cards.js"),
         bootstrap_css=bootstrap.load_css(),
         bootstrap_js=bootstrap.load_js(),
     )
@@ -172,6 +188,11 @@ def fixed_urls() -> FixedUrls:
     return urls
 
 
+def unread_badge(count: int) -> str:
+    """An unread count as the navigation bar shows it: counting stops at UNREAD_COUNTED."""
+    return f"{UNREAD_COUNTED - 1}+" if count >= UNREAD_COUNTED else str(count)
+
+
 def template_urls() -> dict[str, FixedUrls]:
     """``urls`` for every template."""
     return {"urls": fixed_urls()}
@@ -180,5 +201,6 @@ def template_urls() -> dict[str, FixedUrls]:
 def init_app(app: Flask) -> None:
     app.context_processor(template_urls)
     app.add_template_filter(utc_time)
+    app.add_template_filter(unread_badge)
     # The profile page's avatar, from its row (see main.routes.profile_row_or_404).
     app.add_template_global(avatar_url)

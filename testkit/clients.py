@@ -1,11 +1,13 @@
 """Clients that drive the site as a browser would: forms with their CSRF token.
 
 For the Flask test client: ``csrf_token()``, ``submit()``, ``page_text()``,
-``is_logged_in()``, ``assert_security_headers()``, ``make_user()``, ``follow()`` and
-``unfollow()``. For a live server (gunicorn, nginx): ``LiveClient``, one person's
-browser with its own cookies that never follows a redirect. ``Auth`` (register,
-log in, log out, change the password) works with both. ``run_together()`` starts
-requests from many threads at the same moment.
+``is_logged_in()``, ``assert_security_headers()``, ``make_user()``, ``signed_in()``,
+``follow()``, ``unfollow()``, ``block()``, ``unblock()``, ``send_message()`` (and the
+form it fills, ``message_form()``) and ``unread_counts()``. For a live server
+(gunicorn, nginx): ``LiveClient``, one person's browser with its own cookies that
+never follows a redirect. ``Auth`` (register, log in, log out, change the password)
+works with both. ``run_together()`` starts requests from many threads at the same
+moment.
 """
 
 import functools
@@ -31,6 +33,8 @@ from app.security import headers
 
 # The hidden field Flask-WTF renders in every form: the only copy of this pattern.
 CSRF_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+# The message form's own key (app.messages.forms): a form sent twice is one message.
+SUBMISSION = re.compile(r'name="submission" value="([^"]+)"')
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -141,6 +145,15 @@ def make_user(username: str, email: str | None = None, password: str = PASSWORD)
     return user
 
 
+def signed_in(app: Flask, username: str) -> FlaskClient:
+    """A new account ``username`` (inside an app context) and a test client signed in to it."""
+    make_user(username)
+    client = app.test_client()
+    response = Auth(client).login(username)
+    assert response.status_code == 302, response.status_code
+    return client
+
+
 def follow(client: FlaskClient, username: str, **kwargs) -> TestResponse:
     """Click the Follow button on ``username``'s profile."""
     return submit(client, f"/follow/{username}", {}, form_page=f"/user/{username}", **kwargs)
@@ -149,6 +162,41 @@ def follow(client: FlaskClient, username: str, **kwargs) -> TestResponse:
 def unfollow(client: FlaskClient, username: str, **kwargs) -> TestResponse:
     """Click the Unfollow button on ``username``'s profile."""
     return submit(client, f"/unfollow/{username}", {}, form_page=f"/user/{username}", **kwargs)
+
+
+def block(client: FlaskClient, username: str, **kwargs) -> TestResponse:
+    """Click the Block button on ``username``'s profile."""
+    return submit(client, f"/block/{username}", {}, form_page=f"/user/{username}", **kwargs)
+
+
+def unblock(client: FlaskClient, username: str, **kwargs) -> TestResponse:
+    """Click the Unblock button on ``username``'s profile."""
+    return submit(client, f"/unblock/{username}", {}, form_page=f"/user/{username}", **kwargs)
+
+
+def message_form(client: FlaskClient, username: str) -> dict[str, str]:
+    """The hidden fields of the form on the conversation page with ``username``: its CSRF
+    token and submission key, as the browser would send them back."""
+    path = f"/messages/{username}"
+    page = page_text(client.get(path))
+    submission = SUBMISSION.search(page)
+    if submission is None:
+        raise LookupError(f"no message form on {path}")
+    return {"csrf_token": token_in(page, path), "submission": submission.group(1)}
+
+
+def send_message(client: FlaskClient, username: str, body: str, **kwargs) -> TestResponse:
+    """Write ``body`` in the form of the conversation page with ``username``, and send it."""
+    form = {**message_form(client, username), "body": body}
+    return client.post(f"/messages/{username}", data=form, **kwargs)
+
+
+def unread_counts(client: FlaskClient) -> dict[str, object]:
+    """What the poll of the navigation bar's counts answers (``messages``, ``notifications``,
+    ``state``)."""
+    response = client.get("/notifications/unread")
+    assert response.status_code == 200, response.status_code
+    return response.get_json()
 
 
 def tabs_of_one_person(

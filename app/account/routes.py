@@ -1,18 +1,26 @@
-"""The account pages: the profile editor, a new password, and signing out elsewhere.
+"""The account pages: the profile editor, a new password, signing out elsewhere, and the
+people one blocks (blocking and unblocking them, from their profile or the list).
 
 Changing the password checks the current one, so its POSTs are rate limited as
 the sign-in forms are (``limit_password_attempts``).
 """
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from dataclasses import replace
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from app.account import queries
 from app.account.forms import ChangePasswordForm, EditProfileForm
 from app.auth.forms import commit_unless_taken
+from app.auth.redirects import back_to_form_page_or
 from app.auth.sessions import keep_only_this_login, logins_of
 from app.extensions import db
+from app.models import User
+from app.pagination import requested_page_of
 from app.security.rate_limits import limit_password_attempts
+from app.templating import shown_people
 
 bp = Blueprint("account", __name__)
 
@@ -76,3 +84,49 @@ def change_password() -> Response | str:
     db.session.commit()
     flash("Your password has been changed. You have been signed out elsewhere.", "success")
     return redirect(url_for("account.edit_profile"))
+
+
+def person_or_404(username: str) -> User:
+    return User.by_username(username) or abort(404)
+
+
+@bp.route("/block/<username>", methods=["POST"])
+@login_required
+def block(username: str) -> Response:
+    person = person_or_404(username)
+    if person.id == current_user.id:
+        flash("You cannot block yourself.", "warning")
+    else:
+        current_user.block(person)
+        db.session.commit()
+        flash(
+            f"You have blocked {person.username}. They can no longer follow you, "
+            "message you or notify you, and their posts have left your feed.",
+            "success",
+        )
+    return redirect(url_for("main.user", username=person.username))
+
+
+@bp.route("/unblock/<username>", methods=["POST"])
+@login_required
+def unblock(username: str) -> Response:
+    person = person_or_404(username)
+    if person.id == current_user.id:
+        flash("You cannot unblock yourself.", "warning")
+    else:
+        current_user.unblock(person)
+        db.session.commit()
+        flash(f"You have unblocked {person.username}.", "info")
+    # Back to the list of blocked people when the button was there.
+    return back_to_form_page_or(url_for("main.user", username=person.username))
+
+
+@bp.route("/blocked")
+@login_required
+def blocked() -> str:
+    page = requested_page_of(queries.BLOCKED_BY, user_id=current_user.id)
+    return render_template(
+        "account/blocked.html",
+        title="People you have blocked",
+        page=replace(page, items=shown_people(page.items)),
+    )

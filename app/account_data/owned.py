@@ -5,8 +5,8 @@ sentence the deletion page shows, how many the account has, its rows for the
 export in batches, and how the deletion removes it, inside the deletion's one
 transaction. ``tables`` names the tables that hold it:
 test_suites/features/test_account_data.py checks that every table with a foreign
-key to ``user`` is named here, so a table added later (messages, API tokens)
-cannot be forgotten by either. Adding one is adding an entry to ``OWNED``.
+key to ``user`` is named here, so a table added later cannot be forgotten by
+either. Adding one is adding an entry to ``OWNED``.
 
 The profile itself (``profile.json``, the ``user`` row) is not an entry: the
 export writes it first, the deletion removes it last (app.account_data.export,
@@ -20,13 +20,32 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, delete, func, literal, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from app.api.tokens import ApiToken
 from app.auth.sessions import LoginSession
 from app.extensions import db
 from app.jobs.models import Job
-from app.models import Post, User, followers
+from app.models import (
+    Conversation,
+    ConversationMember,
+    Message,
+    Notification,
+    Post,
+    User,
+    blocks,
+    followers,
+)
 from app.post_text import hashtags_in
 
 Row = dict[str, Any]
@@ -167,6 +186,96 @@ def remove_follows(column: ColumnElement[int]) -> Callable[[int], None]:
     return remove
 
 
+# --- Messages, notifications, blocks -----------------------------------------------------------
+
+other_person = User.__table__.alias("other_person")
+
+
+def message_batches(user_id: int, size: int) -> Iterator[list[Row]]:
+    """Both sides of each of the person's conversations, a conversation after the other,
+    oldest message first, along the index (conversation_id, id)."""
+    statement = (
+        select(
+            Message.conversation_id,
+            Message.id,
+            Message.sender_id,
+            Message.body,
+            Message.timestamp,
+            other_person.c.username,
+        )
+        .join(
+            ConversationMember,
+            (ConversationMember.conversation_id == Message.conversation_id)
+            & (ConversationMember.user_id == user_id),
+        )
+        .join(other_person, other_person.c.id == ConversationMember.other_id)
+    )
+
+    def message_row(row: Any) -> Row:
+        return {
+            "with": row.username,
+            "sent": row.sender_id == user_id,
+            "body": row.body,
+            "timestamp": iso(row.timestamp),
+        }
+
+    return keyset_batches(statement, (Message.conversation_id, Message.id), message_row, size)
+
+
+def count_messages(user_id: int) -> int:
+    return count_of(
+        select(Message.id).join(
+            ConversationMember,
+            (ConversationMember.conversation_id == Message.conversation_id)
+            & (ConversationMember.user_id == user_id),
+        )
+    )
+
+
+def remove_conversations(user_id: int) -> None:
+    # Their messages and both people's sides go with them (the foreign keys cascade).
+    db.session.execute(
+        delete(Conversation).where(
+            or_(Conversation.user_low_id == user_id, Conversation.user_high_id == user_id)
+        )
+    )
+
+
+def count_notifications(user_id: int) -> int:
+    return count_of(select(Notification.id).where(Notification.user_id == user_id))
+
+
+def remove_notifications(user_id: int) -> None:
+    db.session.execute(
+        delete(Notification).where(
+            or_(Notification.user_id == user_id, Notification.actor_id == user_id)
+        )
+    )
+
+
+def blocked_batches(user_id: int, size: int) -> Iterator[list[Row]]:
+    on = (blocks.c.blocked_id == User.id) & (blocks.c.blocker_id == user_id)
+    statement = select(User.id, User.username).join(blocks, on)
+    return keyset_batches(statement, (User.id,), lambda row: {"username": row.username}, size)
+
+
+def count_blocked(user_id: int) -> int:
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(blocks).where(blocks.c.blocker_id == user_id)
+        )
+        or 0
+    )
+
+
+def remove_blocks(user_id: int) -> None:
+    # Others' blocks of this account end too; the page never counts or names them
+    # (a block is invisible to the one blocked).
+    db.session.execute(
+        delete(blocks).where(or_(blocks.c.blocker_id == user_id, blocks.c.blocked_id == user_id))
+    )
+
+
 # --- Sign-ins ----------------------------------------------------------------------------------
 
 
@@ -256,6 +365,32 @@ OWNED = [
         lambda user_id: count_rows(followers.c.followed_id == user_id),
         remove_follows(followers.c.followed_id),
         follower_batches,
+    ),
+    Owned(
+        "messages",
+        "Your private messages",
+        "Each of your conversations goes whole, the other person's messages in it too.",
+        ("conversation", "conversation_member", "message"),
+        count_messages,
+        remove_conversations,
+        message_batches,
+    ),
+    Owned(
+        "notifications",
+        "Your notifications",
+        "Those you were sent, and those your follows, replies and messages sent others.",
+        ("notification",),
+        count_notifications,
+        remove_notifications,
+    ),
+    Owned(
+        "blocked",
+        "The people you blocked",
+        "Your blocks end.",
+        ("block",),
+        count_blocked,
+        remove_blocks,
+        blocked_batches,
     ),
     Owned(
         "sign_ins",

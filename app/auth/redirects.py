@@ -2,6 +2,9 @@
 
 from urllib.parse import urlsplit
 
+from flask import redirect, request
+from werkzeug.wrappers import Response
+
 
 def is_safe_redirect(target: str | None) -> bool:
     """True only for a plain path on this site, such as ``/user/bob?tab=posts``.
@@ -17,3 +20,10 @@ def is_safe_redirect(target: str | None) -> bool:
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc
+
+
+def back_to_form_page_or(default: str) -> Response:
+    """A redirect to the page a form names in its ``next`` field (a hover card's, the list
+    of blocked people's), when that is a page of this site; otherwise to ``default``."""
+    target = request.form.get("next")
+    return redirect(target if is_safe_redirect(target) else default)

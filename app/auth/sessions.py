@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, undefer
 
 from app.database import UTCDateTime, utcnow
 from app.extensions import db, login
-from app.models import User
+from app.models import UnreadCounts, User, unread_conversations_of, unread_notifications_of
 
 # What Flask-Login writes is printable ASCII: "<login key>|<hex signature>".
 REMEMBER_COOKIE_SHAPE = re.compile(r"[!-~]{1,512}")
@@ -60,13 +60,27 @@ class LoginSession(db.Model):
 
 
 # Built once: a statement keeps its cache key, and its compiled SQL is found at once.
+# The unread counts of the navigation bar come with the user, so that showing them
+# costs a page no statement of its own (and the poll of app.notifications none at all).
 USER_OF_LOGIN = (
-    select(User, LoginSession.expires_at, LoginSession.user_token)
+    select(
+        User,
+        LoginSession.expires_at,
+        LoginSession.user_token,
+        unread_conversations_of(User.id),
+        unread_notifications_of(User.id),
+    )
     .join_from(LoginSession, User, LoginSession.user_id == User.id)
     .where(LoginSession.key_hash == bindparam("key_hash"))
     # The home page reads it to choose how to read the feed (app.main.queries).
     .options(undefer(User.following_count))
 )
+
+
+def login_lasts(expires_at: datetime, login_token: str, user_token: str) -> bool:
+    """Whether a login found by its key still signs its browser in: it has not expired,
+    and it was made with the user's current session token (no password change since)."""
+    return expires_at > utcnow() and secrets.compare_digest(login_token, user_token)
 
 
 @login.user_loader
@@ -79,11 +93,28 @@ def load_user(login_key: str) -> User | None:
     found = db.session.execute(USER_OF_LOGIN, {"key_hash": key_hash(login_key)}).first()
     if found is None:
         return None  # logged out, signed out elsewhere, or a cookie from before 0005
-    user, expires_at, user_token = found
-    if expires_at <= utcnow() or not secrets.compare_digest(user_token, user.session_token):
+    user, expires_at, user_token, unread_messages, unread_notifications = found
+    if not login_lasts(expires_at, user_token, user.session_token):
         return None
     user.login_key = login_key
+    user.unread_counts = UnreadCounts(unread_messages, unread_notifications)
     return user
+
+
+# The unread counts of the login a session names, with what says whether that login
+# lasts (``login_lasts``), in one Core statement: the poll's fast path
+# (app.notifications.poll), which builds no user object.
+COUNTS_OF_LOGIN = (
+    select(
+        LoginSession.expires_at,
+        LoginSession.user_token,
+        User.session_token,
+        unread_conversations_of(User.id),
+        unread_notifications_of(User.id),
+    )
+    .join_from(LoginSession, User, LoginSession.user_id == User.id)
+    .where(LoginSession.key_hash == bindparam("key_hash"))
+)
 
 
 def sign_in(user: User, remember: bool = False) -> None:

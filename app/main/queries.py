@@ -7,7 +7,7 @@ no ORM objects are built (docs/performance.md). See
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select
 
-from app.models import followers, followers_count_of, following_count_of
+from app.models import blocks_of, followers, followers_count_of, following_count_of
 from app.pagination import PageQuery
 from app.posts.queries import AFTER, LIVE, NEWEST_FIRST, POST_ROWS, after_timestamp, post, user
 
@@ -58,14 +58,17 @@ def feed_for(following_count: int) -> PageQuery:
 PROFILE = select(
     user.c.id, user.c.username, user.c.email, user.c.about_me, user.c.last_seen
 ).where(func.lower(user.c.username) == bindparam("username"))
-# The profile page's: PROFILE's row with its two counts and whether the viewer
-# follows it, in one statement (each subquery reads the profile's row).
+# The profile page's (and its hover card's): PROFILE's row with its two counts,
+# whether the viewer follows it and whether the viewer blocks it, in one statement
+# (each subquery reads the profile's row). Whether it blocks the viewer is never
+# shown: a block is invisible to the one blocked.
 PROFILE_WITH_FOLLOWS = PROFILE.add_columns(
     followers_count_of(user.c.id).label("followers_count"),
     following_count_of(user.c.id).label("following_count"),
     exists()
     .where(followers.c.follower_id == bindparam("viewer_id"), followers.c.followed_id == user.c.id)
     .label("is_following"),
+    blocks_of(bindparam("viewer_id"), user.c.id).label("is_blocking"),
 )
 
 

@@ -17,10 +17,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import Row, Select
 from werkzeug.wrappers import Response
 
+from app.auth.redirects import back_to_form_page_or
 from app.database import utcnow
 from app.extensions import db
 from app.main import queries
 from app.models import Post, User
+from app.notifications.events import notify_followed, notify_of_post
 from app.pagination import Page, requested_page_of, requested_posts
 from app.posts.forms import MAX_POST_LENGTH, PostForm
 from app.security.rate_limits import limit_writing
@@ -31,11 +33,16 @@ bp = Blueprint("main", __name__)
 LAST_SEEN_INTERVAL = timedelta(minutes=1)
 
 
+# Requests that are not a visit: files, and an open page asking for its unread counts
+# (app.notifications.poll), which it does all day, whether anyone is there or not.
+NOT_VISITS = frozenset({"static", "notifications.unread"})
+
+
 @bp.before_app_request
 def record_last_seen() -> None:
     # At most one write a minute per user: browsing must not turn every page view
     # into a database write.
-    if request.endpoint == "static" or not current_user.is_authenticated:
+    if request.endpoint in NOT_VISITS or not current_user.is_authenticated:
         return
     now = utcnow()
     if current_user.last_seen is None or now - current_user.last_seen >= LAST_SEEN_INTERVAL:
@@ -73,7 +80,7 @@ def index() -> Response | str:
         # A GET shows the empty form as fixed markup (templates/index.html).
         form = PostForm()
         if form.validate_on_submit():
-            Post.publish(form.body.data, current_user.id)
+            notify_of_post(Post.publish(form.body.data, current_user.id), reply_to=None)
             db.session.commit()
             flash("Your post is now live!", "success")
             return redirect(url_for("main.index"))
@@ -108,7 +115,16 @@ def user(username: str) -> str:
         followers_count=profile.followers_count,
         following_count=profile.following_count,
         is_following=profile.is_following,
+        is_blocking=profile.is_blocking,
     )
+
+
+@bp.route("/user/<username>/card")
+@login_required
+def hover_card(username: str) -> str:
+    """The small card about a person that hovering their name shows (static/hover-cards.js)."""
+    profile = profile_row_or_404(username, queries.PROFILE_WITH_FOLLOWS, viewer_id=current_user.id)
+    return render_template("_hover_card.html", user=profile, own=profile.id == current_user.id)
 
 
 @bp.route("/user/<username>/followers", endpoint="followers")
@@ -140,11 +156,18 @@ def follow(username: str) -> Response:
     profile = profile_or_404(username)
     if profile.id == current_user.id:
         flash("You cannot follow yourself.", "warning")
-    else:
-        current_user.follow(profile)
+    elif current_user.follow(profile):
+        notify_followed(current_user, profile)
         db.session.commit()
         flash(f"You are following {profile.username}.", "success")
-    return redirect(url_for("main.user", username=profile.username))
+    elif current_user.is_blocking(profile):
+        flash(f"You have blocked {profile.username}: unblock them to follow them.", "warning")
+    elif profile.is_blocking(current_user):
+        # What the blocked person learns of the block: no more than this refusal.
+        flash("You cannot follow this user.", "warning")
+    else:  # already following: a second click, another tab
+        flash(f"You are following {profile.username}.", "success")
+    return back_to_form_page_or(url_for("main.user", username=profile.username))
 
 
 @bp.route("/unfollow/<username>", methods=["POST"])
@@ -157,7 +180,7 @@ def unfollow(username: str) -> Response:
         current_user.unfollow(profile)
         db.session.commit()
         flash(f"You are no longer following {profile.username}.", "info")
-    return redirect(url_for("main.user", username=profile.username))
+    return back_to_form_page_or(url_for("main.user", username=profile.username))
 
 
 @bp.route("/favicon.ico")

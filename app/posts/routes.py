@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from app.extensions import db, login
 from app.models import Post
+from app.notifications.events import notify_of_post
 from app.pagination import MAX_POST_ID, requested_page_of, requested_posts, shown_page
 from app.post_text import MAX_TAG_LENGTH
 from app.posts import queries
@@ -102,6 +103,7 @@ def post(post_id: int) -> Any:
     if not form.validate_on_submit():
         return render_thread(post_id, form)
     reply = Post.publish(form.body.data, current_user.id, reply_to=answered)
+    notify_of_post(reply, reply_to=answered)
     db.session.commit()
     flash("Your reply is now live!", "success")
     # The anchor of the page's content: the form's own (#reply, from a list's Reply

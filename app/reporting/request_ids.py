@@ -24,17 +24,21 @@ def client_request_id() -> str | None:
     return g.get("client_request_id") if has_request_context() else None
 
 
-def assign_request_id() -> None:
+def request_id_for(incoming: str, proxies_trusted: bool) -> str:
+    """The id of a request that came with ``incoming`` as its X-Request-ID ("" if none)."""
     # Only a proxy the app trusts (TRUSTED_PROXIES) names the request: a client's own
     # id could make two failures share one error reference, or point to someone
     # else's log lines.
-    incoming = request.headers.get(HEADER, "")
-    if current_app.config["TRUSTED_PROXIES"] > 0 and SANE_REQUEST_ID.fullmatch(incoming):
-        g.request_id = incoming
-        return
+    if proxies_trusted and SANE_REQUEST_ID.fullmatch(incoming):
+        return incoming
     # 128 random bits as 32 hex digits, like uuid4().hex.
-    g.request_id = secrets.token_hex(16)
-    if incoming:
+    return secrets.token_hex(16)
+
+
+def assign_request_id() -> None:
+    incoming = request.headers.get(HEADER, "")
+    g.request_id = request_id_for(incoming, current_app.config["TRUSTED_PROXIES"] > 0)
+    if incoming and g.request_id != incoming:
         g.client_request_id = incoming
 
 

@@ -16,11 +16,17 @@ SECURITY_HEADERS = {
 }
 
 
-def init_app(app: Flask) -> None:
+def fixed_headers_of(app: Flask) -> dict[str, str]:
+    """The headers every response of ``app`` carries, whatever the page."""
     fixed_headers = dict(SECURITY_HEADERS)
     # HTTPS only: a browser that saw HSTS over plain HTTP would lock a local site out.
     if app.config["SESSION_COOKIE_SECURE"]:
         fixed_headers["Strict-Transport-Security"] = HSTS
+    return fixed_headers
+
+
+def init_app(app: Flask) -> None:
+    fixed_headers = fixed_headers_of(app)
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:

@@ -4,9 +4,10 @@ The limits are declared on the views they guard: ``limit_password_attempts``
 (per address) on every POST that checks or sets a password (``app/auth/routes.py``,
 ``app/account/routes.py``), ``limit_writing`` (per signed-in user) on every POST
 that writes, edits or deletes a post (``app/main/routes.py``,
-``app/posts/routes.py``); looking at a form (GET) is never limited. The API's
-views (``app/api/``) count every call, whatever its method, per token
-(``limit_api_calls``), and its writes share the writing allowance
+``app/posts/routes.py``), ``limit_messaging`` (per signed-in user) on sending a
+private message (``app/messages/routes.py``); looking at a form (GET) is never
+limited. The API's views (``app/api/``) count every call, whatever its method, per
+token (``limit_api_calls``), and its writes share the writing allowance
 (``limit_api_writing``): a script writes no faster than a person. Two more
 counts are kept by the views themselves (``count_attempt``): sign-in attempts per
 target account, and password reset requests per client and per address asked for.
@@ -65,6 +66,9 @@ def limiter_decorator(
     if shared_scope is None:
         return limiter.limit(limit_value, **options)
     return limiter.shared_limit(limit_value, shared_scope, **options)
+
+
+TOO_MANY_MESSAGES = "You are sending messages faster than this site allows. Please wait a little."
 
 
 def limit_posts(
@@ -192,6 +196,17 @@ limit_api_calls = limit_requests(
 # deletion): the same allowance as the site's own forms (``limit_writing``).
 limit_api_writing = limit_requests(
     writing_limit, TOO_MANY_POSTS, key_func=writer, shared_scope="writing"
+)
+
+
+def messaging_limit() -> str:
+    return current_app.config["RATELIMIT_MESSAGES"]
+
+
+# On sending a private message, per signed-in user, whoever the messages go to: an
+# allowance of its own, so that writing posts does not spend it, nor the other way.
+limit_messaging = limit_posts(
+    messaging_limit, error_message=TOO_MANY_MESSAGES, key_func=writer, shared_scope="messaging"
 )
 
 

@@ -21,7 +21,18 @@ from app.auth import password_reset
 from app.auth.sessions import LoginSession
 from app.extensions import db
 from app.jobs.models import ACCOUNT_DELETION, EXPORT, Job
-from app.models import Post, User, followers, post_tags
+from app.messages.conversations import send_message
+from app.models import (
+    Conversation,
+    ConversationMember,
+    Message,
+    Notification,
+    Post,
+    User,
+    blocks,
+    followers,
+    post_tags,
+)
 from testkit.api_clients import bearer, obtain_token
 from testkit.apps import log_text
 from testkit.clients import (
@@ -71,14 +82,32 @@ def rows_of(app: Flask, user_id: int) -> dict[str, int]:
             "login_session": count(LoginSession.__table__, LoginSession.user_id == user_id),
             "api_token": count(ApiToken.__table__, ApiToken.user_id == user_id),
             "job": count(Job.__table__, Job.user_id == user_id),
+            "conversation": count(
+                Conversation.__table__,
+                (Conversation.user_low_id == user_id) | (Conversation.user_high_id == user_id),
+            ),
+            "conversation_member": count(
+                ConversationMember.__table__,
+                (ConversationMember.user_id == user_id) | (ConversationMember.other_id == user_id),
+            ),
+            "message": count(Message.__table__, Message.sender_id == user_id),
+            "notification": count(
+                Notification.__table__,
+                (Notification.user_id == user_id) | (Notification.actor_id == user_id),
+            ),
+            "block": count(
+                blocks, (blocks.c.blocker_id == user_id) | (blocks.c.blocked_id == user_id)
+            ),
         }
 
 
 def seed(app: Flask) -> dict[str, int]:
     """alice with posts (a tagged one, a reply to bob, a reply to herself), follows both
-    ways and an export; bob replied to her. The ids of what the test looks at."""
+    ways, conversations with bob (both ways) and carol (carol's only), a block of dave
+    and one of her by carol; bob replied to her and wrote to carol. The ids of what the
+    test looks at."""
     with app.app_context():
-        alice, bob = make_user("alice"), make_user("bob")
+        alice, bob, carol, dave = (make_user(name) for name in ("alice", "bob", "carol", "dave"))
         tagged = Post.publish("Sowing #parsnips today", alice.id)
         bobs = Post.publish("Anyone for bread?", bob.id)
         Post.publish("Me!", alice.id, reply_to=bobs)
@@ -86,8 +115,20 @@ def seed(app: Flask) -> dict[str, int]:
         bobs_reply = Post.publish("Good luck with them", bob.id, reply_to=tagged)
         alice.follow(bob)
         bob.follow(alice)
+        send_message(alice.id, bob.id, None, "Seeds for you, Bob?", "a" * 22)
+        send_message(bob.id, alice.id, None, "Yes please!", "b" * 22)
+        send_message(carol.id, alice.id, None, "Hello from Carol", "c" * 22)
+        send_message(bob.id, carol.id, None, "Bob to Carol", "d" * 22)
+        alice.block(dave)
+        carol.block(alice)
         db.session.commit()
-        return {"alice": alice.id, "bob": bob.id, "bobs_reply": bobs_reply.id, "bobs": bobs.id}
+        return {
+            "alice": alice.id,
+            "bob": bob.id,
+            "carol": carol.id,
+            "bobs_reply": bobs_reply.id,
+            "bobs": bobs.id,
+        }
 
 
 def test_every_table_that_refers_to_an_account_is_in_the_list_of_what_it_owns(app):
@@ -112,6 +153,11 @@ def test_the_confirmation_says_what_will_be_removed_and_asks_for_the_password(jo
     assert "<strong>The people you follow</strong> (1)." in page
     assert "<strong>Your followers</strong> (1)." in page
     assert "<strong>The browsers signed in to your account</strong> (1)." in page
+    # Sent and received, in both of her conversations; the messages told her of them.
+    assert "<strong>Your private messages</strong> (3)." in page
+    assert "<strong>Your notifications</strong> (2)." in page
+    # Her own block of dave; carol's block of her is never shown to her.
+    assert "<strong>The people you blocked</strong> (1)." in page
     assert "The name alice becomes free for anyone to take" in page
     assert 'autocomplete="current-password"' in page
     assert "Delete my account" in page
@@ -148,14 +194,15 @@ def test_deleting_an_account_removes_all_it_owns_signs_it_out_everywhere_and_fre
     assert "Your account is being deleted." in page_text(here.get("/login"))
     assert account_is_gone(jobs_app, "alice")
 
-    assert rows_of(jobs_app, ids["alice"]) == {
-        "user": 0,
-        "post": 0,
-        "followers": 0,
-        "login_session": 0,
-        "api_token": 0,
-        "job": 0,
-    }
+    assert set(rows_of(jobs_app, ids["alice"]).values()) == {0}
+    # Only bob's conversation with carol is left, whole.
+    with jobs_app.app_context():
+        left = db.session.execute(sa.select(Message.sender_id, Message.body)).all()
+        assert left == [(ids["bob"], "Bob to Carol")]
+        sides = db.session.scalars(sa.select(ConversationMember.user_id)).all()
+        assert sorted(sides) == sorted([ids["bob"], ids["carol"]])
+        told = db.session.execute(sa.select(Notification.user_id, Notification.kind)).all()
+        assert told == [(ids["carol"], "message")]
     assert jobs_app.test_client().get("/api/v1/me", headers=bearer(token)).status_code == 401
     assert not is_logged_in(here)
     assert not is_logged_in(elsewhere)
@@ -170,7 +217,7 @@ def test_deleting_an_account_removes_all_it_owns_signs_it_out_everywhere_and_fre
 
     deleted = [m for m in smtp.inbox.wait_for(2) if m["Subject"] == deletion.DELETED_SUBJECT]
     assert [m["To"] for m in deleted] == ["alice@example.com"]
-    assert "3 posts and replies" in body_of(deleted[0].get_body(("plain",)))
+    assert "3 posts and replies, 3 private messages" in body_of(deleted[0].get_body(("plain",)))
     # The name is free again, for anyone.
     assert (
         Auth(jobs_app.test_client()).register("alice", email="new@example.com").status_code == 302
@@ -406,14 +453,14 @@ def test_a_page_whose_user_goes_while_it_is_built_signs_out_instead_of_failing(j
 def test_following_an_account_as_it_is_deleted_is_the_404_page(jobs_app, race):
     seed(jobs_app)
     with jobs_app.app_context():
-        make_user("carol")
-    carol = jobs_app.test_client()
-    Auth(carol).login("carol")
+        make_user("erin")
+    erin = jobs_app.test_client()
+    Auth(erin).login("erin")
     race.within(User, "follow", "alice")
-    response = follow(carol, "alice")
+    response = follow(erin, "alice")
     assert response.status_code == 404
     assert "it was deleted meanwhile" in page_text(response)
-    assert is_logged_in(carol)
+    assert is_logged_in(erin)
 
 
 def test_an_integrity_error_of_another_kind_is_still_a_500(make_app):

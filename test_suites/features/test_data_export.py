@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from app.database import utcnow
 from app.extensions import db
 from app.jobs.models import DONE, EXPORT, RUNNING, Job
+from app.messages.conversations import send_message
 from app.models import Post, User
 from testkit.clients import Auth, make_user, page_text, run_together, submit, tabs_of_one_person
 from testkit.services.processes import wait_until
@@ -67,9 +68,10 @@ def exported_files(client: FlaskClient, download: str) -> dict[str, object]:
 
 
 def seed_alice_and_her_circle(app: Flask) -> None:
-    """alice: two posts (one tagged), a reply to bob, bob's reply to her; follows both ways."""
+    """alice: two posts (one tagged), a reply to bob, bob's reply to her; follows both ways;
+    messages with bob (both ways) and from carol; a block of dave."""
     with app.app_context():
-        alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
+        alice, bob, carol, dave = (make_user(name) for name in ("alice", "bob", "carol", "dave"))
         alice.about_me = "Gardens and bread"
         first = Post.publish("Sowing #parsnips today", alice.id)
         bobs = Post.publish("Anyone for bread?", bob.id)
@@ -81,11 +83,16 @@ def seed_alice_and_her_circle(app: Flask) -> None:
         alice.follow(bob)
         carol.follow(alice)
         bob.follow(alice)
+        send_message(alice.id, bob.id, None, "Seeds for you, Bob?", "a" * 22)
+        send_message(carol.id, alice.id, None, "Hello from Carol", "c" * 22)
+        send_message(bob.id, alice.id, None, "Yes please!", "b" * 22)
+        send_message(bob.id, carol.id, None, "Not for alice", "d" * 22)
+        alice.block(dave)
         db.session.commit()
 
 
 @pytest.mark.both_databases
-def test_an_export_holds_the_profile_posts_replies_follows_and_sign_ins_as_documented(
+def test_an_export_holds_the_profile_posts_follows_messages_and_sign_ins_as_documented(
     jobs_app, smtp: SmtpSink
 ):
     seed_alice_and_her_circle(jobs_app)
@@ -100,9 +107,11 @@ def test_an_export_holds_the_profile_posts_replies_follows_and_sign_ins_as_docum
     files = exported_files(client, status["download"])
 
     assert sorted(files) == [
+        "blocked.json",
         "export.json",
         "followers.json",
         "following.json",
+        "messages.json",
         "posts.json",
         "profile.json",
         "sign_ins.json",
@@ -116,6 +125,8 @@ def test_an_export_holds_the_profile_posts_replies_follows_and_sign_ins_as_docum
         "posts.json": 2,
         "following.json": 1,
         "followers.json": 2,
+        "messages.json": 3,
+        "blocked.json": 1,
         "sign_ins.json": 1,
     }
     assert files["profile.json"] == {
@@ -133,6 +144,14 @@ def test_an_export_holds_the_profile_posts_replies_follows_and_sign_ins_as_docum
     assert posts[1]["reply_to"]["author"] == "bob"
     assert files["following.json"] == [{"username": "bob"}]
     assert sorted(person["username"] for person in files["followers.json"]) == ["bob", "carol"]
+    # A conversation after the other (the order of their first message), oldest first.
+    assert [(m["with"], m["sent"], m["body"]) for m in files["messages.json"]] == [
+        ("bob", True, "Seeds for you, Bob?"),
+        ("bob", False, "Yes please!"),
+        ("carol", False, "Hello from Carol"),
+    ]
+    assert all(m["timestamp"].endswith("+00:00") for m in files["messages.json"])
+    assert files["blocked.json"] == [{"username": "dave"}]
     [sign_in] = files["sign_ins.json"]
     assert sign_in["browser"].startswith("Werkzeug/")
     assert sign_in["address"] == "127.0.0.1"

@@ -25,7 +25,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app.extensions import db
-from app.models import Post, User
+from app.models import Message, Notification, Post, User, blocks, followers
 from testkit.apps import log_text
 from testkit.clients import PASSWORD, Auth, csrf_token, make_user
 from testkit.services.smtp import context_of
@@ -38,14 +38,19 @@ MEMBER = "alice"
 
 
 def database_state() -> list[tuple]:
-    """What a refused request must leave as it was: accounts and posts."""
+    """What a refused request must leave as it was: accounts, posts, follows and blocks,
+    messages and notifications."""
     users = db.session.execute(
         sa.select(User.id, User.username, User.email, User.password_hash, User.about_me).order_by(
             User.id
         )
     ).all()
     posts = db.session.execute(sa.select(Post.id, Post.body, Post.user_id).order_by(Post.id))
-    return [tuple(row) for row in [*users, *posts.all()]]
+    others = [
+        db.session.execute(sa.select(table).order_by(*table.primary_key.columns)).all()
+        for table in (followers, blocks, Message.__table__, Notification.__table__)
+    ]
+    return [tuple(row) for rows in [users, posts.all(), *others] for row in rows]
 
 
 class Hostile:

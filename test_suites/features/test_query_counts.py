@@ -5,18 +5,18 @@ query on a page is a decision, not an accident.
 """
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from app.database import utcnow
 from app.extensions import db
 from app.main.queries import WALK_FEED_FROM
-from app.models import Post, User, followers
+from app.models import Post
+from testkit.bulk import add_authors_with_posts, add_conversations, add_follows
 from testkit.clients import Auth, link_to, page_text
+from testkit.statements import sql_statements, starts_with
 
 # Each backend has its own SQL (and its own way to read a feed): every budget on both.
 pytestmark = pytest.mark.both_databases
@@ -27,59 +27,6 @@ PER_PAGE = 10
 @pytest.fixture
 def app_settings() -> dict[str, object]:
     return {"POSTS_PER_PAGE": PER_PAGE}
-
-
-@contextmanager
-def sql_statements() -> Iterator[list[str]]:
-    """Record every statement the app's engine sends to the database."""
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
-def add_authors_with_posts(authors: int, posts_each: int) -> list[int]:
-    """Bulk-add users, each with posts; return their ids."""
-    first = db.session.query(db.func.coalesce(db.func.max(User.id), 0)).scalar() + 1
-    users = [
-        {"id": first + n, "username": f"author{first + n}", "email": f"a{first + n}@example.com"}
-        for n in range(authors)
-    ]
-    db.session.execute(insert(User), users)
-    now = utcnow()
-    posts = [
-        {"body": f"post {k} by {user['id']}", "user_id": user["id"], "timestamp": now}
-        for user in users
-        for k in range(posts_each)
-    ]
-    if posts:
-        db.session.execute(insert(Post), posts)
-    db.session.commit()
-    return [user["id"] for user in users]
-
-
-def add_follows(follower_ids: list[int], followed_ids: list[int]) -> None:
-    """Bulk-add every follower -> followed pair."""
-    pairs = [
-        {"follower_id": follower, "followed_id": followed}
-        for follower in follower_ids
-        for followed in followed_ids
-        if follower != followed
-    ]
-    if pairs:
-        db.session.execute(insert(followers), pairs)
-    db.session.commit()
-
-
-def starts_with(statement: str, prefix: str) -> bool:
-    """Compare SQL the same way on every backend (PostgreSQL quotes "user")."""
-    return statement.replace('"', "").lstrip().upper().startswith(prefix)
 
 
 def statements_for(client, path: str) -> list[str]:
@@ -325,3 +272,95 @@ def test_names_in_posts_are_looked_up_once_per_page_however_many(client, logged_
     names = [s for s in statements if "lower(" in s.lower() and "IN (" in s.upper()]
     # The user, the page of posts, and one look-up of every name on it.
     assert len(statements) <= 3 and len(names) == 1, statements
+
+
+# --- Messages, notifications, hover cards, the poll -------------------------------------------
+
+
+def test_the_messages_page_costs_the_same_for_one_conversation_or_500(client, logged_in):
+    add_conversations(logged_in.id, add_authors_with_posts(authors=1, posts_each=0), 1)
+    one = statements_for(client, "/messages")
+    add_conversations(logged_in.id, add_authors_with_posts(authors=500, posts_each=0), 1)
+    page = page_text(client.get("/messages"))
+    assert page.count('class="list-group-item') == PER_PAGE
+    many_first = statements_for(client, "/messages")
+    many_last = statements_for(client, f"/messages?page={501 // PER_PAGE + 1}")
+    older = link_to(page, "Older conversations")
+    assert "after=" in older
+    many_older = statements_for(client, older)
+
+    # The user (with the navigation bar's counts), the page of conversations.
+    assert len(one) == len(many_first) == len(many_last) == len(many_older) <= 2, many_older
+
+
+def test_a_conversation_costs_the_same_for_one_message_or_1000(client, logged_in):
+    [quiet, busy] = add_authors_with_posts(authors=2, posts_each=0)
+    add_conversations(logged_in.id, [quiet], 1)
+    add_conversations(logged_in.id, [busy], 1000)
+    one = statements_for(client, f"/messages/author{quiet}")
+    page = page_text(client.get(f"/messages/author{busy}"))
+    assert page.count('<li class="message ') == PER_PAGE
+    many_first = statements_for(client, f"/messages/author{busy}")
+    many_last = statements_for(client, f"/messages/author{busy}?page={1000 // PER_PAGE}")
+    earlier = link_to(page, "Earlier messages")
+    assert "after=" in earlier
+    many_earlier = statements_for(client, earlier)
+
+    # The user, the person with the viewer's side of the conversation, the page.
+    assert len(one) == len(many_first) == len(many_last) == len(many_earlier) <= 3, many_last
+
+
+def test_reading_an_unread_conversation_costs_a_fixed_few_statements_more(client, logged_in):
+    [quiet, busy] = add_authors_with_posts(authors=2, posts_each=0)
+    add_conversations(logged_in.id, [quiet], 1)
+    add_conversations(logged_in.id, [busy], 1000)
+    client.get("/index")  # settles the throttled last_seen write
+    with sql_statements() as one:
+        client.get(f"/messages/author{quiet}")
+    with sql_statements() as many:
+        client.get(f"/messages/author{busy}")
+    # The three reads, the read mark and its notification's, the counts read again, and
+    # the user, whom the commit of the marks expired.
+    assert len(one) == len(many) <= 7, many
+    assert len([s for s in many if starts_with(s, "UPDATE")]) == 2
+
+
+def test_the_notifications_page_costs_the_same_for_few_or_many(client, logged_in):
+    from app.models import Notification
+
+    def add_notifications(count: int) -> None:
+        actors = add_authors_with_posts(authors=count, posts_each=0)
+        rows = [
+            {"user_id": logged_in.id, "actor_id": actor, "kind": "follow", "created_at": utcnow()}
+            for actor in actors
+        ]
+        db.session.execute(insert(Notification), rows)
+        db.session.commit()
+
+    add_notifications(2)
+    few = statements_for(client, "/notifications")
+    add_notifications(300)
+    page = page_text(client.get("/notifications"))
+    assert page.count('class="list-group-item') == PER_PAGE
+    many_first = statements_for(client, "/notifications")
+    older = re.search(r'href="([^"]*)">Older', page).group(1).replace("&amp;", "&")
+    many_older = statements_for(client, older)
+    # (A page's first view marks what it shows read: one statement, and the counts again.)
+    assert len(few) == len(many_first) == len(many_older) <= 2, many_older
+
+
+def test_a_hover_card_costs_two_statements_whatever_the_counts(client, logged_in):
+    [quiet, popular] = add_authors_with_posts(authors=2, posts_each=3)
+    add_follows(add_authors_with_posts(authors=60, posts_each=0), [popular])
+    quiet_card = statements_for(client, f"/user/author{quiet}/card")
+    popular_card = statements_for(client, f"/user/author{popular}/card")
+    # The user, the person with their counts and the viewer's follow and block.
+    assert len(quiet_card) == len(popular_card) <= 2, popular_card
+
+
+def test_the_poll_costs_one_statement_whatever_is_unread(client, logged_in):
+    quiet = statements_for(client, "/notifications/unread")
+    add_conversations(logged_in.id, add_authors_with_posts(authors=150, posts_each=0), 1)
+    busy = statements_for(client, "/notifications/unread?since=0.0")
+    assert client.get("/notifications/unread").get_json()["messages"] == 100
+    assert len(quiet) == len(busy) == 1, busy

@@ -1,0 +1,174 @@
+"""The poll of the unread counts, answered before Flask in the case it almost always is.
+
+Every open page asks for its navigation bar's counts every UNREAD_POLL_SECONDS
+(static/unread-counts.js), so this one request is most of what idle tabs send.
+Through Flask a signed-in request costs its session, Flask-Login's user (an ORM
+object loaded with its login) and a dozen hooks: through the view alone a poll
+cost about four times bare Flask's worker CPU, against at most 1.7 times asked
+for (0.6 of its throughput; docs/performance.md).
+
+``UnreadCountsPoll`` (WSGI, around the app) answers the common case itself: a GET
+of POLL_PATH whose query is nothing or ``since=<state>``, from a browser whose
+session cookie names a login that still lasts. It checks the cookie as Flask does
+(the app's own signing serializer), reads the login and the counts with one Core
+statement (``COUNTS_OF_LOGIN``), and answers what the view answers: both build
+the answer with ``poll_answer``. Anything else goes to Flask and the view, with
+the app's full handling: no session cookie (a remember cookie only, or none), a
+query of any other shape, a login that ended, a database error (which Flask's
+view then meets too, and reports). The fast path never answers what it is not
+sure of.
+
+What a fast answer skips, knowingly: the request hooks that have nothing to do
+here (input checks: the query is checked to be one of its two shapes; CSRF;
+rate limits; last seen, which a poll is not, whichever way it is answered), and
+what counts requests for /metrics and Sentry: polls do not show there.
+"""
+
+import functools
+import json
+import re
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask
+from itsdangerous import BadData
+from sqlalchemy.exc import DBAPIError
+from werkzeug.http import parse_etags, quote_etag
+from werkzeug.sansio.http import parse_cookie
+from werkzeug.wrappers import Response
+
+from app.auth.sessions import COUNTS_OF_LOGIN, key_hash, login_lasts
+from app.extensions import db
+from app.models import UnreadCounts
+from app.reporting.request_ids import HEADER as REQUEST_ID_HEADER
+from app.reporting.request_ids import request_id_for
+from app.security.headers import REFERRER_POLICY, fixed_headers_of
+
+POLL_PATH = "/notifications/unread"
+# What UnreadCounts.state writes: each count is at most UNREAD_COUNTED (three digits).
+SINCE_QUERY = re.compile(r"since=([0-9]{1,3}\.[0-9]{1,3})")
+CACHE_CONTROL = "private, no-cache"  # each browser's own answer, always asked again
+# Session cookies remembered as verified: the last so many browsers' (a few hundred
+# bytes each, so a few hundred kilobytes at most).
+VERIFIED_COOKIES = 1024
+# Flask-Login keeps the signed-in login's key (app.auth.sessions) here in the session.
+LOGIN_KEY = "_user_id"
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def poll_answer(
+    counts: UnreadCounts, since: str | None, if_none_match: str | None
+) -> tuple[int, dict[str, str], bytes]:
+    """The status, headers and body answering a poll from a signed-in browser.
+
+    304, empty, when the caller has these counts already: it named their state as
+    ``since``, or as the ETag in If-None-Match. Otherwise the counts as JSON.
+    """
+    state = counts.state
+    headers = {"ETag": quote_etag(state), "Cache-Control": CACHE_CONTROL, "Vary": "Cookie"}
+    if since == state or parse_etags(if_none_match).contains(state):
+        return 304, headers, b""
+    body = {"messages": counts.messages, "notifications": counts.notifications, "state": state}
+    headers["Content-Type"] = "application/json"
+    return 200, headers, json.dumps(body).encode()
+
+
+def poll_response(counts: UnreadCounts, since: str | None, if_none_match: str | None) -> Response:
+    """``poll_answer`` as the view's response (app.notifications.routes)."""
+    status, headers, body = poll_answer(counts, since, if_none_match)
+    return Response(body, status, headers)
+
+
+class UnreadCountsPoll:
+    """WSGI middleware: the poll's common case answered without Flask (see the module)."""
+
+    def __init__(self, app: Flask, wrapped: WsgiApp) -> None:
+        self.app = app
+        self.wrapped = wrapped
+        with app.app_context():
+            self.engine = db.engine
+        if self.engine.dialect.name == "postgresql":
+            # One SELECT on its own, without a transaction begun and rolled back around
+            # it: two of the three round trips a poll made. (SQLite's driver begins no
+            # transaction for a SELECT, and switching its autocommit costs PRAGMAs.)
+            self.engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.cookie_name = app.session_interface.get_cookie_name(app)
+        self.max_age = int(app.permanent_session_lifetime.total_seconds())
+        self.fixed_headers = {**fixed_headers_of(app), "Referrer-Policy": REFERRER_POLICY}
+        self.proxies_trusted = app.config["TRUSTED_PROXIES"] > 0
+        # A tab sends the same cookie at every poll: its signature (an HMAC, base64 and
+        # a JSON payload, a third of a fast answer) is checked at the first, then
+        # remembered with what it said; only its age is checked again. The keys that
+        # sign it are the app's, fixed for its life.
+        self.verified = functools.lru_cache(maxsize=VERIFIED_COOKIES)(self.verify)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        answer = None
+        if environ.get("PATH_INFO") == POLL_PATH and environ.get("REQUEST_METHOD") == "GET":
+            answer = self.answer(environ)
+        if answer is None:
+            return self.wrapped(environ, start_response)
+        status, headers, body = answer
+        headers = {**headers, **self.fixed_headers}
+        headers[REQUEST_ID_HEADER] = request_id_for(
+            environ.get("HTTP_X_REQUEST_ID", ""), self.proxies_trusted
+        )
+        if body:
+            headers["Content-Length"] = str(len(body))
+        start_response(f"{status} {'OK' if status == 200 else 'NOT MODIFIED'}", [*headers.items()])
+        return [body]
+
+    def answer(self, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes] | None:
+        """The answer to a poll this path is sure of; None for Flask to answer."""
+        query = environ.get("QUERY_STRING", "")
+        since = SINCE_QUERY.fullmatch(query)
+        if query and since is None:
+            return None
+        login_key = self.login_key(environ)
+        if login_key is None:
+            return None
+        try:
+            with self.engine.connect() as connection:
+                found = connection.execute(COUNTS_OF_LOGIN, {"key_hash": key_hash(login_key)})
+                login = found.first()
+        except DBAPIError:
+            return None
+        if login is None:
+            return None
+        expires_at, login_token, user_token, messages, notifications = login
+        if not login_lasts(expires_at, login_token, user_token):
+            return None
+        counts = UnreadCounts(messages, notifications)
+        return poll_answer(counts, since and since[1], environ.get("HTTP_IF_NONE_MATCH"))
+
+    def login_key(self, environ: dict[str, Any]) -> str | None:
+        """The key of the login the session cookie names, if the cookie is valid."""
+        # The parser of Flask's own request.cookies, which reads the header as WSGI gives
+        # it (werkzeug.http's decodes it first, and fails on what some clients send).
+        cookie = parse_cookie(environ.get("HTTP_COOKIE")).get(self.cookie_name)
+        verified = self.verified(cookie) if cookie else None
+        if verified is None:
+            return None
+        login_key, signed_at = verified
+        # The age limit Flask gives the cookie (its signer's max_age), checked here,
+        # where the cookie's signature was verified once.
+        return login_key if 0 <= time.time() - signed_at <= self.max_age else None
+
+    def verify(self, cookie: str) -> tuple[str, float] | None:
+        """The login key a session cookie holds and when it was signed, read as Flask reads
+        the cookie (the app's own signing serializer); None if it holds no login or
+        does not verify."""
+        # Never None: the app always has a secret key (app.security.secret_key).
+        serializer = self.app.session_interface.get_signing_serializer(self.app)
+        try:
+            session, signed_at = serializer.loads(cookie, return_timestamp=True)
+        except BadData:
+            return None
+        login_key = session.get(LOGIN_KEY) if isinstance(session, dict) else None
+        return (login_key, signed_at.timestamp()) if isinstance(login_key, str) else None
+
+
+def init_app(app: Flask) -> None:
+    app.wsgi_app = UnreadCountsPoll(app, app.wsgi_app)  # type: ignore[method-assign]
