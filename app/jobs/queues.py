@@ -8,7 +8,7 @@ that ends) loses no job: ``recover_stalled`` sends it again.
 import logging
 import os
 import queue
-import threading
+from typing import Any
 
 from flask import Flask
 from redis import Redis
@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from app.extensions import db
 from app.jobs.models import ACTIVE, Job
 from app.jobs.runner import maintain, perform
+from app.process_threads import STOP, ProcessThread
 
 # The one RQ queue of the site, in the Redis of JOBS_QUEUE.
 QUEUE_NAME = "microblog"
@@ -27,7 +28,6 @@ ENTRY_POINT = "app.jobs.runner.perform"
 # RQ's own limit on one run (it raises inside the job): far beyond any export, a
 # backstop for a job stuck without end; lost heartbeats are caught much sooner.
 RQ_JOB_TIMEOUT = 3600
-STOP = object()
 
 
 class RedisQueue:
@@ -90,11 +90,8 @@ class ThreadQueue:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.lock = threading.Lock()
-        self.pid: int | None = None
-        self.thread: threading.Thread | None = None
+        self.thread = ProcessThread("jobs", self._run)
         self.resumed_pid: int | None = None
-        self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.poll = max(app.config["JOB_STALL_SECONDS"] / 2, 0.5)
         self.usable = not holds_its_own_database(app)
 
@@ -106,8 +103,7 @@ class ThreadQueue:
                 job_id,
             )
             return
-        self._ensure_running()
-        self.queue.put(job_id)
+        self.thread.put(job_id)
 
     def resume_after_restart(self) -> None:
         """A before-request hook: the first request of a process starts the thread
@@ -126,28 +122,13 @@ class ThreadQueue:
             self.app.logger.warning("Jobs under way could not be looked for: %s", error)
             return
         if under_way is not None:
-            self._ensure_running()
+            self.thread.start()
 
     def stop(self, timeout: float = 10) -> None:
         """End the thread once its job is done (tests, which build many apps)."""
-        if self.pid != os.getpid() or self.thread is None:
-            return
-        self.queue.put(STOP)
-        self.thread.join(timeout)
-        self.pid = None
+        self.thread.stop(timeout)
 
-    def _ensure_running(self) -> None:
-        if self.pid == os.getpid():
-            return
-        with self.lock:
-            if self.pid == os.getpid():
-                return
-            self.queue = queue.SimpleQueue()
-            self.thread = threading.Thread(target=self._run, name="jobs", daemon=True)
-            self.thread.start()
-            self.pid = os.getpid()
-
-    def _run(self) -> None:
+    def _run(self, job_ids: queue.SimpleQueue[Any]) -> None:
         job_id: int | None = None  # none at first: look for lost jobs first
         while True:
             with self.app.app_context():
@@ -162,7 +143,7 @@ class ThreadQueue:
                 finally:
                     db.session.remove()
             try:
-                job_id = self.queue.get(timeout=self.poll)
+                job_id = job_ids.get(timeout=self.poll)
             except queue.Empty:
                 job_id = None
             if job_id is STOP:

@@ -10,17 +10,17 @@ each sent a moment after it was queued: storm control only ever sees error repor
 import atexit
 import email.policy
 import logging
-import os
 import queue
 import smtplib
 import ssl
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from typing import Any
 
 from app.mail.storms import AdminReport, StormControl
+from app.process_threads import STOP, ProcessThread
 from app.security.redaction import strike
 from config import ConfigError
 
@@ -126,9 +126,6 @@ class SenderTally:
         """An email ("report", "digest" or an ordinary "email") could not be sent."""
 
 
-STOP = object()
-
-
 class MailSender:
     """The per-process thread that mails reports, their digests and ordinary messages."""
 
@@ -143,52 +140,37 @@ class MailSender:
         self.window = window_seconds
         self.log = log
         self.send_mail = send
-        self.lock = threading.Lock()
-        self.pid: int | None = None
-        self.queue: queue.SimpleQueue = queue.SimpleQueue()
-        self.thread: threading.Thread | None = None
+        self.thread = ProcessThread("mail-sender", self._run)
         self.tally = SenderTally()
 
     def submit(self, report: AdminReport) -> None:
         """Mail an error report to the admins, subject to storm control."""
-        self._ensure_running()
+        self._start()
         self.tally.queued()  # first: the sender may take it at once
-        self.queue.put(report)
+        self.thread.put(report)
 
     def send(self, mail: Email) -> None:
         """Mail an ordinary message as it is, never counted as an error report."""
-        self._ensure_running()
-        self.queue.put(QueuedEmail(mail, time.monotonic() + MAIL_DELAY_SECONDS))
+        self._start()
+        self.thread.put(QueuedEmail(mail, time.monotonic() + MAIL_DELAY_SECONDS))
 
-    def _ensure_running(self) -> None:
-        # Started lazily and per process: a thread started before gunicorn forks
-        # its workers would not exist in them.
-        if self.pid == os.getpid():
-            return
-        with self.lock:
-            if self.pid == os.getpid():
-                return
-            self.queue = queue.SimpleQueue()
-            self.thread = threading.Thread(target=self._run, name="mail-sender")
-            self.thread.daemon = True
-            self.thread.start()
-            self.pid = os.getpid()
+    def _start(self) -> None:
+        if self.thread.start():
+            # What is queued when the process ends is sent first (``stop``).
             atexit.register(self.stop)
 
     def stop(self, timeout: float = EXIT_FLUSH_SECONDS) -> None:
-        """Send what is pending (digests included), then end the thread."""
-        if self.thread is None or self.pid != os.getpid() or not self.thread.is_alive():
-            return
-        self.queue.put(STOP)
-        self.thread.join(timeout)
+        """Send what is pending (digests included), then end the thread; the next
+        mail starts it again."""
+        self.thread.stop(timeout)
 
-    def _run(self) -> None:
+    def _run(self, items: queue.SimpleQueue[Any]) -> None:
         storms = StormControl(self.window)
         while True:
             deadline = storms.next_deadline()
             wait = None if deadline is None else max(deadline - time.monotonic(), 0)
             try:
-                item = self.queue.get(timeout=wait)
+                item = items.get(timeout=wait)
             except queue.Empty:
                 item = None
             if item is STOP:

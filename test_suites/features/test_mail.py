@@ -51,6 +51,19 @@ def test_identical_messages_are_all_sent_and_reports_keep_their_storm_control(sm
     assert [m["To"] for m in messages].count(ADMIN) == 1
 
 
+def test_mail_after_the_sender_was_stopped_starts_it_again(smtp, make_app):
+    app = make_app(mail_port=smtp.port)
+    send(app, hello(1))
+    assert len(smtp.inbox.wait_for(1)) == 1
+    app.extensions["mail_sender"].stop()  # as at a process's exit, or a test's end
+    send(app, hello(2))
+    messages = smtp.inbox.wait_for(2)
+    assert [body_of(m.get_body(("plain",))).strip() for m in messages] == [
+        "Plain text 1.",
+        "Plain text 2.",
+    ]
+
+
 def test_messages_are_sent_without_admins_and_in_testing_mode(smtp, make_app):
     # Error reports need ADMINS and production mode; a password reset needs neither.
     app = make_app(mail_port=smtp.port, ADMINS=[], TESTING=True)
