@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Post
+from app.search import queries
 from app.search.query import fts5_query, parse
 from testkit.clients import make_user, page_text, post_bodies, submit
 
@@ -177,6 +178,14 @@ def test_results_are_read_page_by_page(client, writer, app):
         seen += post_bodies(response)
         page += 1
     assert sorted(seen) == sorted(bodies)
+
+
+@pytest.mark.both_databases
+def test_only_the_newest_matches_are_ranked_and_shown(client, writer, monkeypatch):
+    monkeypatch.setattr(queries, "CANDIDATES", 3)
+    publish(writer, "seed one", "seed two", "seed seed seed", "seed six", "seed ten")
+    # The three newest matches, the one with the word three times first; none older.
+    assert results(client, "seed") == ["seed seed seed", "seed ten", "seed six"]
 
 
 def test_the_navigation_bar_has_the_search_box(client):
