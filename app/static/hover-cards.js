@@ -131,7 +131,10 @@
     var focusInCard = inCard(document.activeElement);
     dismissed = link;
     cancelOpening();
-    close();
+    // The focus goes back to the name before the card goes: removing the focused
+    // button would fire a focusout (Chromium does) that reads as leaving the name, and
+    // the card would open again on the name's focus.
     if (focusInCard) link.focus();
+    close();
   });
 })();

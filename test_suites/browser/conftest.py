@@ -116,6 +116,24 @@ def live_server(server_environment: dict[str, str], tmp_path_factory) -> Iterato
     yield from serve("microblog:app", server_environment, output)
 
 
+# The navigation bar's counts are asked for every second (30 in production): a test
+# sees a count change without waiting half a minute.
+QUICK_POLL_SECONDS = "1"
+
+
+@pytest.fixture(scope="session")
+def quick_poll_server(server_environment: dict[str, str], tmp_path_factory) -> Iterator[str]:
+    """The real application and database, its pages polling for their counts every second.
+
+    A server of its own, so that the other journeys' pages keep the production
+    interval: a page polling while its person is signed out elsewhere gets a 401,
+    which those journeys would rightly count as a failed request.
+    """
+    env = {**server_environment, "UNREAD_POLL_SECONDS": QUICK_POLL_SECONDS}
+    output = tmp_path_factory.mktemp("gunicorn") / "quick_poll.log"
+    yield from serve("microblog:app", env, output)
+
+
 @pytest.fixture(scope="session")
 def crashing_server(server_environment: dict[str, str], tmp_path_factory) -> Iterator[str]:
     """The same application and database plus testkit's failing routes, rate limits on.
@@ -139,12 +157,16 @@ def viewport(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-@pytest.fixture
-def context(browser: Browser, viewport: str) -> Iterator[BrowserContext]:
+def open_context(browser: Browser, viewport: str) -> Iterator[BrowserContext]:
     context = browser.new_context(**VIEWPORTS[viewport], locale="en-GB", timezone_id="Asia/Tokyo")
     context.set_default_timeout(15_000)
     yield context
     context.close()
+
+
+@pytest.fixture
+def context(browser: Browser, viewport: str) -> Iterator[BrowserContext]:
+    yield from open_context(browser, viewport)
 
 
 @pytest.fixture
@@ -155,6 +177,22 @@ def watch(context: BrowserContext, axe_source: str, viewport: str) -> BrowserWat
 @pytest.fixture
 def page(context: BrowserContext, watch: BrowserWatch) -> Page:
     return context.new_page()
+
+
+@pytest.fixture
+def second_context(browser: Browser, viewport: str) -> Iterator[BrowserContext]:
+    """Another person's browser, on a screen of the same size: cookies of its own."""
+    yield from open_context(browser, viewport)
+
+
+@pytest.fixture
+def second_watch(second_context: BrowserContext, axe_source: str, viewport: str) -> BrowserWatch:
+    return BrowserWatch(second_context, axe_source, viewport)
+
+
+@pytest.fixture
+def second_page(second_context: BrowserContext, second_watch: BrowserWatch) -> Page:
+    return second_context.new_page()
 
 
 @pytest.fixture

@@ -191,3 +191,10 @@ STATUS_NAMES = {
     429: "TOO MANY REQUESTS",
     500: "INTERNAL SERVER ERROR",
 }
+
+
+def check_spotless(page: Page, watch: BrowserWatch, name: str, **kwargs) -> None:
+    """``watch.check``, and axe-core found nothing at all, whatever its impact."""
+    watch.check(page, name, **kwargs)
+    found = axe_tally.rows[(name, watch.viewport)]
+    assert not sum(found.values()), f"axe-core on {name} ({watch.viewport}): {dict(found)}"

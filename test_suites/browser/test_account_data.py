@@ -15,7 +15,7 @@ import zipfile
 import pytest
 from playwright.sync_api import Page, expect
 
-from test_suites.browser.page_checks import BrowserWatch, axe_tally
+from test_suites.browser.page_checks import BrowserWatch, check_spotless
 from testkit.browser import sign_in
 from testkit.clients import PASSWORD, Auth, LiveClient
 from testkit.services.processes import wait_until
@@ -27,13 +27,6 @@ POSTS = 3000
 # Both viewports share one server and database: each has its own people.
 EXPORTERS = {"desktop": "archivist", "phone": "archivist.m"}
 LEAVERS = {"desktop": "leaver", "phone": "leaver.m"}
-
-
-def check(page: Page, watch: BrowserWatch, name: str, **kwargs) -> None:
-    """``watch.check``, and axe-core found nothing at all, whatever its impact."""
-    watch.check(page, name, **kwargs)
-    found = axe_tally.rows[(name, watch.viewport)]
-    assert not sum(found.values()), f"axe-core on {name} ({watch.viewport}): {dict(found)}"
 
 
 def test_an_export_shows_its_progress_without_reloading_then_its_download(
@@ -54,7 +47,7 @@ def test_an_export_shows_its_progress_without_reloading_then_its_download(
     page.get_by_role("link", name="Export your data").click()
     expect(page).to_have_url(f"{base}/account/export")
     expect(page.get_by_text("You have not exported your data yet.")).to_be_visible()
-    check(page, watch, "export (none yet)")
+    check_spotless(page, watch, "export (none yet)")
 
     page.get_by_role("button", name="Export my data").click()
     progress = page.locator("#export-progress")
@@ -69,13 +62,13 @@ def test_an_export_shows_its_progress_without_reloading_then_its_download(
     assert wait_until(lambda: int(progress.get_attribute("value")) > max(first, 5), 60)
     assert page.evaluate("window.loadedOnce") is True
     expect(page.locator("#export-message")).to_have_text("Writing your export.")
-    check(page, watch, "export (in progress)", screenshot=screenshot("export-progress"))
+    check_spotless(page, watch, "export (in progress)", screenshot=screenshot("export-progress"))
 
     # Once done, the page reloads itself with the download link.
     download_link = page.get_by_role("link", name="Download your export")
     expect(download_link).to_be_visible(timeout=120_000)
     assert page.evaluate("window.loadedOnce") is None
-    check(page, watch, "export (ready)", screenshot=screenshot("export-ready"))
+    check_spotless(page, watch, "export (ready)", screenshot=screenshot("export-ready"))
     with page.expect_download() as started:
         download_link.click()
     saved = tmp_path / "export.zip"
@@ -104,18 +97,18 @@ def test_deleting_the_account_says_what_goes_asks_the_password_and_signs_out(
     expect(page.get_by_role("heading", level=1)).to_have_text("Delete your account?")
     removed = page.locator("main .list-group-item")
     expect(removed.nth(1)).to_have_text(re.compile(r"^Your posts and replies \(2\)\."))
-    check(page, watch, "delete account", screenshot=screenshot("delete-account"))
+    check_spotless(page, watch, "delete account", screenshot=screenshot("delete-account"))
 
     page.get_by_label("Your password").fill("not the password")
     page.get_by_role("button", name="Delete my account").click()
     expect(page.get_by_text("Your password is not correct.")).to_be_visible()
-    check(page, watch, "delete account (wrong password)")
+    check_spotless(page, watch, "delete account (wrong password)")
 
     page.get_by_label("Your password").fill(PASSWORD)
     page.get_by_role("button", name="Delete my account").click()
     expect(page).to_have_url(f"{base}/login")
     expect(page.get_by_role("alert")).to_contain_text("Your account is being deleted.")
-    check(page, watch, "signed out (account being deleted)")
+    check_spotless(page, watch, "signed out (account being deleted)")
 
     # Once the job is done, the name signs nobody in.
     assert wait_until(lambda: "Invalid username or password" in signed_in_attempt(base, name), 30)

@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from test_suites.browser.page_checks import BrowserWatch, axe_tally
+from test_suites.browser.page_checks import BrowserWatch, check_spotless
 from testkit.browser import open_menu, sign_in
 from testkit.clients import Auth, LiveClient
 
@@ -61,13 +61,6 @@ def search_again(page: Page, text: str) -> None:
     page.get_by_role("button", name="Search", exact=True).click()
 
 
-def check(page: Page, watch: BrowserWatch, name: str, **kwargs) -> None:
-    """``watch.check``, and axe-core found nothing at all, whatever its impact."""
-    watch.check(page, name, **kwargs)
-    found = axe_tally.rows[(name, watch.viewport)]
-    assert not sum(found.values()), f"axe-core on {name} ({watch.viewport}): {dict(found)}"
-
-
 def test_a_person_searches_from_the_navbar_for_people_posts_a_phrase_and_an_exclusion(
     page: Page, watch: BrowserWatch, live_server, viewport, screenshot
 ) -> None:
@@ -87,7 +80,7 @@ def test_a_person_searches_from_the_navbar_for_people_posts_a_phrase_and_an_excl
         expect(box).to_be_hidden()
         open_menu(page)
         expect(box).to_be_visible()
-        check(page, watch, "home (menu open)")
+        check_spotless(page, watch, "home (menu open)")
     expect(box).to_have_attribute("placeholder", "Search")
     if viewport == "desktop":
         # Unfolded on a narrow screen, the bar still fits on one line with the box.
@@ -119,7 +112,7 @@ def test_a_person_searches_from_the_navbar_for_people_posts_a_phrase_and_an_excl
     words_to_find = page.get_by_label("Words to find")
     expect(words_to_find).to_have_value(word)
     expect(words_to_find).to_have_accessible_description(re.compile(r"^Every word must be there"))
-    check(page, watch, "search results", screenshot=screenshot("search-results"))
+    check_spotless(page, watch, "search results", screenshot=screenshot("search-results"))
 
     # The other matches are on the next page; the way back is there too.
     main.get_by_role("link", name="More matches").click()
@@ -129,7 +122,7 @@ def test_a_person_searches_from_the_navbar_for_people_posts_a_phrase_and_an_excl
     expect(main.locator(".post-list")).not_to_contain_text(UNRELATED)
     expect(main.get_by_role("link", name="Better matches")).to_be_visible()
     expect(main.get_by_role("link", name="More matches")).to_have_count(0)
-    check(page, watch, "search results (more matches)")
+    check_spotless(page, watch, "search results (more matches)")
 
     # A phrase: the words together and in that order, marked.
     search_again(page, f'"{word} soup"')
@@ -139,7 +132,7 @@ def test_a_person_searches_from_the_navbar_for_people_posts_a_phrase_and_an_excl
     expect(posts.first.locator(".post-body")).to_have_text(texts[0])
     # (SQLite marks the phrase as one, PostgreSQL each of its words.)
     assert " ".join(posts.first.locator("mark").all_text_contents()) == f"{word} soup"
-    check(page, watch, "search results (phrase)")
+    check_spotless(page, watch, "search results (phrase)")
 
     # An exclusion, typed in the navbar box: no post with soup is left.
     search_from_navbar(page, f"{word} -soup")
@@ -147,11 +140,11 @@ def test_a_person_searches_from_the_navbar_for_people_posts_a_phrase_and_an_excl
     expect(posts).to_have_count(5)
     expect(main.locator(".post-list")).not_to_contain_text("soup")
     expect(main.get_by_role("link", name="More matches")).to_have_count(0)
-    check(page, watch, "search results (exclusion)")
+    check_spotless(page, watch, "search results (exclusion)")
 
     # Every word must be there: nothing has both.
     search_again(page, f"{word} wine")
     expect(main.get_by_role("heading", level=2)).to_have_text(["Posts"])
     expect(posts).to_have_count(0)
     expect(main).to_contain_text("No posts match.")
-    check(page, watch, "search results (none)")
+    check_spotless(page, watch, "search results (none)")
