@@ -170,7 +170,10 @@ def test_the_export_page_shows_the_job_as_it_stands_without_javascript(jobs_app)
     seed_alice_and_her_circle(jobs_app)
     client = jobs_app.test_client()
     Auth(client).login("alice")
-    assert "You have not exported your data yet." in page_text(client.get(EXPORT_PAGE))
+    first = page_text(client.get(EXPORT_PAGE))
+    assert "You have not exported your data yet." in first
+    # What the file holds, as the page says it: every list it writes (docs/jobs.md).
+    assert "your private messages" in first and "the\n    people you blocked" in first
 
     # A job under way, as a runner leaves it between two batches.
     with jobs_app.app_context():
