@@ -210,6 +210,9 @@ class ProfileSchema(PersonSchema):
     is_following = ma.fields.Boolean(
         required=True, metadata={"description": "Whether you follow this user"}
     )
+    is_blocking = ma.fields.Boolean(
+        required=True, metadata={"description": "Whether you block this user"}
+    )
     posts_url = ma.fields.String(required=True, metadata={"format": "uri-reference"})
     followers_url = ma.fields.String(required=True, metadata={"format": "uri-reference"})
     following_url = ma.fields.String(required=True, metadata={"format": "uri-reference"})
