@@ -7,7 +7,7 @@ describes it in the OpenAPI document.
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api.schemas import TEXT, JsonInteger, next_link, not_blank
+from app.api.schemas import WRITTEN_TEXT, JsonInteger, next_link, not_blank
 from app.models import FOLLOWED, MAX_MESSAGE_LENGTH, MENTIONED, MESSAGED, REPLIED, UNREAD_COUNTED
 from app.pagination import MAX_POST_ID
 
@@ -27,8 +27,11 @@ class NewMessageSchema(ma.Schema):
         required=True,
         validate=[validate.Length(min=1, max=MAX_MESSAGE_LENGTH), not_blank],
         metadata={
-            "description": f"The message: 1 to {MAX_MESSAGE_LENGTH} characters, kept as written",
-            "pattern": TEXT,
+            "description": (
+                f"The message: 1 to {MAX_MESSAGE_LENGTH} characters, not all spaces, kept as "
+                "written"
+            ),
+            "pattern": WRITTEN_TEXT,
         },
     )
     idempotency_key = ma.fields.String(
