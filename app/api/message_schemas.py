@@ -15,8 +15,8 @@ from app.pagination import MAX_POST_ID
 # anything but a key. Python's pattern ends with \Z ($ would let a newline through);
 # the document's is ECMA-262's, where $ is the end.
 IDEMPOTENCY_KEY_LENGTH = 32
-IDEMPOTENCY_KEY = r"^[A-Za-z0-9_-]{1,32}\Z"
-IDEMPOTENCY_KEY_DOCUMENTED = r"^[A-Za-z0-9_-]{1,32}$"
+IDEMPOTENCY_KEY = r"^[A-Za-z0-9_-]+\Z"
+IDEMPOTENCY_KEY_DOCUMENTED = r"^[A-Za-z0-9_-]+$"
 
 
 # --- Requests ------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from app.api.spec import PREFIX, resource_blueprint
 from app.extensions import db
 from app.main import queries
 from app.models import User
+from app.notifications.events import notify_followed
 from app.pagination import PageQuery
 from app.security.rate_limits import limit_api_calls
 
@@ -30,7 +31,10 @@ bp = resource_blueprint("api_users", PREFIX, "Profiles, followers, follows and b
 
 NO_SUCH_USER = "There is no user with this name."
 NOT_YOURSELF = "You cannot follow or unfollow yourself."
-# The site's words (app.account.routes).
+# The site's words (app.main.routes, app.account.routes); the one blocked learns no more
+# of the block than that they cannot follow.
+UNBLOCK_FIRST = "You have blocked {username}: unblock them to follow them."
+CANNOT_FOLLOW = "You cannot follow this user."
 NOT_YOURSELF_BLOCKED = "You cannot block yourself."
 NOT_YOURSELF_UNBLOCKED = "You cannot unblock yourself."
 
@@ -122,8 +126,14 @@ def following(arguments: dict[str, Any], username: str) -> Any:
 @bp.alt_response(403, response="FORBIDDEN")
 @bp.alt_response(404, response="NOT_FOUND")
 def follow(username: str) -> None:
-    """Follow a user (following them already changes nothing)."""
-    api_user().follow(other_user(username))
+    """Follow a user (following them already changes nothing; 403 while a block lasts)."""
+    caller, followed = api_user(), other_user(username)
+    if caller.follow(followed):
+        notify_followed(caller, followed)
+    elif caller.is_blocking(followed):
+        abort_with_problem(403, UNBLOCK_FIRST.format(username=followed.username))
+    elif followed.is_blocking(caller):
+        abort_with_problem(403, CANNOT_FOLLOW)
     db.session.commit()
 
 
