@@ -67,10 +67,14 @@ class MarkReadSchema(ma.Schema):
 
 
 class MessageSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = ma.fields.Integer(
+        required=True, metadata={"description": "Later messages have greater ids"}
+    )
     body = ma.fields.String(required=True, metadata={"description": "The text as written"})
     sender = ma.fields.String(required=True, metadata={"description": "The sender's username"})
-    created_at = ma.fields.AwareDateTime(required=True)
+    created_at = ma.fields.AwareDateTime(
+        required=True, metadata={"description": "When it was sent"}
+    )
 
 
 class MessagePageSchema(ma.Schema):
@@ -86,16 +90,23 @@ class ConversationSchema(ma.Schema):
     username = ma.fields.String(
         required=True, metadata={"description": "The person the conversation is with"}
     )
-    avatar_url = ma.fields.String(required=True, metadata={"format": "uri"})
+    avatar_url = ma.fields.String(
+        required=True, metadata={"format": "uri", "description": "Their picture (Gravatar)"}
+    )
     unread = ma.fields.Boolean(
         required=True, metadata={"description": "Whether it holds a message you have not read"}
     )
-    last_message = ma.fields.Nested(MessageSchema, required=True)
+    last_message = ma.fields.Nested(
+        MessageSchema, required=True, metadata={"description": "Yours or theirs"}
+    )
     url = ma.fields.String(
         required=True,
         metadata={"format": "uri-reference", "description": "Its messages (reading them reads)"},
     )
-    html_url = ma.fields.String(required=True, metadata={"format": "uri-reference"})
+    html_url = ma.fields.String(
+        required=True,
+        metadata={"format": "uri-reference", "description": "Its page on the site"},
+    )
 
 
 class ConversationPageSchema(ma.Schema):
@@ -108,7 +119,9 @@ class ConversationPageSchema(ma.Schema):
 
 
 class NotificationSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = ma.fields.Integer(
+        required=True, metadata={"description": "Name it as up_to to mark it read"}
+    )
     kind = ma.fields.String(
         required=True,
         validate=validate.OneOf([FOLLOWED, REPLIED, MENTIONED, MESSAGED]),
@@ -117,7 +130,9 @@ class NotificationSchema(ma.Schema):
         },
     )
     actor = ma.fields.String(required=True, metadata={"description": "Who did it: a username"})
-    actor_url = ma.fields.String(required=True, metadata={"format": "uri-reference"})
+    actor_url = ma.fields.String(
+        required=True, metadata={"format": "uri-reference", "description": "Their profile"}
+    )
     post_id = ma.fields.Integer(
         required=True,
         allow_none=True,
@@ -130,7 +145,7 @@ class NotificationSchema(ma.Schema):
             "description": "What it is about: the post, the conversation or the follower",
         },
     )
-    created_at = ma.fields.AwareDateTime(required=True)
+    created_at = ma.fields.AwareDateTime(required=True, metadata={"description": "When"})
     read_at = ma.fields.AwareDateTime(
         required=True,
         allow_none=True,

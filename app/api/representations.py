@@ -1,9 +1,10 @@
 """The API's resources as JSON: rows of the site's own statements, and their links.
 
-Each list reads the rows the site's pages read (app.posts.queries, app.main.queries),
-so the API shows what the pages show. Links are paths (with the mount point the
-site is served at), built from prefixes made once per app and mount point, as the
-pages' are (app.templating.FixedUrls): a page of 20 posts asks url_for nothing.
+Each list reads the rows the site's pages read (app.posts.queries, app.main.queries,
+app.messages.queries, app.notifications.queries), so the API shows what the pages
+show. Links are paths (with the mount point the site is served at), built from
+prefixes made once per app and mount point, as the pages' are
+(app.templating.FixedUrls): a page of 20 posts asks url_for nothing.
 """
 
 from collections.abc import Iterable
