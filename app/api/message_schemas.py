@@ -8,13 +8,22 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.api.schemas import WRITTEN_TEXT, JsonInteger, next_link, not_blank
-from app.models import FOLLOWED, MAX_MESSAGE_LENGTH, MENTIONED, MESSAGED, REPLIED, UNREAD_COUNTED
+from app.models import (
+    FOLLOWED,
+    MAX_MESSAGE_LENGTH,
+    MENTIONED,
+    MESSAGED,
+    REPLIED,
+    UNREAD_COUNTED,
+    Message,
+)
 from app.pagination import MAX_POST_ID
 
-# What Message.submission holds (String(32)); URL-safe, so that a key is never
-# anything but a key. Python's pattern ends with \Z ($ would let a newline through);
-# the document's is ECMA-262's, where $ is the end.
-IDEMPOTENCY_KEY_LENGTH = 32
+# A client's key is kept where the site's form keeps its own (Message.submission), so
+# it is at most as long, in the alphabet of the form's keys (secrets.token_urlsafe).
+# Python's pattern ends with \Z ($ would let a newline through); the document's is
+# ECMA-262's, where $ is the end.
+IDEMPOTENCY_KEY_LENGTH = Message.__table__.c.submission.type.length
 IDEMPOTENCY_KEY = r"^[A-Za-z0-9_-]+\Z"
 IDEMPOTENCY_KEY_DOCUMENTED = r"^[A-Za-z0-9_-]+$"
 

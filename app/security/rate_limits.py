@@ -9,9 +9,9 @@ private message (``app/messages/routes.py``); looking at a form (GET) is never
 limited. The API's views (``app/api/``) count every call, whatever its method, per
 token (``limit_api_calls``), its writes share the writing allowance
 (``limit_api_writing``) and its messages the messaging one (``limit_api_messaging``):
-a script writes no faster than a person. Two more
-counts are kept by the views themselves (``count_attempt``): sign-in attempts per
-target account, and password reset requests per client and per address asked for.
+a script writes no faster than a person. Two more counts are kept by the views
+themselves (``count_attempt``): sign-in attempts per target account, and password
+reset requests per client and per address asked for.
 
 One departure from Flask-Limiter's plain use, kept because it measured +12 to
 +21 % req/s on the pages that are never limited (docs/performance.md):
