@@ -52,7 +52,8 @@ class NewMessageSchema(ma.Schema):
             "description": (
                 "Optional: a key of your own for this message (secrets.token_urlsafe(16), "
                 "a UUID's hex). Sent again (a retry after a lost answer), the message is "
-                "stored once and the answer is 200 with it; a key is one message's for good"
+                "stored once and the answer is 200 with it; a key is one message's for good "
+                "(409 with another)"
             ),
             "pattern": IDEMPOTENCY_KEY_DOCUMENTED,
         },

@@ -11,12 +11,12 @@ messaging allowance of the site's form (``limit_api_messaging``).
 A message sent again with its ``idempotency_key`` (a retry after an answer that
 was lost) is stored once: the key is kept where the site's form keeps the key of
 its own copy (Message.submission, unique per sender), and the answer is the
-message first stored, 200 instead of 201. Without a key every call is a new message.
+message first stored, 200 instead of 201; the key sent with another message (another
+text, another person) is a 409. Without a key every call is a new message.
 """
 
 from typing import Any, NoReturn
 
-from flask_smorest import abort
 from sqlalchemy import Row
 
 from app.api.authentication import api_user, token_required
@@ -108,8 +108,10 @@ def conversation(arguments: dict[str, Any], username: str) -> Any:
 
 
 def key_reused() -> NoReturn:
+    # A conflict with what is stored, not a wrong field: the same request is valid with
+    # a key not used yet.
     db.session.rollback()  # a conversation made for the message that was not stored
-    abort(422, messages={"json": {"idempotency_key": [KEY_REUSED]}})
+    abort_with_problem(409, KEY_REUSED)
 
 
 @bp.route("/<username>", methods=["POST"])
@@ -121,6 +123,7 @@ def key_reused() -> NoReturn:
 @bp.alt_response(200, schema=MessageSchema, description="Sent before with this idempotency_key")
 @bp.alt_response(403, response="FORBIDDEN")
 @bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.alt_response(429, response="TOO_MANY_REQUESTS")
 def send(new: dict[str, Any], username: str) -> Any:
     """Send a user a message (403 if you block them or they block you)."""

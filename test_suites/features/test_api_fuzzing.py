@@ -5,7 +5,9 @@ operation gets a bounded number of generated requests (``EXAMPLES``, Hypothesis
 derandomized: the same requests every run), valid ones and invalid ones, with a
 valid token (HTTP Basic for the operation that issues tokens), on a database with
 users, posts and replies, a conversation and notifications that the generated ids
-and names can reach (valid requests name alice and bob too). Every answer
+and names can reach (valid requests name alice and bob too). Hypothesis also draws
+text from the constants of the modules loaded, so the file run alone and the whole
+suite generate different requests (each the same every run): check both. Every answer
 must pass Schemathesis' checks: no server error, a documented status, content type
 and headers, a body that its schema describes, an invalid request refused. Run with
 ``-n 0 -s`` to see how many requests were generated and their statuses.

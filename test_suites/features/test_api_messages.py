@@ -236,22 +236,18 @@ def test_a_message_sent_again_with_its_key_is_stored_once(client, alice_api, bob
     assert again == first
     assert stored_messages() == [("alice", "Only once")]
     assert unread(bob_api)["notifications"] == 1
-    # Another message, or another person, with that key: refused, naming the key, and
-    # nothing of it is kept (not even a conversation with carol).
+    # Another message, or another person, with that key: a conflict, and nothing of it
+    # is kept (not even a conversation with carol).
     for username, body in (("bob", "Something else"), ("carol", "Only once")):
         reused = alice_api(
             "post",
             f"/api/v1/messages/{username}",
             json={"body": body, "idempotency_key": "retry-42_A"},
         )
-        problem = assert_problem(reused, 422)
-        assert problem["errors"] == [
-            {
-                "location": "json",
-                "field": "idempotency_key",
-                "detail": "This key was sent with another message: a key is one message's only.",
-            }
-        ]
+        problem = assert_problem(reused, 409)
+        assert problem["detail"] == (
+            "This key was sent with another message: a key is one message's only."
+        )
     assert stored_messages() == [("alice", "Only once")]
     assert count(Conversation) == 1
     # Keys are each sender's own: bob may use the same one.
