@@ -25,6 +25,16 @@ def obtain_token(client: FlaskClient, username: str = "alice", **wanted: object)
     return response.get_json()["token"]
 
 
+def api_caller(client: FlaskClient, username: str):
+    """Calls as ``username``, with a token of their own: ``call("get", path, json=...)``."""
+    headers = bearer(obtain_token(client, username))
+
+    def call(method: str, path: str, **kwargs) -> TestResponse:
+        return client.open(path, method=method.upper(), headers=headers, **kwargs)
+
+    return call
+
+
 def assert_problem(response: TestResponse, status: int) -> dict[str, object]:
     """The response is problem details (RFC 9457) of ``status``; its members."""
     assert response.status_code == status, response.get_data(as_text=True)

@@ -1,11 +1,23 @@
 """Rows added straight to the database, many at once: the data of the tests that need a
 lot of it (how many statements a page costs with a thousand rows behind it)."""
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from app.database import utcnow
 from app.extensions import db
 from app.models import Conversation, ConversationMember, Message, Post, User, followers
+
+
+def keep_ids_counting(*models: type[db.Model]) -> None:
+    """Move PostgreSQL's id sequences past the ids given here, which they never saw: rows
+    the app adds later get ids of their own, not the first free number's clash."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return  # SQLite gives the largest id plus one
+    for model in models:
+        sequence = func.pg_get_serial_sequence(f'"{model.__tablename__}"', "id")
+        db.session.execute(
+            select(func.setval(sequence, select(func.max(model.id)).scalar_subquery()))
+        )
 
 
 def add_authors_with_posts(authors: int, posts_each: int) -> list[int]:
@@ -16,6 +28,7 @@ def add_authors_with_posts(authors: int, posts_each: int) -> list[int]:
         for n in range(authors)
     ]
     db.session.execute(insert(User), users)
+    keep_ids_counting(User)
     now = utcnow()
     posts = [
         {"body": f"post {k} by {user['id']}", "user_id": user["id"], "timestamp": now}
@@ -79,4 +92,5 @@ def add_conversations(user_id: int, others: list[int], messages_each: int) -> No
     db.session.execute(insert(Conversation), conversations)
     db.session.execute(insert(Message), messages)
     db.session.execute(insert(ConversationMember), members)
+    keep_ids_counting(Conversation, Message)
     db.session.commit()

@@ -1,8 +1,9 @@
 """Reading one page of a list for the API: a page size and a cursor, as the client asks.
 
-The cursor (``after``) is the id of the last item of the previous page, which its
-``next`` link carries; the list reads on from there through its ordering index
-(app.pagination.PageQuery), so the last page costs what the first does.
+The cursor (``after``) is the id of the last item of the previous page (of its last
+message, for conversations), which its ``next`` link carries; the list reads on from
+there through its ordering index (app.pagination.PageQuery), so the last page costs
+what the first does.
 """
 
 from typing import Any
@@ -22,7 +23,8 @@ def read_page(query: PageQuery, arguments: dict[str, Any], **params: Any) -> Pag
     return query.page(1, page_size(arguments), params, arguments.get("after"))
 
 
-def next_arguments(page: Page, arguments: dict[str, Any]) -> dict[str, Any]:
-    """What the ``next`` link of ``page`` carries: the cursor, and the size asked for."""
-    last = page.items[-1].id if page.items else None
+def next_arguments(page: Page, arguments: dict[str, Any], key: str = "id") -> dict[str, Any]:
+    """What the ``next`` link of ``page`` carries: the cursor (the last item's ``key``
+    column, what its list reads on from), and the size asked for."""
+    last = getattr(page.items[-1], key) if page.items else None
     return {"after": last, "limit": arguments.get("limit")}

@@ -27,6 +27,7 @@ from app.api.schemas import (
 from app.api.spec import PREFIX, resource_blueprint
 from app.extensions import db
 from app.models import Post
+from app.notifications.events import notify_of_post
 from app.pagination import MAX_POST_ID
 from app.posts import queries
 from app.security.rate_limits import limit_api_calls, limit_api_writing
@@ -81,8 +82,10 @@ def created(post: Post) -> tuple[dict[str, Any], int, dict[str, str]]:
 @bp.response(201, PostSchema)
 @bp.alt_response(429, response="TOO_MANY_REQUESTS")
 def publish(new: dict[str, Any]) -> Any:
-    """Write a post."""
-    return created(Post.publish(new["body"], api_user().id))
+    """Write a post (the people it names are notified, as the site's form does)."""
+    post = Post.publish(new["body"], api_user().id)
+    notify_of_post(post, reply_to=None)
+    return created(post)
 
 
 @bp.route("/<int:post_id>", methods=["GET"])
@@ -161,6 +164,8 @@ def replies(arguments: dict[str, Any], post_id: int) -> Any:
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(429, response="TOO_MANY_REQUESTS")
 def reply(new: dict[str, Any], post_id: int) -> Any:
-    """Answer a post."""
+    """Answer a post (its author and the people it names are notified)."""
     answered = post_or_404(post_id)
-    return created(Post.publish(new["body"], api_user().id, reply_to=answered))
+    reply = Post.publish(new["body"], api_user().id, reply_to=answered)
+    notify_of_post(reply, reply_to=answered)
+    return created(reply)

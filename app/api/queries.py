@@ -10,7 +10,7 @@ makes the database skip rows. Posts are read by the pages' statements
 from sqlalchemy import and_, func, or_, select
 
 from app.main.queries import USER_ID
-from app.models import followers
+from app.models import blocks, followers
 from app.pagination import PageQuery
 from app.posts.queries import AFTER, POST_COLUMNS, POST_ID, post, user
 
@@ -39,4 +39,7 @@ FOLLOWERS_OF = people_page(
 )
 FOLLOWED_BY = people_page(
     user.c.id.in_(select(followers.c.followed_id).where(followers.c.follower_id == USER_ID))
+)
+BLOCKED_BY = people_page(
+    user.c.id.in_(select(blocks.c.blocked_id).where(blocks.c.blocker_id == USER_ID))
 )

@@ -19,6 +19,12 @@ MAX_PAGE_SIZE = 100
 # schema reads it (app/security/input_checks.py), and the document says so, in
 # ECMA-262's spelling, which Python's re reads too.
 TEXT = r"^[^\u0000]*$"
+# What str.strip() takes away (str.isspace, no character above U+3000), spelled out:
+# Python's \s and ECMA-262's are not the same set.
+SPACES = "".join(f"\\u{code:04x}" for code in range(0x3001) if chr(code).isspace())
+# Text without NUL and not of spaces alone: what ``not_blank`` lets through, said in
+# the document, so that a client (and Schemathesis) knows a blank text is refused.
+WRITTEN_TEXT = rf"^[^\u0000]*[^\u0000{SPACES}][^\u0000]*$"
 # How the views read a query string: a parameter the operation does not have is an
 # error (422), as an unknown field of a JSON body is (webargs would drop it silently).
 IN_QUERY = {"location": "query", "unknown": ma.RAISE}
@@ -54,8 +60,8 @@ def post_body() -> ma.fields.String:
         required=True,
         validate=[validate.Length(min=1, max=MAX_POST_LENGTH), not_blank],
         metadata={
-            "description": f"The post's text: 1 to {MAX_POST_LENGTH} characters",
-            "pattern": TEXT,
+            "description": f"The post's text: 1 to {MAX_POST_LENGTH} characters, not all spaces",
+            "pattern": WRITTEN_TEXT,
         },
     )
 
@@ -209,6 +215,9 @@ class ProfileSchema(PersonSchema):
     following_count = ma.fields.Integer(required=True)
     is_following = ma.fields.Boolean(
         required=True, metadata={"description": "Whether you follow this user"}
+    )
+    is_blocking = ma.fields.Boolean(
+        required=True, metadata={"description": "Whether you block this user"}
     )
     posts_url = ma.fields.String(required=True, metadata={"format": "uri-reference"})
     followers_url = ma.fields.String(required=True, metadata={"format": "uri-reference"})

@@ -44,8 +44,9 @@ SECURITY_SCHEMES = {
 }
 DESCRIPTION = (
     "Read and write Microblog: posts, replies, profiles, follows, the home feed, "
-    "Explore and search. Every call takes a bearer token; every error is an RFC 9457 "
-    "problem details object (application/problem+json)."
+    "Explore and search, private messages, notifications and blocks. Every call takes a "
+    "bearer token; every error is an RFC 9457 problem details object "
+    "(application/problem+json)."
 )
 
 

@@ -1,11 +1,16 @@
-"""Users: a profile, its posts, its followers and the people it follows; follows."""
+"""Users: a profile, its posts, its followers and the people it follows; follows; blocks.
+
+Blocking is the site's (app.models.User.block): the follows between the two end,
+both ways, neither can follow or message the other while it lasts, and the
+notifications the blocked person gave are removed; they are not told.
+"""
 
 from typing import Any
 
 from app.api.authentication import api_user, token_required
 from app.api.lists import next_arguments, read_page
 from app.api.problems import abort_with_problem
-from app.api.queries import FOLLOWED_BY, FOLLOWERS_OF
+from app.api.queries import BLOCKED_BY, FOLLOWED_BY, FOLLOWERS_OF
 from app.api.representations import page_json, people_json, posts_json, profile_json
 from app.api.schemas import (
     IN_QUERY,
@@ -18,13 +23,20 @@ from app.api.spec import PREFIX, resource_blueprint
 from app.extensions import db
 from app.main import queries
 from app.models import User
+from app.notifications.events import notify_followed
 from app.pagination import PageQuery
 from app.security.rate_limits import limit_api_calls
 
-bp = resource_blueprint("api_users", PREFIX, "Profiles, followers and follows")
+bp = resource_blueprint("api_users", PREFIX, "Profiles, followers, follows and blocks")
 
 NO_SUCH_USER = "There is no user with this name."
 NOT_YOURSELF = "You cannot follow or unfollow yourself."
+# The site's words (app.main.routes, app.account.routes); the one blocked learns no more
+# of the block than that they cannot follow.
+UNBLOCK_FIRST = "You have blocked {username}: unblock them to follow them."
+CANNOT_FOLLOW = "You cannot follow this user."
+NOT_YOURSELF_BLOCKED = "You cannot block yourself."
+NOT_YOURSELF_UNBLOCKED = "You cannot unblock yourself."
 
 
 def profile_row(username: str) -> Any:
@@ -37,13 +49,13 @@ def profile_row(username: str) -> Any:
     return found
 
 
-def other_user(username: str) -> User:
-    """The user to follow or unfollow: not the caller."""
+def other_user(username: str, refused: str = NOT_YOURSELF) -> User:
+    """The user to follow or unfollow (block or unblock): not the caller."""
     user = User.by_username(username)
     if user is None:
         abort_with_problem(404, NO_SUCH_USER)
     if user.id == api_user().id:
-        abort_with_problem(403, NOT_YOURSELF)
+        abort_with_problem(403, refused)
     return user
 
 
@@ -114,8 +126,14 @@ def following(arguments: dict[str, Any], username: str) -> Any:
 @bp.alt_response(403, response="FORBIDDEN")
 @bp.alt_response(404, response="NOT_FOUND")
 def follow(username: str) -> None:
-    """Follow a user (following them already changes nothing)."""
-    api_user().follow(other_user(username))
+    """Follow a user (following them already changes nothing; 403 while a block lasts)."""
+    caller, followed = api_user(), other_user(username)
+    if caller.follow(followed):
+        notify_followed(caller, followed)
+    elif caller.is_blocking(followed):
+        abort_with_problem(403, UNBLOCK_FIRST.format(username=followed.username))
+    elif followed.is_blocking(caller):
+        abort_with_problem(403, CANNOT_FOLLOW)
     db.session.commit()
 
 
@@ -128,4 +146,39 @@ def follow(username: str) -> None:
 def unfollow(username: str) -> None:
     """Stop following a user (not following them changes nothing)."""
     api_user().unfollow(other_user(username))
+    db.session.commit()
+
+
+@bp.route("/me/blocked")
+@token_required
+@limit_api_calls
+@bp.arguments(PageArgsSchema, **IN_QUERY)
+@bp.response(200, PeoplePageSchema)
+def blocked(arguments: dict[str, Any]) -> Any:
+    """The people you block, by name."""
+    page = read_page(BLOCKED_BY, arguments, user_id=api_user().id)
+    return page_json(page, people_json(page.items), **next_arguments(page, arguments))
+
+
+@bp.route("/me/blocked/<username>", methods=["PUT"])
+@token_required
+@limit_api_calls
+@bp.response(204)
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+def block(username: str) -> None:
+    """Block a user: they can no longer follow you, message you or notify you."""
+    api_user().block(other_user(username, NOT_YOURSELF_BLOCKED))
+    db.session.commit()
+
+
+@bp.route("/me/blocked/<username>", methods=["DELETE"])
+@token_required
+@limit_api_calls
+@bp.response(204)
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+def unblock(username: str) -> None:
+    """Stop blocking a user (follows the block ended stay ended)."""
+    api_user().unblock(other_user(username, NOT_YOURSELF_UNBLOCKED))
     db.session.commit()

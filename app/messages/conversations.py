@@ -8,6 +8,9 @@ that messages sent at the same moment and read marks racing with new messages
 (two tabs, two people) leave them right in any order.
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 from sqlalchemy import ColumnElement, case, select
 
 from app.database import utcnow
@@ -18,6 +21,12 @@ from app.notifications.events import mark_messages_read, notify_of_message
 conversation = Conversation.__table__
 member = ConversationMember.__table__
 message = Message.__table__
+
+# What a refused message is told, on the site and through the API (app.api.messages).
+NOBODY = "There is nobody with that name here."
+NOT_TO_YOURSELF = "You cannot send messages to yourself."
+# To the person blocked: nothing more than this (they are not told of the block).
+CANNOT_MESSAGE = "You cannot message this user."
 
 
 def conversation_between(first_id: int, second_id: int) -> int:
@@ -131,3 +140,19 @@ def mark_read(user_id: int, other_id: int, seen_message_id: int) -> None:
         .values(last_read_id=seen_message_id)
     )
     mark_messages_read(user_id, other_id, seen_message_id)
+
+
+def mark_page_read(
+    user_id: int, other_id: int, last_read_id: int, messages: Iterable[Any]
+) -> bool:
+    """A page of the conversation was read (rows of app.messages.queries.MESSAGES): it is
+    read up to the newest of the other's messages on it; True when that marked anything.
+
+    Anything that came after that message (while the page was read) stays unread, and
+    a page of earlier messages marks nothing already read. The caller commits.
+    """
+    seen = next((row.id for row in messages if row.sender_id == other_id), 0)
+    if seen <= last_read_id:
+        return False
+    mark_read(user_id, other_id, seen)
+    return True

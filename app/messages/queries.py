@@ -3,9 +3,10 @@
 
 from sqlalchemy import and_, bindparam, func, select
 
-from app.models import ConversationMember, Message, User, blocks_of
+from app.models import Conversation, ConversationMember, Message, User, blocks_of
 from app.pagination import PageQuery
 
+conversation = Conversation.__table__
 member = ConversationMember.__table__
 message = Message.__table__
 user = User.__table__
@@ -68,4 +69,22 @@ MESSAGES = PageQuery.of(
         message.c.id.desc()
     ),
     message.c.id < AFTER,
+)
+
+# The message a sender stored with a submission key (unique per sender), with the two
+# people of its conversation: what a request sent again finds (app.api.messages).
+SENT_WITH_SUBMISSION = (
+    select(
+        message.c.id,
+        message.c.sender_id,
+        message.c.body,
+        message.c.timestamp,
+        conversation.c.user_low_id,
+        conversation.c.user_high_id,
+    )
+    .join_from(message, conversation, conversation.c.id == message.c.conversation_id)
+    .where(
+        message.c.sender_id == bindparam("sender_id"),
+        message.c.submission == bindparam("submission"),
+    )
 )

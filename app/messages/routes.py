@@ -18,7 +18,13 @@ from werkzeug.wrappers import Response
 
 from app.extensions import db
 from app.messages import queries
-from app.messages.conversations import mark_read, send_message
+from app.messages.conversations import (
+    CANNOT_MESSAGE,
+    NOBODY,
+    NOT_TO_YOURSELF,
+    mark_page_read,
+    send_message,
+)
 from app.messages.forms import MessageForm
 from app.models import unread_counts_of
 from app.pagination import Page, requested_page, requested_page_of
@@ -26,7 +32,6 @@ from app.security.rate_limits import limit_messaging
 
 bp = Blueprint("messages", __name__)
 
-CANNOT_MESSAGE = "You cannot message this user."
 FORM_ALTERED = (
     "This form was sent without the key this site gives it. Reload the page and try again."
 )
@@ -46,7 +51,7 @@ def correspondent_or_404(username: str) -> Row[Any]:
     found = db.session.execute(
         queries.CORRESPONDENT, {"user_id": current_user.id, "username": username.lower()}
     ).first()
-    return found or abort(404, description="There is nobody with that name here.")
+    return found or abort(404, description=NOBODY)
 
 
 @bp.route("/messages/<username>", methods=["GET", "POST"])
@@ -55,7 +60,7 @@ def correspondent_or_404(username: str) -> Row[Any]:
 def conversation(username: str) -> Response | str:
     other = correspondent_or_404(username)
     if other.id == current_user.id:
-        flash("You cannot send messages to yourself.", "warning")
+        flash(NOT_TO_YOURSELF, "warning")
         return redirect(url_for("messages.conversations"))
     form = None
     if request.method == "POST":
@@ -109,11 +114,7 @@ def messages_page(other: Row[Any]) -> Page:
             abort(404)
         return Page(items=[], number=1, has_next=False)
     page = requested_page_of(queries.MESSAGES, conversation_id=other.conversation_id)
-    # The newest of the other's messages shown: anything that came after it (while
-    # the page was read) stays unread.
-    seen = next((message.id for message in page.items if message.sender_id == other.id), 0)
-    if seen > other.last_read_id:
-        mark_read(current_user.id, other.id, seen)
+    if mark_page_read(current_user.id, other.id, other.last_read_id, page.items):
         db.session.commit()
         current_user.unread_counts = unread_counts_of(current_user.id)
     return replace(page, next_after=page.items[-1].id if page.has_next else None)

@@ -109,6 +109,20 @@ def mark_read(user_id: int, notification_ids: list[int]) -> None:
     )
 
 
+def mark_read_up_to(user_id: int, newest_id: int) -> None:
+    """The user has seen their notifications up to ``newest_id`` (what a client was shown
+    last): newer ones, told meanwhile, stay unread. The caller commits."""
+    db.session.execute(
+        notification.update()
+        .where(
+            notification.c.user_id == user_id,
+            notification.c.read_at.is_(None),
+            notification.c.id <= newest_id,
+        )
+        .values(read_at=utcnow())
+    )
+
+
 def mark_messages_read(user_id: int, sender_id: int, seen_message_id: int) -> None:
     """The user has read ``sender_id``'s messages up to ``seen_message_id``: the unread
     notification of them is read too, unless it already names a newer message."""

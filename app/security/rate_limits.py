@@ -7,10 +7,11 @@ that writes, edits or deletes a post (``app/main/routes.py``,
 ``app/posts/routes.py``), ``limit_messaging`` (per signed-in user) on sending a
 private message (``app/messages/routes.py``); looking at a form (GET) is never
 limited. The API's views (``app/api/``) count every call, whatever its method, per
-token (``limit_api_calls``), and its writes share the writing allowance
-(``limit_api_writing``): a script writes no faster than a person. Two more
-counts are kept by the views themselves (``count_attempt``): sign-in attempts per
-target account, and password reset requests per client and per address asked for.
+token (``limit_api_calls``), its writes share the writing allowance
+(``limit_api_writing``) and its messages the messaging one (``limit_api_messaging``):
+a script writes no faster than a person. Two more counts are kept by the views
+themselves (``count_attempt``): sign-in attempts per target account, and password
+reset requests per client and per address asked for.
 
 One departure from Flask-Limiter's plain use, kept because it measured +12 to
 +21 % req/s on the pages that are never limited (docs/performance.md):
@@ -207,6 +208,12 @@ def messaging_limit() -> str:
 # allowance of its own, so that writing posts does not spend it, nor the other way.
 limit_messaging = limit_posts(
     messaging_limit, error_message=TOO_MANY_MESSAGES, key_func=writer, shared_scope="messaging"
+)
+# On the API's view that sends a message: the same allowance as the site's form
+# (``limit_messaging``), counted as the API's other limits are (``limit_requests``,
+# so that it stacks with ``limit_api_calls`` and the two are checked once).
+limit_api_messaging = limit_requests(
+    messaging_limit, TOO_MANY_MESSAGES, key_func=writer, shared_scope="messaging"
 )
 
 

@@ -129,6 +129,13 @@ def test_hostile_bodies_and_values_never_fail_the_api(client, token, post_id):
         ("get", "/api/v1/users/%25_%5C", {}, 404),
         ("delete", f"/api/v1/posts/{post_id}?version=abc", {}, 422),
         ("delete", f"/api/v1/tokens/{2**63}", {}, 404),
+        ("get", "/api/v1/messages/%25_%5C", {}, 404),
+        ("post", "/api/v1/messages/%25_%5C", {"json": {"body": "x"}}, 404),
+        ("post", "/api/v1/messages/alice", {"json": {"body": "ok", "idempotency_key": "é"}}, 422),
+        ("get", "/api/v1/messages?after=99999999999999999999", {}, 422),
+        ("get", "/api/v1/notifications?after=-1", {}, 422),
+        ("post", "/api/v1/notifications/read", {"json": {"up_to": 2**70}}, 422),
+        ("put", "/api/v1/me/blocked/%25_%5C", {}, 404),
     ]
     for method, path, kwargs, status in hostile:
         response = client.open(path, method=method.upper(), headers=mine, **kwargs)

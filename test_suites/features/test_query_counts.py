@@ -14,6 +14,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.main.queries import WALK_FEED_FROM
 from app.models import Post
+from testkit.api_clients import bearer, obtain_token
 from testkit.bulk import add_authors_with_posts, add_conversations, add_follows
 from testkit.clients import Auth, link_to, page_text
 from testkit.statements import sql_statements, starts_with
@@ -29,10 +30,10 @@ def app_settings() -> dict[str, object]:
     return {"POSTS_PER_PAGE": PER_PAGE}
 
 
-def statements_for(client, path: str) -> list[str]:
-    client.get(path)  # settles one-off work such as the throttled last_seen write
+def statements_for(client, path: str, **kwargs) -> list[str]:
+    client.get(path, **kwargs)  # settles one-off work such as the throttled last_seen write
     with sql_statements() as statements:
-        response = client.get(path)
+        response = client.get(path, **kwargs)
     assert response.status_code == 200
     return statements
 
@@ -364,3 +365,93 @@ def test_the_poll_costs_one_statement_whatever_is_unread(client, logged_in):
     busy = statements_for(client, "/notifications/unread?since=0.0")
     assert client.get("/notifications/unread").get_json()["messages"] == 100
     assert len(quiet) == len(busy) == 1, busy
+
+
+# --- The API's messages, notifications and counts --------------------------------------------
+
+
+def test_the_apis_conversations_cost_the_same_for_one_or_500(client, alice):
+    token = bearer(obtain_token(client))
+    add_conversations(alice.id, add_authors_with_posts(authors=1, posts_each=0), 1)
+    one = statements_for(client, "/api/v1/messages", headers=token)
+    add_conversations(alice.id, add_authors_with_posts(authors=500, posts_each=0), 1)
+    first = client.get("/api/v1/messages", headers=token).get_json()
+    assert len(first["items"]) == PER_PAGE
+    many_first = statements_for(client, "/api/v1/messages", headers=token)
+    many_next = statements_for(client, first["next"], headers=token)
+    # The token with its user, the page of conversations.
+    assert len(one) == len(many_first) == len(many_next) <= 2, many_next
+
+
+def test_the_apis_conversation_costs_the_same_for_one_message_or_1000(client, alice):
+    token = bearer(obtain_token(client))
+    [quiet, busy] = add_authors_with_posts(authors=2, posts_each=0)
+    add_conversations(alice.id, [quiet], 1)
+    add_conversations(alice.id, [busy], 1000)
+    one = statements_for(client, f"/api/v1/messages/author{quiet}", headers=token)
+    first = client.get(f"/api/v1/messages/author{busy}", headers=token).get_json()
+    many_first = statements_for(client, f"/api/v1/messages/author{busy}", headers=token)
+    many_next = statements_for(client, first["next"], headers=token)
+    # The token with its user, the person with alice's side of the conversation, the page.
+    assert len(one) == len(many_first) == len(many_next) <= 3, many_next
+
+
+def test_reading_or_sending_through_the_api_costs_a_fixed_few_statements(client, alice):
+    token = bearer(obtain_token(client))
+    [quiet, busy] = add_authors_with_posts(authors=2, posts_each=0)
+    add_conversations(alice.id, [quiet], 1)
+    add_conversations(alice.id, [busy], 1000)
+    client.get("/api/v1/me", headers=token)  # settles the throttled last_used_at write
+    costs = {}
+    for author in (quiet, busy):
+        with sql_statements() as read:
+            client.get(f"/api/v1/messages/author{author}", headers=token)
+        with sql_statements() as sent:
+            answer = client.post(
+                f"/api/v1/messages/author{author}", headers=token, json={"body": "Hi"}
+            )
+            assert answer.status_code == 201
+        costs[author] = (read, sent)
+    (quiet_read, quiet_sent), (busy_read, busy_sent) = costs[quiet], costs[busy]
+    # Reading an unread one: the three reads, the read mark and its notification's.
+    assert len(quiet_read) == len(busy_read) <= 5, busy_read
+    assert len([s for s in busy_read if starts_with(s, "UPDATE")]) == 2
+    # Sending: the token, the person, the message, both sides, the notification, the
+    # message read back for the answer.
+    assert len(quiet_sent) == len(busy_sent) <= 6, busy_sent
+
+
+def test_the_apis_notifications_and_counts_cost_the_same_for_few_or_many(client, alice):
+    from app.models import Notification
+
+    token = bearer(obtain_token(client))
+
+    def add_notifications(count: int) -> None:
+        actors = add_authors_with_posts(authors=count, posts_each=0)
+        rows = [
+            {"user_id": alice.id, "actor_id": actor, "kind": "follow", "created_at": utcnow()}
+            for actor in actors
+        ]
+        db.session.execute(insert(Notification), rows)
+        db.session.commit()
+
+    add_notifications(2)
+    few = statements_for(client, "/api/v1/notifications", headers=token)
+    few_counts = statements_for(client, "/api/v1/me/unread", headers=token)
+    add_notifications(300)
+    add_conversations(alice.id, add_authors_with_posts(authors=150, posts_each=0), 1)
+    first = client.get("/api/v1/notifications", headers=token).get_json()
+    many_first = statements_for(client, "/api/v1/notifications", headers=token)
+    many_next = statements_for(client, first["next"], headers=token)
+    many_counts = statements_for(client, "/api/v1/me/unread", headers=token)
+    assert client.get("/api/v1/me/unread", headers=token).get_json()["messages"] == 100
+    with sql_statements() as marked:
+        answer = client.post(
+            "/api/v1/notifications/read", headers=token, json={"up_to": first["items"][0]["id"]}
+        )
+    assert answer.get_json()["notifications"] == 0
+    # The token with its user, then the page or the counts; marking read: one UPDATE and
+    # the counts.
+    assert len(few) == len(many_first) == len(many_next) <= 2, many_next
+    assert len(few_counts) == len(many_counts) <= 2, many_counts
+    assert len(marked) <= 3, marked

@@ -133,11 +133,16 @@ def test_the_curl_examples_of_docs_api_md_work_as_written(server, tmp_path):
         unavailable("curl is not installed (Debian package curl)")
     blocks = curl_blocks(ROOT / "docs" / "api.md")
     assert len(blocks) >= 8
+    alice = {"Authorization": f"Bearer {token_of(server)}"}
     requests.post(
         f"{server.url}/api/v1/posts",
-        headers={"Authorization": f"Bearer {token_of(server)}"},
+        headers=alice,
         json={"body": "One of alice's posts"},
         timeout=30,
+    )
+    # Something for susan to read in her conversations and notifications.
+    requests.post(
+        f"{server.url}/api/v1/messages/susan", headers=alice, json={"body": "Hi Susan"}, timeout=30
     )
     script = "set -euo pipefail\n" + "\n".join(blocks)
     environment = {
@@ -166,6 +171,13 @@ def test_the_curl_examples_of_docs_api_md_work_as_written(server, tmp_path):
         "204",
         '"username":"alice"',
         '"is_following":true',
+        '"sender":"susan"',
+        "\n200\n",  # the message sent again with its key
+        '"messages":1,"notifications":1',
+        '"body":"Hi Susan"',
+        '"kind":"message"',
+        '"messages":0,"notifications":0',
+        '"detail": "You have blocked alice: you cannot message each other."',
         '"status": 401',
     ):
         assert expected in output, (expected, output)
