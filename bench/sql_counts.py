@@ -38,18 +38,20 @@ AFTER_SUBQUERY = {"AS", "WHERE", "ORDER", "LIMIT", "JOIN", "GROUP"}
 
 
 @contextmanager
-def recorded(engine: Engine) -> Iterator[list[str]]:
-    """Every statement ``engine`` sends to the database meanwhile."""
+def recorded(engines: set[Engine]) -> Iterator[list[str]]:
+    """Every statement ``engines`` send to the database meanwhile."""
     statements: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
         statements.append(statement)
 
-    event.listen(engine, "before_cursor_execute", record)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
 
 
 def kind_of(statement: str) -> str:
@@ -68,7 +70,8 @@ def statements_of(pages: list[tuple[str, str, str, int]]) -> dict[str, list[str]
     """Each (label, username or "", path, status): the statements of its second request."""
     app = create_app()
     with app.app_context():
-        engine = db.engine
+        # The app's and the unread counts poll's (on PostgreSQL one of its own).
+        engines = {db.engine, app.extensions["unread_counts_poll"].engine}
     clients: dict[str, FlaskClient] = {}
     headers: dict[str, dict[str, str]] = {}
     found = {}
@@ -87,7 +90,7 @@ def statements_of(pages: list[tuple[str, str, str, int]]) -> dict[str, list[str]
                 client = clients[username] = app.test_client()
                 headers[username] = {"Authorization": f"Bearer {token}"}
         first = client.get(path, headers=headers[username])
-        with recorded(engine) as statements:
+        with recorded(engines) as statements:
             second = client.get(path, headers=headers[username])
         if (first.status_code, second.status_code) != (status, status):
             raise SystemExit(f"{path} answered {first.status_code}, {second.status_code}")
