@@ -7,7 +7,8 @@
 Seeds a fresh database (1,000 users, 100,000 posts, one user with 10,000 of them,
 one with 10, all tagged #bench, one with 200 replies; every user following 50
 others, ``celebrity`` followed by all but ``linkreader``, ``follows500`` following
-500, ``linkreader`` 50 whose posts have links and @names: see bench/seed.py),
+500, ``linkreader`` 50 whose posts have links and @names; every reader 500
+conversations, all read, one of them of 1,000 messages: see bench/seed.py),
 starts the real app in
 production mode with deploy/gunicorn.conf.py (email reports on, to a local SMTP
 server; rate limits on, as in production), and beside it the same server settings
