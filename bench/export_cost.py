@@ -4,7 +4,9 @@ throughput while exports run.
     venv/bin/python -m bench.export_cost [--rounds 3] [--duration 10] [--postgres]
 
 Seeds a fresh database as bench/run.py does with its smallest timeline (10,500
-posts: ``prolific`` has 10,000 of them; see bench/seed.py), starts a private Redis,
+posts: ``prolific`` has 10,000 of them; see bench/seed.py) and gives ``prolific``
+1,000 messages (10 conversations of 100, each written both ways, all read;
+bench/conversations.py), starts a private Redis,
 the real app under gunicorn with the production settings (2 workers, rate limits
 and jobs on that Redis, as deploy/ runs them) and one job worker
 (``flask jobs worker``, RQ), then:
@@ -22,9 +24,8 @@ and jobs on that Redis, as deploy/ runs them) and one job worker
 3. adds posts to ``prolific`` up to 100,000 and exports it again, --rounds times:
    ten times the rows and the file, and the same peak, if the export streams.
 
-Messages (issue 28) do not exist on this branch yet: the account has no messages;
-when they do, seed 1,000 of them for ``prolific`` and they are exported with the
-rest (app/account_data/owned.py). Needs wrk and redis-server
+The messages go in the export with the rest, as ``messages.json``
+(app/account_data/owned.py). Needs wrk and redis-server
 (testkit/install-system-packages.sh installs them).
 """
 
@@ -36,11 +37,15 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from app.database import utcnow
 from app.jobs.models import EXPORT, Job
+from app.models import ConversationMember, Message, User
+from bench.conversations import insert_messages
 from bench.probes import cpu_seconds, peak_rss_kib, reset_peak_rss
 from bench.run import AGENT, Scenario, find_wrk, log_in, run_wrk
 from bench.seed import PASSWORD, PROLIFIC, READERS, seed
@@ -53,6 +58,9 @@ from testkit.services.redis import redis_server
 from testkit.services.worker import job_worker
 
 BIGGER = 100_000  # prolific's posts for the second measurement
+# prolific's messages: so many conversations of so many each (issue 29: 1,000 in all).
+CONVERSATIONS, MESSAGES_EACH = 10, 100
+HELD = ("posts", "messages")  # what each export's file is counted for (its <kind>.json)
 POSTS = 10_500  # bench.run.FEWEST_POSTS: prolific's 10,000 and the rest
 HOME_FEED = Scenario("GET /index (logged in, follows 50)", [("GET", "/index", 200)], True)
 
@@ -109,23 +117,50 @@ def job_seconds(database_url: str) -> tuple[float, str]:
     return (row.finished_at - row.created_at).total_seconds(), row.file_name
 
 
+def add_messages(database_url: str) -> int:
+    """Give ``prolific`` its conversations (CONVERSATIONS of MESSAGES_EACH) with plain users;
+    return how many messages its conversations hold, counted back."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            ids = dict(connection.execute(sa.select(User.username, User.id)).all())
+            plain = sorted(user for name, user in ids.items() if name.startswith("user"))
+            others = plain[:CONVERSATIONS]
+            pairs = [(ids[PROLIFIC], other, MESSAGES_EACH) for other in others]
+            insert_messages(connection, pairs, utcnow())
+            mine = sa.select(ConversationMember.conversation_id).where(
+                ConversationMember.user_id == ids[PROLIFIC]
+            )
+            counted = sa.select(sa.func.count()).where(Message.conversation_id.in_(mine))
+            return connection.scalar(counted)
+    finally:
+        engine.dispose()
+
+
 def measure_exports(
-    exporter: Exporter, worker: int, environment: dict, rounds: int, posts: int
+    exporter: Exporter, worker: int, environment: dict, rounds: int, posts: int, messages: int
 ) -> None:
-    print(f"\nExport of {PROLIFIC} ({posts:,} posts, its follows and sign-ins; no messages yet):")
+    print(
+        f"\nExport of {PROLIFIC} ({posts:,} posts, {messages:,} messages in "
+        f"{CONVERSATIONS} conversations, its follows and sign-ins):"
+    )
     for number in range(1, rounds + 1):
         before_kib = resident_kib(worker)
         reset_peak_rss([worker])
         cpu_before = cpu_seconds(worker)
         exporter.export()
         seconds, name = job_seconds(environment["DATABASE_URL"])
-        size = (Path(environment["EXPORT_DIR"]) / name).stat().st_size
+        file = Path(environment["EXPORT_DIR"]) / name
+        size = file.stat().st_size
+        with zipfile.ZipFile(file) as archive:
+            held = {kind: len(json.loads(archive.read(f"{kind}.json"))) for kind in HELD}
         peak = peak_rss_kib(worker) or 0
         print(
             f"  round {number}: {seconds:.2f} s, "
             f"worker CPU {cpu_seconds(worker) - cpu_before:.2f} s, "
             f"worker memory {before_kib / 1024:.1f} MiB before, peak {peak / 1024:.1f} MiB "
-            f"(+{(peak - before_kib) / 1024:.1f} MiB), file {size / 1024:.0f} KiB",
+            f"(+{(peak - before_kib) / 1024:.1f} MiB), file {size / 1024:.0f} KiB "
+            f"({', '.join(f'{count:,} {kind}' for kind, count in held.items())})",
             flush=True,
         )
 
@@ -211,9 +246,10 @@ def main() -> None:
         upgrade_database(environment)
         started = time.monotonic()
         counts = seed(environment["DATABASE_URL"], posts=POSTS)
+        messages = add_messages(environment["DATABASE_URL"])
         print(
-            f"seeded: {counts.posts} posts, {counts.prolific_posts} of them {PROLIFIC}'s "
-            f"in {time.monotonic() - started:.1f} s",
+            f"seeded: {counts.posts} posts, {counts.prolific_posts} of them {PROLIFIC}'s, "
+            f"and {messages:,} messages of {PROLIFIC}'s in {time.monotonic() - started:.1f} s",
             flush=True,
         )
         site = stack.enter_context(
@@ -226,11 +262,13 @@ def main() -> None:
             flush=True,
         )
         exporter = Exporter(site.url, environment["DATABASE_URL"])
-        measure_exports(exporter, worker.pid, environment, args.rounds, counts.prolific_posts)
+        measure_exports(
+            exporter, worker.pid, environment, args.rounds, counts.prolific_posts, messages
+        )
         measure_feed(site.url, exporter, worker.pid, args)
         more = BIGGER - counts.prolific_posts
         add_posts(environment["DATABASE_URL"], PROLIFIC, more, "Another post, number {n}")
-        measure_exports(exporter, worker.pid, environment, args.rounds, BIGGER)
+        measure_exports(exporter, worker.pid, environment, args.rounds, BIGGER, messages)
 
 
 if __name__ == "__main__":

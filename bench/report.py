@@ -20,6 +20,12 @@ SEARCH_PAGES = ("GET /search?",)
 SEARCH_TARGET = 0.5  # of the home feed's ratio, each
 API_PAGES = ("GET /api/",)
 API_TARGET = 0.9  # of the home feed's ratio, each (the feed of 20 posts, one post)
+# Issue 28: a conversation's pages and the Messages page, beside the home feed; the
+# unread counts' poll against bare Flask itself.
+MESSAGE_PAGES = ("GET /messages",)
+MESSAGE_TARGET = 0.9  # of the home feed's ratio, each
+POLL = "GET /notifications/unread"  # how the poll's name begins
+POLL_TARGET = 0.6  # of bare Flask's req/s
 
 
 @dataclass
@@ -194,12 +200,19 @@ def print_report(measured: Measured, args: argparse.Namespace, database_url: str
         print()
         print("\n".join(measured.search_costs))
     print()
-    beside_feed = post_pages_targets(rows) + search_targets(rows) + api_targets(rows)
+    beside_feed = (
+        post_pages_targets(rows)
+        + search_targets(rows)
+        + api_targets(rows)
+        + message_targets(rows)
+        + poll_targets(rows)
+    )
     if args.only:
         print("targets: not evaluated, --only ran part of the scenarios")
         if beside_feed:
             print(
-                "but the post, search and API pages' targets, against the home feed run with them:"
+                "but the post, search, API and message pages' targets (against the home feed "
+                "run with them) and the poll's:"
             )
             print_targets(beside_feed)
         return
@@ -238,6 +251,24 @@ def search_targets(rows: list[Result]) -> list[tuple[str, bool, str]]:
 def api_targets(rows: list[Result]) -> list[tuple[str, bool, str]]:
     """Each API page's ratio at least API_TARGET of the home feed's, in the same run."""
     return beside_home_feed(rows, API_PAGES, API_TARGET)
+
+
+def message_targets(rows: list[Result]) -> list[tuple[str, bool, str]]:
+    """Each message page's ratio at least MESSAGE_TARGET of the home feed's, in the same run."""
+    return beside_home_feed(rows, MESSAGE_PAGES, MESSAGE_TARGET)
+
+
+def poll_targets(rows: list[Result]) -> list[tuple[str, bool, str]]:
+    """The poll's ratio to bare Flask at least POLL_TARGET."""
+    return [
+        (
+            f"{poll.scenario} >= {POLL_TARGET} of ceiling",
+            poll.ratio >= POLL_TARGET,
+            f"{poll.ratio:.2f} (CPU ratio {poll.ceiling_cpu_ms / poll.cpu_ms:.2f})",
+        )
+        for poll in rows
+        if poll.scenario.startswith(POLL) and poll.ceiling and poll.cpu_ms
+    ]
 
 
 def beside_home_feed(

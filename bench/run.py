@@ -7,7 +7,8 @@
 Seeds a fresh database (1,000 users, 100,000 posts, one user with 10,000 of them,
 one with 10, all tagged #bench, one with 200 replies; every user following 50
 others, ``celebrity`` followed by all but ``linkreader``, ``follows500`` following
-500, ``linkreader`` 50 whose posts have links and @names: see bench/seed.py),
+500, ``linkreader`` 50 whose posts have links and @names; every reader 500
+conversations, all read, one of them of 1,000 messages: see bench/seed.py),
 starts the real app in
 production mode with deploy/gunicorn.conf.py (email reports on, to a local SMTP
 server; rate limits on, as in production), and beside it the same server settings
@@ -40,6 +41,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.notifications.poll import POLL_PATH
+from bench.conversations import MESSAGE_TEXT
 from bench.probes import child_pids, cpu_seconds, peak_rss_kib, reset_peak_rss
 from bench.report import Measured, Result, print_comparison, print_report
 from bench.revisions import (
@@ -58,6 +61,7 @@ from bench.seed import (
     LINK_HOST,
     LINK_READER,
     PASSWORD,
+    PEN_PAL,
     PROLIFIC,
     PROLIFIC_POSTS,
     READERS,
@@ -83,6 +87,10 @@ LINK = re.compile(r'<a href="([^"]*)"[^>]*>([^<]*)</a>')
 FAILING_APP = Path("testkit", "crashing_app.py")  # in each tree served
 UNSPENT_WRITING_LIMIT = "1000000 per minute"  # RATELIMIT_WRITING: see main()
 UNSPENT_API_LIMIT = "100000000 per minute"  # RATELIMIT_API: see main()
+# The poll's state when nothing is unread: the readers' (bench/seed.py), whose every
+# message is read and who get no notification before the poll is measured.
+NOTHING_NEW = "0.0"
+CONVERSATION = f"/messages/{PEN_PAL}"  # each reader's conversation of 1,000 messages
 NEW_TOKEN = re.compile(r'<code id="new-token"[^>]*>(mbt_[^<]+)</code>')
 # The searches measured, in the seed's words (bench.seed.WORDS): each post holds two
 # of its ten words, so one word matches about 19 % of the posts (1 - 0.9 ** 2), and
@@ -197,11 +205,12 @@ def check_api(base: str, token: str, per_page: int, post_id: int) -> None:
         )
 
 
-def older_link(base: str, path: str) -> str:
-    """Where the "Older posts" link of the page at ``path`` leads."""
-    found = link_to(LiveClient(base, headers={"User-Agent": AGENT}).get(path).text, "Older posts")
+def older_link(base: str, path: str, text: str = "Older posts", session: str = "") -> str:
+    """Where the link named ``text`` of the page at ``path`` leads (as ``session``'s user)."""
+    headers = {"User-Agent": AGENT, **({"Cookie": session} if session else {})}
+    found = link_to(LiveClient(base, headers=headers).get(path).text, text)
     if found is None:
-        raise SystemExit(f"{path} has no Older posts link")
+        raise SystemExit(f"{path} has no {text} link")
     return found
 
 
@@ -250,6 +259,40 @@ def check_search(base: str, session: str, path: str, per_page: int) -> None:
     page = browser.get(path).text
     if seeded_posts_in(page) != per_page or link_to(page, "More matches") is None:
         raise SystemExit(f"{path} does not find a full page of posts at {base}")
+
+
+def check_poll(base: str, sessions: list[str]) -> None:
+    """Each reader's poll: nothing unread (the counts' state NOTHING_NEW), so a 304."""
+    for session in sessions:
+        browser = LiveClient(base, headers={"Cookie": session, "User-Agent": AGENT})
+        counts = browser.get(POLL_PATH)
+        again = browser.get(f"{POLL_PATH}?since={NOTHING_NEW}")
+        if counts.status != 200 or json.loads(counts.text)["state"] != NOTHING_NEW:
+            raise SystemExit(f"a reader has something unread at {base}: {counts.text}")
+        if again.status != 304:
+            raise SystemExit(f"the poll with nothing new answered {again.status} at {base}")
+
+
+def check_conversation(
+    base: str, sessions: list[str], path: str, last: str, per_page: int
+) -> None:
+    """Each reader's conversation: a full page of messages that reads on, and a last one
+    (by the link of the first reader's page) full of that reader's own messages."""
+    for session in sessions:
+        browser = LiveClient(base, headers={"Cookie": session, "User-Agent": AGENT})
+        first, last_page = browser.get(path).text, browser.get(last).text
+        if first.count(MESSAGE_TEXT) != per_page or link_to(first, "Earlier messages") is None:
+            raise SystemExit(f"{path} is not a full page of a longer conversation at {base}")
+        ends = link_to(last_page, "Earlier messages") is None
+        if last_page.count(MESSAGE_TEXT) != per_page or not ends:
+            raise SystemExit(f"{last} is not a full last page of messages at {base}")
+
+
+def check_conversations(base: str, session: str, per_page: int) -> None:
+    """The Messages page: a full page of conversations, each with its last message, and more."""
+    page = LiveClient(base, headers={"Cookie": session, "User-Agent": AGENT}).get("/messages")
+    if page.text.count(MESSAGE_TEXT) != per_page or not link_to(page.text, "Older conversations"):
+        raise SystemExit(f"/messages is not a full page of conversations that reads on at {base}")
 
 
 def search_path(words: str) -> str:
@@ -427,8 +470,16 @@ def thread_path(counts: SeedCounts) -> str:
     return f"/post/{counts.thread}"
 
 
+def conversation_last_page(counts: SeedCounts, per_page: int) -> int:
+    return -(-counts.conversation_messages // per_page)
+
+
 def all_scenarios(
-    counts: SeedCounts, per_page: int, explore_last_link: str, tag_last_link: str
+    counts: SeedCounts,
+    per_page: int,
+    explore_last_link: str,
+    tag_last_link: str,
+    conversation_last_link: str,
 ) -> list[Scenario]:
     """Every scenario, in the order run: none posts before the explore pages are measured."""
     last_page = PROLIFIC_POSTS // per_page
@@ -437,6 +488,7 @@ def all_scenarios(
     follow = ("POST", f"/follow/{FOLLOW_TARGET}", 302)
     unfollow = ("POST", f"/unfollow/{FOLLOW_TARGET}", 302)
     index = ("GET", "/index", 200)
+    talk = f"GET /messages/{PEN_PAL} ({counts.conversation_messages:,} messages)"
     return [
         Scenario("GET /login (anonymous)", [("GET", "/login", 200)]),
         Scenario("GET /index (logged in, follows 50)", [index], logged_in=True),
@@ -488,6 +540,21 @@ def all_scenarios(
         *(
             Scenario(f"GET /search?q={words} ({kind})", [("GET", search_path(words), 200)], True)
             for kind, words in SEARCHES.items()
+        ),
+        # As every open page polls: with the state its last answer gave (a 304).
+        Scenario(
+            f"GET {POLL_PATH} (poll, nothing new)",
+            [("GET", f"{POLL_PATH}?since={NOTHING_NEW}", 304)],
+            True,
+        ),
+        Scenario(f"{talk} p1", [("GET", CONVERSATION, 200)], True),
+        Scenario(
+            f"{talk} last, by its Earlier link", [("GET", conversation_last_link, 200)], True
+        ),
+        Scenario(
+            f"GET /messages ({counts.conversations} conversations) p1",
+            [("GET", "/messages", 200)],
+            True,
         ),
         Scenario(
             f"GET /user/{CELEBRITY}/followers ({counts.celebrity_followers}) p1",
@@ -564,10 +631,26 @@ def serve_and_measure(
             serving(ROOT, "bench.bare_app:app", "bare", environment, args.workers, tmp)
         )
         servers = {(v, "app"): serve(v, "app") for v in variants}
+
+        def log_in_everyone(kinds: set[str]) -> None:
+            for key, server in servers.items():
+                if key[1] in kinds:
+                    names = (*READERS, FOLLOWS_MANY, LINK_READER)
+                    sessions[key] = {name: log_in(server.url, name) for name in names}
+
+        sessions: dict[tuple[Variant, str], Sessions] = {}
+        log_in_everyone({"app"})
         url = servers[variants[-1], "app"].url
+        reader = sessions[variants[-1], "app"][READERS[0]][0]
         last_links = [
             older_link(url, f"/explore?page={explore_last - 1}"),
             older_link(url, f"/tag/{BENCH_TAG}?page={tag_last - 1}"),
+            older_link(
+                url,
+                f"{CONVERSATION}?page={conversation_last_page(counts, per_page) - 1}",
+                "Earlier messages",
+                reader,
+            ),
         ]
         scenarios = chosen(all_scenarios(counts, per_page, *last_links), args.only, variants)
         for kind in sorted({s.server for s in scenarios} - {"app"}):
@@ -577,11 +660,7 @@ def serve_and_measure(
             f"({', '.join(sorted({kind for _, kind in servers}))})",
             flush=True,
         )
-        sessions = {
-            key: {name: log_in(server.url, name) for name in (*READERS, FOLLOWS_MANY, LINK_READER)}
-            for key, server in servers.items()
-            if key[1] != "crash"  # the failing page is anonymous
-        }
+        log_in_everyone({"stress"})  # the failing page is anonymous
         if any(scenario.bearer for scenario in scenarios):
             for key, users in sessions.items():
                 server_url = servers[key].url
@@ -606,10 +685,12 @@ def check_pages(
 ) -> None:
     """The pages are what the scenarios' names say, before anything is posted."""
     reader = cookies[READERS[0]]
+    explore_link, tag_link, conversation_link = last_links
     last_pages = [
         f"/user/{PROLIFIC}?page={PROLIFIC_POSTS // per_page}",
         f"/explore?page={explore_last_page(counts, per_page)}",
-        *last_links,
+        explore_link,
+        tag_link,
     ]
     check_last_pages(url, reader, per_page, last_pages)
     check_follows(url, reader, READERS[0], FOLLOWING)
@@ -619,16 +700,20 @@ def check_pages(
     check_linked_feed(url, cookies[LINK_READER], per_page)
     for words in SEARCHES.values():
         check_search(url, reader, search_path(words), per_page)
+    readers = [cookies[name] for name in READERS]
+    check_poll(url, readers)
+    check_conversation(url, readers, CONVERSATION, conversation_link, per_page)
+    check_conversations(url, reader, per_page)
 
 
 def sql_statements(environment: dict[str, str], scenarios: list[Scenario]) -> dict[str, list[str]]:
     """The statements of each GET page's request, counted in-process (bench/sql_counts.py)."""
     pages = [
-        (s.name, s.users[0] if s.logged_in else "", path)
+        (s.name, s.users[0] if s.logged_in else "", path, status)
         for s in scenarios
         if s.server == "app" and s.to_bare
         for method, path, status in s.requests[:1]
-        if len(s.requests) == 1 and method == "GET" and status == 200
+        if len(s.requests) == 1 and method == "GET" and status in (200, 304)
     ]
     if not pages:
         return {}

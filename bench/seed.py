@@ -1,4 +1,4 @@
-"""Fill an empty, freshly migrated database with the benchmark's users, posts and follows.
+"""Fill an empty, freshly migrated database with the benchmark's users, posts, follows, messages.
 
     venv/bin/python -m bench.seed DATABASE_URL    (from the project root)
 
@@ -25,6 +25,13 @@ logged-in users of the benchmark) and ``follows500`` follow like everyone else,
 but never a link poster, so that their feeds hold plain posts (with their tag)
 only; and the readers never ``tenposts``: the benchmark's follow / unfollow
 requests target ``tenposts``, and must not undo a seeded follow.
+
+The messages (bench/conversations.py): every reader has ``conversations`` (500)
+conversations, all read: one with ``penpal`` of ``conversation_messages`` (1,000)
+messages, the others of one message each, with users picked by a seeded generator
+among the plain ``userNNNN`` (never a user whose pages the benchmark measures).
+``penpal`` is the last plain user, renamed: the posts and follows stay those of
+earlier runs.
 """
 
 import argparse
@@ -39,8 +46,9 @@ from sqlalchemy import Connection, create_engine, func, insert, select, update
 from werkzeug.security import generate_password_hash
 
 from app.database import utcnow
-from app.models import Post, User, followers, post_tags
+from app.models import ConversationMember, Message, Post, User, followers, post_tags
 from app.post_text import hashtags_in
+from bench.conversations import insert_messages
 from config import parse_database_url
 from testkit.services.processes import wait_until
 
@@ -59,6 +67,9 @@ BENCH_TAG = "bench"  # on every seeded post
 LINK_READER = "linkreader"  # whose feed has a link, a name and a tag in every post
 LINK_HOST = "https://example.com"
 THREAD_REPLIES = 200
+PEN_PAL = "penpal"  # with whom each reader has a long conversation
+CONVERSATIONS = 500  # each reader's
+CONVERSATION_MESSAGES = 1000  # each reader's with PEN_PAL
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,9 @@ class SeedCounts:
     thread_replies: int
     link_reader_following: int
     link_posts: int  # posts of linkreader and the people it follows
+    conversations: int  # the first reader's
+    conversation_messages: int  # in the first reader's conversation with PEN_PAL
+    unread: int  # sides of a conversation with a message not read: none
 
 
 def link_posters(following: int) -> list[str]:
@@ -111,6 +125,19 @@ def follow_graph(
     return rows
 
 
+def reader_conversations(
+    ids: dict[str, int], conversations: int, messages: int
+) -> list[tuple[int, int, int]]:
+    """(reader, other, messages) of each reader's conversations (see the module)."""
+    plain = [user for name, user in ids.items() if name.startswith("user")]
+    rng = random.Random(28)  # noqa: S311 - reproducible sample data, not security
+    # The long ones first: their messages' ids then go side by side from the first.
+    pairs = [(ids[reader], ids[PEN_PAL], messages) for reader in READERS]
+    for reader in READERS:
+        pairs += [(ids[reader], other, 1) for other in rng.sample(plain, conversations - 1)]
+    return pairs
+
+
 def post_body(n: int, author: int, rng: random.Random, named: list[str] | None) -> str:
     """Seeded post number ``n``; with ``named``, a link and the @name of one of them too."""
     words = f"{rng.choice(WORDS)} {rng.choice(WORDS)}"
@@ -141,6 +168,8 @@ def seed(
     posts: int = 100_000,
     following: int = FOLLOWING,
     following_many: int = FOLLOWING_MANY,
+    conversations: int = CONVERSATIONS,
+    conversation_messages: int = CONVERSATION_MESSAGES,
 ) -> SeedCounts:
     """Insert the users, posts and follows; ``database_url`` is spelled as DATABASE_URL may be."""
     linked = link_posters(following)
@@ -150,7 +179,9 @@ def seed(
     plain_pool = users - 3 - len(linked) - 1
     if len(names) > users or max(following, following_many) - 1 > plain_pool:
         raise ValueError(f"too few users ({users}) to follow {following} and {following_many}")
-    names += [f"user{n:04d}" for n in range(users - len(names))]
+    if conversations - 1 > users - len(names) - 1:
+        raise ValueError(f"too few users ({users}) for {conversations} conversations each")
+    names += [f"user{n:04d}" for n in range(users - len(names) - 1)] + [PEN_PAL]
     password_hash = generate_password_hash(PASSWORD)
     now = utcnow()
     user_rows = [
@@ -191,6 +222,7 @@ def seed(
     ]
     # Its own generator: the posts stay those of earlier runs whatever the graph.
     follow_rows = follow_graph(ids, following, following_many, random.Random(12))  # noqa: S311
+    message_pairs = reader_conversations(ids, conversations, conversation_messages)
     # The driver the app uses (psycopg 3 for PostgreSQL), whatever the URL's spelling.
     engine = create_engine(parse_database_url("DATABASE_URL", database_url))
     try:
@@ -203,11 +235,12 @@ def seed(
             connection.execute(update(Post).where(Post.id.in_(replies)).values(reply_to_id=thread))
             connection.execute(insert(post_tags), tag_rows)
             connection.execute(insert(followers), follow_rows)
+            insert_messages(connection, message_pairs, now)
             counts = counted(connection, ids, thread)
         if engine.dialect.name == "postgresql":
             with engine.connect() as connection:
                 # Explicit ids leave the sequences behind; new rows must not collide.
-                for table in ('"user"', "post"):
+                for table in ('"user"', "post"):  # (the messages' in insert_messages)
                     connection.exec_driver_sql(
                         f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
                         f"(SELECT max(id) FROM {table}))"
@@ -231,6 +264,12 @@ def counted(connection: Connection, ids: dict[str, int], thread: int) -> SeedCou
         return connection.scalar(select(func.count()).select_from(table).where(*criteria))
 
     link_reader = ids[LINK_READER]
+    reader, member = ids[READERS[0]], ConversationMember.__table__
+    pen_pal_conversation = (
+        select(member.c.conversation_id)
+        .where(member.c.user_id == reader, member.c.other_id == ids[PEN_PAL])
+        .scalar_subquery()
+    )
     followed_by_link_reader = select(followers.c.followed_id).where(
         followers.c.follower_id == link_reader
     )
@@ -249,6 +288,11 @@ def counted(connection: Connection, ids: dict[str, int], thread: int) -> SeedCou
         link_posts=count(
             (Post.user_id == link_reader) | Post.user_id.in_(followed_by_link_reader)
         ),
+        conversations=count(member.c.user_id == reader, table=member),
+        conversation_messages=count(
+            Message.conversation_id == pen_pal_conversation, table=Message
+        ),
+        unread=count(member.c.last_received_id > member.c.last_read_id, table=member),
     )
 
 
@@ -257,7 +301,8 @@ def all_visible_after_vacuum(connection: Connection) -> bool:
     connection.exec_driver_sql("VACUUM ANALYZE")
     hidden = connection.exec_driver_sql(
         "SELECT sum(relpages - relallvisible) FROM pg_class "
-        "WHERE relname IN ('user', 'post', 'post_tag', 'followers')"
+        "WHERE relname IN ('user', 'post', 'post_tag', 'followers', 'conversation', "
+        "'message', 'conversation_member')"
     ).scalar()
     return not hidden
 

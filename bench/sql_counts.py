@@ -1,6 +1,6 @@
 """How many SQL statements pages cost on the benchmark's database: the app in-process.
 
-    venv/bin/python -m bench.sql_counts '[["label", "reader0", "/index"], ["label", "", "/"]]'
+    venv/bin/python -m bench.sql_counts '[["label", "reader0", "/index", 200], ...]'
 
 bench/run.py runs this in the servers' environment (a fresh process: the app reads
 its settings there, and nothing is set in the benchmark's own). Each page is asked
@@ -8,7 +8,8 @@ for twice by the Flask test client, as its user (logged in through the form) or
 anonymously (no user), and the statements of the second request are recorded by a
 ``before_cursor_execute`` listener on the app's engine: the first settles the
 one-off work, such as the throttled last-seen write. Prints one JSON object: each
-label with the recorded statements, each as its verb and first table.
+label with the recorded statements, each as its verb and first table. Each page must
+answer the status given with it (the poll's 304) both times.
 """
 
 import json
@@ -37,18 +38,20 @@ AFTER_SUBQUERY = {"AS", "WHERE", "ORDER", "LIMIT", "JOIN", "GROUP"}
 
 
 @contextmanager
-def recorded(engine: Engine) -> Iterator[list[str]]:
-    """Every statement ``engine`` sends to the database meanwhile."""
+def recorded(engines: set[Engine]) -> Iterator[list[str]]:
+    """Every statement ``engines`` send to the database meanwhile."""
     statements: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
         statements.append(statement)
 
-    event.listen(engine, "before_cursor_execute", record)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
 
 
 def kind_of(statement: str) -> str:
@@ -63,15 +66,16 @@ def kind_of(statement: str) -> str:
     return f"{verb} {table.group(1)}" if table else verb
 
 
-def statements_of(pages: list[tuple[str, str, str]]) -> dict[str, list[str]]:
-    """Each (label, username or "", path): the statements of its second request."""
+def statements_of(pages: list[tuple[str, str, str, int]]) -> dict[str, list[str]]:
+    """Each (label, username or "", path, status): the statements of its second request."""
     app = create_app()
     with app.app_context():
-        engine = db.engine
+        # The app's and the unread counts poll's (on PostgreSQL one of its own).
+        engines = {db.engine, app.extensions["unread_counts_poll"].engine}
     clients: dict[str, FlaskClient] = {}
     headers: dict[str, dict[str, str]] = {}
     found = {}
-    for label, username, path in pages:
+    for label, username, path, status in pages:
         client = clients.get(username)
         if client is None:
             client = clients[username] = app.test_client()
@@ -86,9 +90,9 @@ def statements_of(pages: list[tuple[str, str, str]]) -> dict[str, list[str]]:
                 client = clients[username] = app.test_client()
                 headers[username] = {"Authorization": f"Bearer {token}"}
         first = client.get(path, headers=headers[username])
-        with recorded(engine) as statements:
+        with recorded(engines) as statements:
             second = client.get(path, headers=headers[username])
-        if (first.status_code, second.status_code) != (200, 200):
+        if (first.status_code, second.status_code) != (status, status):
             raise SystemExit(f"{path} answered {first.status_code}, {second.status_code}")
         found[label] = [kind_of(statement) for statement in statements]
     return found

@@ -11,12 +11,13 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from config import parse_database_url
+from testkit.statements import engines
 
 
 def close_connections() -> None:
     """Close the current app's connections (inside its app context)."""
     db.session.remove()
-    for engine in db.engines.values():
+    for engine in {*db.engines.values(), *engines()}:
         engine.dispose()
 
 

@@ -4,7 +4,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from flask import current_app
+from sqlalchemy import Engine, event
 
 from app.extensions import db
 
@@ -16,11 +17,20 @@ def recording(keep: Callable[[str, Any], None]) -> Iterator[None]:
     def record(conn, cursor, statement, parameters, context, executemany) -> None:
         keep(statement, parameters)
 
-    event.listen(db.engine, "before_cursor_execute", record)
+    for engine in engines():
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield
     finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+        for engine in engines():
+            event.remove(engine, "before_cursor_execute", record)
+
+
+def engines() -> set[Engine]:
+    """The current app's engines: the app's own and the unread counts poll's (on
+    PostgreSQL an engine of its own, app.notifications.poll)."""
+    poll = current_app.extensions.get("unread_counts_poll")
+    return {db.engine, *([poll.engine] if poll is not None else [])}
 
 
 @contextmanager

@@ -14,18 +14,23 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
-from app.models import Post, User, followers, post_tags
+from app.models import Conversation, ConversationMember, Message, Post, User, followers, post_tags
 from app.post_text import LINK, NAME, TAG, hashtags_in, parts_of
 from bench.probes import child_pids, cpu_seconds, peak_rss_kib
 from bench.revisions import ROOT, checked_out, git, migrations_heads, require_same_schema
 from bench.run import (
+    CONVERSATION,
     SEARCHES,
+    check_conversation,
+    check_conversations,
     check_follows,
     check_last_pages,
     check_linked_feed,
+    check_poll,
     check_search,
     check_thread,
     log_in,
+    older_link,
     search_path,
 )
 from bench.seed import (
@@ -35,6 +40,7 @@ from bench.seed import (
     FOLLOWS_MANY,
     LINK_READER,
     PASSWORD,
+    PEN_PAL,
     PROLIFIC,
     READERS,
     TEN_POSTS,
@@ -49,6 +55,20 @@ from testkit.services.production import production_environment, upgrade_database
 
 pytestmark = pytest.mark.system
 
+# Seeds of a few users: each reader's conversations are with the plain users
+# (bench/seed.py), of whom there are a few dozen at most here.
+SMALL = {
+    "users": 50,
+    "posts": 10_500,
+    "following": 5,
+    "following_many": 20,
+    "conversations": 25,
+    "conversation_messages": 60,  # three full pages of 20
+}
+SMALLER = {**SMALL, "users": 40, "posts": 10_200, "conversations": 10}
+SMALLEST = {**SMALL, "users": 20, "posts": 10_100, "following": 3, "following_many": 10}
+SMALLEST["conversations"] = 4
+
 
 def migrated_sqlite(tmp_path: Path) -> str:
     tmp_path.mkdir(exist_ok=True)
@@ -59,7 +79,7 @@ def migrated_sqlite(tmp_path: Path) -> str:
 
 def test_seed_gives_the_benchmark_its_users_and_posts(tmp_path: Path):
     url = migrated_sqlite(tmp_path)
-    counts = seed(url, users=50, posts=10_500, following=5, following_many=20)
+    counts = seed(url, **SMALL)
     assert (counts.users, counts.posts) == (50, 10_500)
     assert (counts.prolific_posts, counts.ten_posts) == (10_000, 10)
     engine = create_engine(url)
@@ -93,7 +113,7 @@ def follow_graph_of(url: str) -> dict[str, set[str]]:
 
 def test_seed_gives_every_user_a_reproducible_follow_graph(tmp_path: Path):
     first, second = (migrated_sqlite(tmp_path / name) for name in ("first", "second"))
-    counts = seed(first, users=40, posts=10_200, following=5, following_many=20)
+    counts = seed(first, **SMALLER)
     # 5 each, 20 for follows500; the celebrity is followed by all 39 others but linkreader.
     assert (counts.follows, counts.celebrity_followers, counts.many_following) == (215, 38, 20)
     graph = follow_graph_of(first)
@@ -109,13 +129,13 @@ def test_seed_gives_every_user_a_reproducible_follow_graph(tmp_path: Path):
         assert not graph[name] & {LINK_READER, *link_posters(5)}, name
     # The celebrity's own follows are random too, not only the others'.
     assert len({frozenset(followed) for followed in graph.values()}) > 30
-    seed(second, users=40, posts=10_200, following=5, following_many=20)
+    seed(second, **SMALLER)
     assert follow_graph_of(second) == graph  # a seeded generator: every run the same
 
 
 def test_seed_gives_the_post_pages_a_thread_a_tag_and_a_feed_of_linked_posts(tmp_path: Path):
     url = migrated_sqlite(tmp_path)
-    counts = seed(url, users=50, posts=10_500, following=5, following_many=20)
+    counts = seed(url, **SMALL)
     assert (counts.tagged_posts, counts.thread_replies) == (10_500, THREAD_REPLIES)
     assert counts.link_reader_following == 5
     engine = create_engine(url)
@@ -150,14 +170,63 @@ def test_seed_gives_the_post_pages_a_thread_a_tag_and_a_feed_of_linked_posts(tmp
 
 def test_seed_refuses_a_database_that_already_has_users(tmp_path: Path):
     url = migrated_sqlite(tmp_path)
-    seed(url, users=20, posts=10_100, following=3, following_many=10)
+    seed(url, **SMALLEST)
     with pytest.raises(SystemExit, match="already holds users"):
-        seed(url, users=20, posts=10_100, following=3, following_many=10)
+        seed(url, **SMALLEST)
 
 
 def test_seed_refuses_more_follows_than_there_are_users():
     with pytest.raises(ValueError, match="too few users"):  # before it opens the database
-        seed("sqlite://", users=20, posts=10_100, following=3, following_many=19)
+        seed("sqlite://", **{**SMALLEST, "following_many": 19})
+    with pytest.raises(ValueError, match=r"too few users \(20\) for 5 conversations"):
+        seed("sqlite://", **{**SMALLEST, "conversations": 5})
+
+
+def test_seed_gives_each_reader_its_conversations_all_read(tmp_path: Path):
+    url = migrated_sqlite(tmp_path)
+    counts = seed(url, **SMALL)
+    assert (counts.conversations, counts.conversation_messages, counts.unread) == (25, 60, 0)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            names = dict(connection.execute(select(User.id, User.username)).all())
+            pairs = connection.execute(select(Conversation)).all()
+            messages = connection.execute(select(Message).order_by(Message.id)).all()
+            sides = connection.execute(select(ConversationMember)).all()
+    finally:
+        engine.dispose()
+    of_pair = {pair.id: {names[pair.user_low_id], names[pair.user_high_id]} for pair in pairs}
+    assert all(pair.user_low_id < pair.user_high_id for pair in pairs)
+    for reader in READERS:
+        others = [
+            other for pair in of_pair.values() if reader in pair for other in pair - {reader}
+        ]
+        assert len(others) == len(set(others)) == 25
+        assert PEN_PAL in others
+        # Only plain users, whose pages the benchmark never measures, beside penpal.
+        assert all(other.startswith("user") for other in set(others) - {PEN_PAL}), others
+    # Each side as the app's sending leaves it (app.messages.conversations), all read.
+    in_conversation: dict[int, list] = {}
+    for message in messages:
+        in_conversation.setdefault(message.conversation_id, []).append(message)
+    assert len(sides) == 2 * len(pairs)
+    for side in sides:
+        written = in_conversation[side.conversation_id]
+        received = [m.id for m in written if m.sender_id == side.other_id]
+        assert side.last_message_id == written[-1].id
+        assert side.last_received_id == side.last_read_id == (received[-1] if received else 0)
+    long_ones = [written for written in in_conversation.values() if len(written) == 60]
+    assert len(long_ones) == len(READERS)
+    for written in long_ones:
+        assert len({m.sender_id for m in written}) == 2  # both ways
+        assert [m.timestamp for m in written] == sorted(m.timestamp for m in written)
+    # The n-th message of each reader's long conversation has an id next to the others'
+    # n-th: one "Earlier messages" link (?after=<id>) reads the same page of every one.
+    for position in range(60):
+        ids = sorted(written[position].id for written in long_ones)
+        assert ids[-1] - ids[0] == len(READERS) - 1
+        if position:
+            assert ids[0] > max(written[position - 1].id for written in long_ones)
 
 
 def test_process_probes_read_this_process_and_its_children():
@@ -235,9 +304,7 @@ def test_a_revision_with_other_migrations_is_refused(tmp_path):
 def test_the_benchmarks_checks_refuse_pages_that_are_not_what_they_claim(tmp_path):
     environment = production_environment(tmp_path, POSTS_PER_PAGE="20")
     upgrade_database(environment)
-    counts = seed(
-        environment["DATABASE_URL"], users=50, posts=10_500, following=5, following_many=20
-    )
+    counts = seed(environment["DATABASE_URL"], **SMALL)
     output = tmp_path / "gunicorn.out"
     with gunicorn_server(environment=environment, output=output, workers=1) as server:
         session, token = log_in(server.url, READERS[0])
@@ -262,6 +329,24 @@ def test_the_benchmarks_checks_refuse_pages_that_are_not_what_they_claim(tmp_pat
             check_search(server.url, session, search_path(words), 20)
         with pytest.raises(SystemExit, match="does not find a full page of posts"):
             check_search(server.url, session, search_path("garden nosuchword"), 20)
+        readers = [session, *(log_in(server.url, name)[0] for name in READERS[1:4])]
+        check_poll(server.url, readers)
+        # One reader's last page, by its link, is every reader's (bench/conversations.py).
+        last = older_link(server.url, f"{CONVERSATION}?page=2", "Earlier messages", session)
+        check_conversation(server.url, readers, CONVERSATION, last, 20)
+        with pytest.raises(SystemExit, match="is not a full last page of messages"):
+            check_conversation(server.url, readers, CONVERSATION, f"{CONVERSATION}?page=2", 20)
+        with pytest.raises(SystemExit, match="is not a full page of a longer conversation"):
+            check_conversation(server.url, readers, f"/messages/{TEN_POSTS}", last, 20)
+        check_conversations(server.url, session, 20)
+        with pytest.raises(SystemExit, match="is not a full page of conversations"):
+            check_conversations(server.url, log_in(server.url, PEN_PAL)[0], 20)  # 8 of them
+        # Something new for a reader: its poll no longer has the state NOTHING_NEW.
+        follower = LiveClient(server.url, headers={"Cookie": session})
+        for change in ("unfollow", "follow"):  # a follow, whether or not it followed before
+            assert follower.post(f"/{change}/{READERS[1]}", {"csrf_token": token}).status == 302
+        with pytest.raises(SystemExit, match="a reader has something unread"):
+            check_poll(server.url, [readers[1]])
 
 
 def bench_run(*options: str) -> str:
