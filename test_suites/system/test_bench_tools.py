@@ -20,6 +20,7 @@ from bench.probes import child_pids, cpu_seconds, peak_rss_kib
 from bench.revisions import ROOT, checked_out, git, migrations_heads, require_same_schema
 from bench.run import (
     CONVERSATION,
+    FEWEST_POSTS,
     SEARCHES,
     check_conversation,
     check_conversations,
@@ -350,11 +351,15 @@ def test_the_benchmarks_checks_refuse_pages_that_are_not_what_they_claim(tmp_pat
 
 
 def bench_run(*options: str) -> str:
-    """A short run of bench.run (1 s a scenario unless told): its output; it must succeed."""
+    """A short run of bench.run (1 s a scenario unless told, on its smallest timeline):
+    its output; it must succeed."""
     if shutil.which("wrk") is None:
         unavailable("wrk is not installed")
     done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "bench.run", "--duration", "1", "--warmup", "0", *options],
+        [
+            *(sys.executable, "-m", "bench.run", "--duration", "1", "--warmup", "0"),
+            *("--posts", str(FEWEST_POSTS), *options),
+        ],
         cwd=ROOT,
         env={**os.environ, "SECRET_KEY": "x"},
         capture_output=True,
