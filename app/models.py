@@ -168,6 +168,9 @@ class User(UserMixin, db.Model):
     # Every login records the token of its time (app.auth.sessions): a new one on
     # every password change ends every login made before it.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    # The language the user chose for the site (app.languages); None until they choose,
+    # and the browser's Accept-Language decides.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     # How many people the user follows: it decides how their feed is read
     # (app.main.queries.feed_for). Deferred: only the signed-in user's is loaded
