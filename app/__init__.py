@@ -11,7 +11,6 @@ from app import (
     auth,
     database,
     jobs,
-    languages,
     mail,
     main,
     messages,
@@ -26,6 +25,7 @@ from app.application import Microblog
 from app.auth import password_reset, sessions
 from app.errors import debugging, handlers
 from app.extensions import bootstrap, csrf, db, login, migrate
+from app.languages import setup as language_setup
 from app.notifications import poll as unread_poll
 from app.search import index as search_index
 from app.security import headers, input_checks, rate_limits, secret_key
@@ -60,7 +60,7 @@ def create_app(config_class: type = Config) -> Flask:
     headers.init_app(app)
     templating.init_app(app)
     # Flask-Babel, the language selector and flask translate.
-    languages.init_app(app)
+    language_setup.init_app(app)
     search_index.init_app(app)
     # The job queue, then the kinds of job the data pages run on it.
     jobs.init_app(app)

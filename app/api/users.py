@@ -16,6 +16,7 @@ from app.api.schemas import (
 )
 from app.api.spec import PREFIX, resource_blueprint
 from app.extensions import db
+from app.languages import N_
 from app.main import queries
 from app.models import User
 from app.pagination import PageQuery
@@ -23,8 +24,8 @@ from app.security.rate_limits import limit_api_calls
 
 bp = resource_blueprint("api_users", PREFIX, "Profiles, followers and follows")
 
-NO_SUCH_USER = "There is no user with this name."
-NOT_YOURSELF = "You cannot follow or unfollow yourself."
+NO_SUCH_USER = N_("There is no user with this name.")
+NOT_YOURSELF = N_("You cannot follow or unfollow yourself.")
 
 
 def profile_row(username: str) -> Any:

@@ -8,67 +8,28 @@ used (app/languages/catalogues.py); the translator's commands are `flask transla
 (app/languages/commands.py). See docs/languages.md.
 """
 
-from babel import Locale
-from flask import Flask, current_app, has_request_context, request
-from flask_babel import get_locale
-from flask_login import current_user
-
-from app.languages import catalogues, commands
-from app.languages.catalogues import babel
-from app.languages.routes import COOKIE, bp
-
-__all__ = ["DEFAULT", "bp", "init_app", "request_language", "selected_language"]
+from flask_babel import gettext
 
 # The language of the code's own strings, and of everything said to the admins.
 DEFAULT = "en"
+# A visitor's choice of language; a signed-in user's is stored with them too
+# (User.language).
+COOKIE = "language"
 
 
-def offered() -> tuple[str, ...]:
-    return current_app.config["LANGUAGES"]
+def translated(message: str | None) -> str:
+    """``message`` in the reader's language, when the catalogue has it; "" for nothing.
+
+    gettext("") would answer the catalogue's header.
+    """
+    return gettext(message) if message else ""
 
 
-def request_language() -> str:
-    """The language the request's own headers and cookie ask for, without the user."""
-    languages = offered()
-    chosen = request.cookies.get(COOKIE)
-    if chosen in languages:
-        return chosen
-    return request.accept_languages.best_match(languages, default=DEFAULT)
+def N_(message: str) -> str:  # noqa: N802 - the name gettext's tools know
+    """Mark ``message`` for the catalogues without translating it here.
 
-
-def selected_language() -> str:
-    """Flask-Babel's locale selector: the language of the current request."""
-    if not has_request_context():
-        # Background jobs and commands: English, unless the caller forces the
-        # language of whoever it writes to (app.mail.send_email).
-        return DEFAULT
-    stored = current_user.language if current_user.is_authenticated else None
-    if stored in offered():
-        return stored
-    return request_language()
-
-
-def template_language() -> dict[str, object]:
-    """``language`` (the page's, for <html lang>), and the selector's ``languages`` and
-    their ``language_names``."""
-    return {
-        "language": get_locale().language,
-        "languages": offered(),
-        "language_names": current_app.extensions["language_names"],
-    }
-
-
-def own_names(languages: tuple[str, ...]) -> dict[str, str]:
-    """Each language's name in itself ("English", "Español"), as CLDR writes it."""
-    return {code: Locale.parse(code).get_display_name(code).capitalize() for code in languages}
-
-
-def init_app(app: Flask) -> None:
-    babel.init_app(app, locale_selector=selected_language)
-    # {% trans %} blocks are written over several lines; their msgids are one line.
-    app.jinja_env.policies["ext.i18n.trimmed"] = True
-    app.extensions["language_names"] = own_names(app.config["LANGUAGES"])
-    app.context_processor(template_language)
-    app.register_blueprint(bp)
-    app.cli.add_command(commands.translate)
-    catalogues.init_app(app)
+    For English messages kept as constants (an error's description, an API problem's
+    detail): the error handlers translate them when they are shown, in the reader's
+    language, while logs and admin reports keep the English.
+    """
+    return message

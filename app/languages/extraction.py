@@ -31,7 +31,5 @@ def extract_messages() -> Catalog:
     )
     for filename, lineno, message, comments, context in found:
         path = f"app/{Path(filename).as_posix()}"
-        catalog.add(
-            message, None, [(path, lineno)], auto_comments=comments, context=context
-        )
+        catalog.add(message, None, [(path, lineno)], auto_comments=comments, context=context)
     return catalog

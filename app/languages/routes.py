@@ -9,11 +9,10 @@ from werkzeug.wrappers import Response
 
 from app.auth.redirects import back_to_form_page_or
 from app.extensions import db
+from app.languages import COOKIE
 
 bp = Blueprint("languages", __name__)
 
-# A visitor's choice; a signed-in user's is stored with them too (User.language).
-COOKIE = "language"
 COOKIE_LIFETIME = timedelta(days=365)
 
 NOT_OFFERED = _l("This site is not offered in that language. Choose one from the list.")
@@ -23,7 +22,7 @@ NOT_OFFERED = _l("This site is not offered in that language. Choose one from the
 def choose_language() -> Response:
     language = request.form.get("language", "")
     if language not in current_app.config["LANGUAGES"]:
-        abort(400, description=NOT_OFFERED)
+        abort(400, description=str(NOT_OFFERED))
     if current_user.is_authenticated:
         current_user.language = language
         db.session.commit()
