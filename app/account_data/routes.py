@@ -47,16 +47,16 @@ def export_status(job: Job | None) -> dict[str, Any]:
     if job is None:
         return {"state": "none", "percent": 0, "message": "", "finished": True}
     message = {
-        QUEUED: "Waiting for its turn.",
-        RUNNING: "Writing your export.",
-        DONE: "Your export is ready.",
-        FAILED: "Your export could not be made. The site's administrators have been told.",
+        QUEUED: _("Waiting for its turn."),
+        RUNNING: _("Writing your export."),
+        DONE: _("Your export is ready."),
+        FAILED: _("Your export could not be made. The site's administrators have been told."),
     }[job.state]
     if job.note:  # an interruption or a failure before this attempt, or the last one
         message = f"{job.note} {message}"
     ready = job.state == DONE and job.file_name is not None and job.expires_at > utcnow()
     if job.state == DONE and not ready:
-        message = "The download time of your last export is over: make a new one."
+        message = _("The download time of your last export is over: make a new one.")
     return {
         "state": job.state,
         "percent": job.percent,
@@ -122,7 +122,7 @@ def download(job_id: int) -> Response:
 
 
 def what_would_be_removed(user_id: int) -> list[tuple[str, int, str]]:
-    return [(owned.label, owned.count(user_id), owned.detail) for owned in OWNED]
+    return [(_(owned.label), owned.count(user_id), _(owned.detail)) for owned in OWNED]
 
 
 @bp.route("/delete", methods=["GET", "POST"])

@@ -1,6 +1,8 @@
 """Which language a request is answered in (Flask-Babel's locale selector), and what
 the layout needs to say so."""
 
+from typing import Any
+
 from babel import Locale
 from flask import current_app, has_request_context, request
 from flask_babel import get_locale
@@ -20,6 +22,12 @@ def request_language() -> str:
     if chosen in languages:
         return chosen
     return request.accept_languages.best_match(languages, default=DEFAULT)
+
+
+def language_of(user: Any) -> str:
+    """The language to write to ``user`` in (emails): their stored choice, else English."""
+    stored = user.language
+    return stored if stored in offered() else DEFAULT
 
 
 def selected_language() -> str:

@@ -8,6 +8,7 @@ from wtforms import HiddenField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 
 from app.models import MAX_MESSAGE_LENGTH
+from app.posts.forms import counter_attributes
 
 # What secrets.token_urlsafe(16) writes: 22 characters of the URL-safe alphabet.
 SUBMISSION_SHAPE = r"^[A-Za-z0-9_-]{22}\Z"
@@ -31,7 +32,7 @@ class MessageForm(FlaskForm):
         ],
         description=_l("At most %(count)s characters.", count=MAX_MESSAGE_LENGTH),
         # static/post-counter.js counts down in the hint while the message is written.
-        render_kw={"data-counter": "body-help"},
+        render_kw=counter_attributes(),
     )
     # A new random key each time the form is shown, sent back with it: the same form
     # sent twice (a double click, two tabs of one page, a page sent again) is

@@ -1,6 +1,7 @@
 """The forms of posts: writing one (or a reply), editing it, deleting it."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
@@ -11,13 +12,26 @@ MAX_POST_LENGTH = 140
 MAX_VERSION = 2**31 - 1
 
 
+def counter_attributes() -> dict[str, object]:
+    """What static/post-counter.js needs: the hint it writes in, and its words.
+
+    The words in the reader's language, for one character and for more ("{n}" the
+    count): the script picks one with the page language's plural rules.
+    """
+    return {
+        "data-counter": "body-help",
+        "data-left-one": _ln("%(num)s character left", "%(num)s characters left", 1, num="{n}"),
+        "data-left-other": _ln("%(num)s character left", "%(num)s characters left", 2, num="{n}"),
+    }
+
+
 def body_field(label: str) -> TextAreaField:
     return TextAreaField(
         label,
         validators=[DataRequired(), Length(min=1, max=MAX_POST_LENGTH)],
         description=_l("At most %(count)s characters.", count=MAX_POST_LENGTH),
         # static/post-counter.js counts down in the hint while the post is written.
-        render_kw={"data-counter": "body-help"},
+        render_kw=counter_attributes(),
     )
 
 

@@ -11,8 +11,11 @@
     ["hour", 3600],
     ["minute", 60],
   ];
-  var relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
-  var exact = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+  // In the page's language (<html lang>), not the browser's: the page's words and its
+  // times read alike. The time zone stays the reader's own.
+  var language = document.documentElement.lang || undefined;
+  var relative = new Intl.RelativeTimeFormat(language, { numeric: "auto" });
+  var exact = new Intl.DateTimeFormat(language, { dateStyle: "full", timeStyle: "short" });
 
   function describe(date) {
     var seconds = (date.getTime() - Date.now()) / 1000;
@@ -22,7 +25,8 @@
         return relative.format(Math.round(seconds / size), units[i][0]);
       }
     }
-    return "just now";
+    // "now", "ahora": Intl's own words for the present moment.
+    return relative.format(0, "second");
   }
 
   function update() {
