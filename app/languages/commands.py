@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 from babel import Locale, UnknownLocaleError
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
@@ -31,11 +31,17 @@ def catalogues() -> list[Path]:
     return sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"))
 
 
+def has_translation(message: Message) -> bool:
+    """Every form of ``message`` (one, or one per plural form) is translated."""
+    forms = message.string if isinstance(message.string, tuple | list) else (message.string,)
+    return all(forms)
+
+
 def counts(catalog: Catalog) -> tuple[int, int, int]:
     """The catalogue's (translated, fuzzy, untranslated) messages."""
     messages = [m for m in catalog if m.id]
     fuzzy = sum(1 for m in messages if m.fuzzy)
-    untranslated = sum(1 for m in messages if not m.fuzzy and not all(m.string_list()))
+    untranslated = sum(1 for m in messages if not m.fuzzy and not has_translation(m))
     return len(messages) - fuzzy - untranslated, fuzzy, untranslated
 
 
