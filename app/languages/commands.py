@@ -20,11 +20,13 @@ def translate() -> None:
 
 
 def save(catalog: Catalog, path: Path) -> None:
+    written = BytesIO()
+    # Without line numbers: a string that only moved changes nothing in the
+    # catalogue, and branches that add strings merge without conflicts.
+    write_po(written, catalog, ignore_obsolete=True, include_lineno=False, width=99)
+    # Written whole once made: a failure half-way never leaves a truncated catalogue.
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as po:
-        # Without line numbers: a string that only moved changes nothing in the
-        # catalogue, and branches that add strings merge without conflicts.
-        write_po(po, catalog, ignore_obsolete=True, include_lineno=False, width=99)
+    path.write_bytes(written.getvalue())
 
 
 def catalogues() -> list[Path]:

@@ -20,8 +20,12 @@ def counter_attributes() -> dict[str, object]:
     """
     return {
         "data-counter": "body-help",
-        "data-left-one": _ln("%(num)s character left", "%(num)s characters left", 1, num="{n}"),
-        "data-left-other": _ln("%(num)s character left", "%(num)s characters left", 2, num="{n}"),
+        "data-left-one": _ln(
+            "%(count)s character left", "%(count)s characters left", 1, count="{n}"
+        ),
+        "data-left-other": _ln(
+            "%(count)s character left", "%(count)s characters left", 2, count="{n}"
+        ),
     }
 
 
