@@ -10,6 +10,10 @@ from flask_login import current_user
 
 from app.languages import COOKIE, DEFAULT
 
+# Browsers send a few dozen characters, a reader of many languages a hundred or two:
+# anything longer is no browser's, and is not read (English).
+MAX_ACCEPT_LANGUAGE = 512
+
 
 def offered() -> tuple[str, ...]:
     return current_app.config["LANGUAGES"]
@@ -21,6 +25,8 @@ def request_language() -> str:
     chosen = request.cookies.get(COOKIE)
     if chosen in languages:
         return chosen
+    if len(request.headers.get("Accept-Language", "")) > MAX_ACCEPT_LANGUAGE:
+        return DEFAULT
     return request.accept_languages.best_match(languages, default=DEFAULT)
 
 
