@@ -4,7 +4,8 @@
 (function () {
   "use strict";
   var fields = document.querySelectorAll("textarea[data-counter]");
-  // The words come with the field, in the page's language; its plural rules pick one.
+  // The words ("12 characters left", "Quedan 12 caracteres") come with the field, in
+  // the page's language; that language's plural rules pick the form.
   var plural = new Intl.PluralRules(document.documentElement.lang);
   for (var i = 0; i < fields.length; i++) {
     watch(fields[i]);

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from test_suites.browser.page_checks import BrowserWatch, axe_tally
+from testkit.languages import write_pseudo_catalogue
 from testkit.services.gunicorn import gunicorn_server
 from testkit.services.processes import SETUP_SCRIPT, unavailable
 from testkit.services.production import production_environment, upgrade_database
@@ -134,14 +135,37 @@ def crashing_server(server_environment: dict[str, str], tmp_path_factory) -> Ite
     yield from serve("testkit.crashing_app:app", env, output)
 
 
+@pytest.fixture(scope="session")
+def pseudo_locale_server(server_environment: dict[str, str], tmp_path_factory) -> Iterator[str]:
+    """The application and database again, offering the pseudo-locale too.
+
+    Its catalogue is made now from the strings Babel extracts from app/: a page
+    visited in it (a browser asking for ``PSEUDO``) shows, and ``watch.check``
+    reports, any text that did not come from the catalogue.
+    """
+    catalogue = tmp_path_factory.mktemp("pseudo-locale")
+    write_pseudo_catalogue(catalogue)
+    env = {**server_environment, "PSEUDO_CATALOGUE_DIR": str(catalogue)}
+    output = tmp_path_factory.mktemp("gunicorn") / "pseudo_locale_app.log"
+    yield from serve("testkit.pseudo_locale_app:app", env, output)
+
+
 @pytest.fixture(params=list(VIEWPORTS))
 def viewport(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
 @pytest.fixture
-def context(browser: Browser, viewport: str) -> Iterator[BrowserContext]:
-    context = browser.new_context(**VIEWPORTS[viewport], locale="en-GB", timezone_id="Asia/Tokyo")
+def browser_locale() -> str:
+    """The language the browser asks for (Accept-Language); a module may ask for another."""
+    return "en-GB"
+
+
+@pytest.fixture
+def context(browser: Browser, viewport: str, browser_locale: str) -> Iterator[BrowserContext]:
+    context = browser.new_context(
+        **VIEWPORTS[viewport], locale=browser_locale, timezone_id="Asia/Tokyo"
+    )
     context.set_default_timeout(15_000)
     yield context
     context.close()
