@@ -13,6 +13,8 @@ from bench.seed import BENCH_TAG, CELEBRITY, FOLLOWS_MANY, PROLIFIC, TEN_POSTS
 
 STRESS = "64 conns x 4 workers"  # how the stress scenario's name begins
 HOME_FEED = "GET /index (logged in, follows 50)"
+SPANISH_FEED = "GET /index (logged in, follows 50, in Spanish)"
+SPANISH_TARGET = 0.95  # of the home feed's ratio: within 5 %
 # How the names of a post's page, a tag's pages and the feed of linked posts begin.
 POST_PAGES = ("GET /post/", f"GET /tag/{BENCH_TAG} ", "GET /index (every post:")
 POST_PAGES_TARGET = 0.9  # of the home feed's ratio, each
@@ -194,12 +196,18 @@ def print_report(measured: Measured, args: argparse.Namespace, database_url: str
         print()
         print("\n".join(measured.search_costs))
     print()
-    beside_feed = post_pages_targets(rows) + search_targets(rows) + api_targets(rows)
+    beside_feed = (
+        post_pages_targets(rows)
+        + search_targets(rows)
+        + api_targets(rows)
+        + language_targets(rows)
+    )
     if args.only:
         print("targets: not evaluated, --only ran part of the scenarios")
         if beside_feed:
             print(
-                "but the post, search and API pages' targets, against the home feed run with them:"
+                "but the post, search, API and Spanish pages' targets, against the home feed "
+                "run with them:"
             )
             print_targets(beside_feed)
         return
@@ -238,6 +246,11 @@ def search_targets(rows: list[Result]) -> list[tuple[str, bool, str]]:
 def api_targets(rows: list[Result]) -> list[tuple[str, bool, str]]:
     """Each API page's ratio at least API_TARGET of the home feed's, in the same run."""
     return beside_home_feed(rows, API_PAGES, API_TARGET)
+
+
+def language_targets(rows: list[Result]) -> list[tuple[str, bool, str]]:
+    """The home feed in Spanish within 5 % of the English one, in the same run."""
+    return beside_home_feed(rows, (SPANISH_FEED,), SPANISH_TARGET)
 
 
 def beside_home_feed(

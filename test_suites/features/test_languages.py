@@ -14,9 +14,11 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 from app.extensions import db
+from app.languages import DEFAULT
 from app.languages.catalogues import catalogue_path
 from app.languages.extraction import TRANSLATIONS, extract_messages
 from app.models import Post, User
+from config import Config
 from testkit.clients import Auth, make_user, page_text, submit
 from testkit.languages import PSEUDO, pseudo, untranslated, write_pseudo_catalogue
 from testkit.services.smtp import body_of, context_of
@@ -25,9 +27,16 @@ SPANISH = {"Accept-Language": "es-ES,es;q=0.9,en;q=0.5"}
 SITE_URL = "https://blog.example.com"
 
 
-def spanish_catalogue() -> Catalog:
-    with catalogue_path(TRANSLATIONS, "es").open("rb") as po:
+TRANSLATED = [language for language in Config.LANGUAGES if language != DEFAULT]
+
+
+def catalogue_of(language: str) -> Catalog:
+    with catalogue_path(TRANSLATIONS, language).open("rb") as po:
         return read_po(po)
+
+
+def spanish_catalogue() -> Catalog:
+    return catalogue_of("es")
 
 
 def page_language(response) -> str:
@@ -43,12 +52,13 @@ def choose_language(client, language: str, next_page: str = "/explore"):
 # --- The catalogue -----------------------------------------------------------------------
 
 
-def test_every_string_of_the_code_and_templates_is_translated_into_spanish():
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_string_of_the_code_and_templates_is_translated(language):
     """Extracted afresh from app/ (templates, forms, flashes, Python): each one has a
-    Spanish translation, not fuzzy, every plural form filled in."""
+    translation in every offered language, not fuzzy, every plural form filled in."""
     template = extract_messages()
     assert len(template) > 300
-    assert untranslated(template, spanish_catalogue()) == []
+    assert untranslated(template, catalogue_of(language)) == []
 
 
 def test_a_string_added_without_its_translation_is_reported():
@@ -67,9 +77,10 @@ def test_a_string_added_without_its_translation_is_reported():
     ]
 
 
-def test_the_spanish_catalogue_keeps_every_placeholder():
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_catalogue_keeps_every_placeholder(language):
     """Babel's checks: a translation that drops or renames a %(name)s would fail to format."""
-    problems = [(m.id, [str(e) for e in errors]) for m, errors in spanish_catalogue().check()]
+    problems = [(m.id, [str(e) for e in errors]) for m, errors in catalogue_of(language).check()]
     assert problems == []
 
 
