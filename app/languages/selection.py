@@ -42,7 +42,7 @@ def selected_language() -> str:
         # Background jobs and commands: English, unless the caller forces the
         # language of whoever it writes to (app.mail.send_email).
         return DEFAULT
-    stored = current_user.language if current_user.is_authenticated else None
+    stored = current_user.chosen_language if current_user.is_authenticated else None
     if stored in offered():
         return stored
     return request_language()

@@ -34,11 +34,13 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 # Every piece of text a reader sees on the page: its visible text nodes, the labels of
 # its submit buttons and its placeholders. Left out: people's own words, which the
-# templates mark translate="no" (names, posts, messages), and <time>, which the
-# browser's Intl writes in the page's language.
+# templates mark translate="no" (names, posts, messages); <time>, which the browser's
+# Intl writes in the page's language; <code>, machine text (an error reference, a
+# token); and what only screen readers get (.visually-hidden), which is not seen.
 VISIBLE_TEXTS = """
 () => {
-  const skipped = "script, style, noscript, template, time, [translate='no']";
+  const skipped =
+    "script, style, noscript, template, time, code, .visually-hidden, [translate='no']";
   const shown = (element) =>
     element.checkVisibility({ checkVisibilityCSS: true, visibilityProperty: true });
   const texts = [];
