@@ -33,7 +33,7 @@ def people_with_posts(base: str, viewport: str, journey: str) -> tuple[str, str,
     assert Auth(writing).register(writer).status == 302
     assert writing.submit("/index", {"body": "Buenos días, #mundo"}).status == 302
     post_id = int(re.search(r'href="/post/(\d+)"', writing.get(f"/user/{writer}").text).group(1))
-    reply = {"body": f"Hello @{reader}"}
+    reply = {"body": f"¡Hola, @{reader}! ¿Qué tal?"}
     assert writing.submit(f"/post/{post_id}", reply).status == 302
     reading = LiveClient(base)
     assert Auth(reading).register(reader).status == 302
@@ -73,12 +73,12 @@ def test_every_page_of_a_journey_is_in_the_pseudo_locale(
         "/tag/mundo",
         "/search?q=buenos",
         "/edit_profile",
-        "/account/blocked",
+        "/blocked",
         f"/messages/{writer}",
         "/messages",
         "/notifications",
-        "/export",
-        "/delete_account",
+        "/account/export",
+        "/account/delete",
         "/account/tokens",
     ]:
         page.goto(base + path)
