@@ -12,11 +12,13 @@ from pathlib import Path
 from babel import Locale, support
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, has_app_context
+from flask import Flask, g, has_app_context
 from flask_babel import Babel, Domain, get_babel, get_locale
 from werkzeug.utils import cached_property
 
 DOMAIN = "messages"
+# Where a request keeps its translations once found: (its locale, the translations).
+TRANSLATIONS_OF_REQUEST = "language_translations"
 
 
 def catalogue_path(directory: str | Path, language: str) -> Path:
@@ -50,11 +52,17 @@ class CompiledOnFirstUse(Domain):
         if not has_app_context():
             return support.NullTranslations()
         locale = get_locale()
+        # Found once per request (and per locale: force_locale makes a new one); a page
+        # asks for its translations some fifty times.
+        found = g.get(TRANSLATIONS_OF_REQUEST)
+        if found is not None and found[0] is locale:
+            return found[1]
         # Keyed by the directories too: every app a test builds may have its own.
         key = (tuple(self.translation_directories), str(locale))
         translations = self.cache.get(key)
         if translations is None:
             translations = self.cache[key] = compiled(key[0], locale)
+        setattr(g, TRANSLATIONS_OF_REQUEST, (locale, translations))
         return translations
 
 
@@ -68,6 +76,24 @@ class Catalogues(Babel):
 
 # Here rather than in app/extensions.py with the others: it is this package's own kind.
 babel = Catalogues()
+
+
+def install_template_callables(app: Flask) -> None:
+    """The templates' _, gettext and ngettext, straight to the request's translations.
+
+    Flask-Babel's go through four lookups of the request context each (the domain,
+    the locale, the translations); the page's fifty strings made that a tenth of the
+    home feed's time (docs/performance.md). Newstyle, as Flask-Babel's: the values are
+    escaped and filled in by Jinja.
+    """
+    domain = babel.domain_instance
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda message: domain.get_translations().ugettext(message),
+        ngettext=lambda singular, plural, n: domain.get_translations().ungettext(
+            singular, plural, n
+        ),
+        newstyle=True,
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -17,3 +17,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.cli.add_command(commands.translate)
     catalogues.init_app(app)
+    catalogues.install_template_callables(app)
