@@ -1,4 +1,4 @@
-"""The site in the reader's language: which language a request is answered in, one init_app.
+"""The site in the reader's language (its one init_app is in app/languages/setup.py).
 
 A request's language, first found: the signed-in user's stored choice, the choice a
 visitor made (a cookie), the browser's Accept-Language, English. Anything else in
@@ -6,6 +6,9 @@ the cookie or the header (an unknown language, a malformed or huge value) is pas
 over, never an error. The catalogues are compiled from their .po files when first
 used (app/languages/catalogues.py); the translator's commands are `flask translate`
 (app/languages/commands.py). See docs/languages.md.
+
+This module holds only what the rest of the app marks and translates its words with,
+so that any module can import it without an import cycle.
 """
 
 from flask_babel import gettext

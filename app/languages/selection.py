@@ -39,8 +39,8 @@ def language_of(user: Any) -> str:
 def selected_language() -> str:
     """Flask-Babel's locale selector: the language of the current request."""
     if not has_request_context():
-        # Background jobs and commands: English, unless the caller forces the
-        # language of whoever it writes to (app.mail.send_email).
+        # Background jobs and commands: English; the emails to members are written
+        # under force_locale(language_of(user)) (password reset, export, deletion).
         return DEFAULT
     stored = current_user.chosen_language if current_user.is_authenticated else None
     if stored in offered():
