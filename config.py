@@ -243,6 +243,10 @@ class Config:
     # Bootstrap's CSS and JavaScript come from this site: it works offline and
     # within a Content-Security-Policy that allows only 'self'.
     BOOTSTRAP_SERVE_LOCAL = True
+    # The languages the site is offered in, a catalogue each in app/translations/
+    # (docs/languages.md); English, the code's own, first. Not a setting of the
+    # environment: a language is added with its catalogue, in the code.
+    LANGUAGES = ("en", "es")
 
     MAIL_SERVER = env()
     MAIL_PORT = env(25, parse_int)

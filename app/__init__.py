@@ -1,6 +1,7 @@
 """The Microblog application factory."""
 
 from flask import Flask
+from flask_babel import gettext
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import (
@@ -24,6 +25,7 @@ from app.application import Microblog
 from app.auth import password_reset, sessions
 from app.errors import debugging, handlers
 from app.extensions import bootstrap, csrf, db, login, migrate
+from app.languages import setup as language_setup
 from app.notifications import poll as unread_poll
 from app.search import index as search_index
 from app.security import headers, input_checks, rate_limits, secret_key
@@ -57,6 +59,8 @@ def create_app(config_class: type = Config) -> Flask:
 
     headers.init_app(app)
     templating.init_app(app)
+    # Flask-Babel, the language selector and flask translate.
+    language_setup.init_app(app)
     search_index.init_app(app)
     # The job queue, then the kinds of job the data pages run on it.
     jobs.init_app(app)
@@ -91,6 +95,8 @@ def register_extensions(app: Flask) -> None:
     login.init_app(app)
     login.login_view = "auth.login"
     login.login_message = "Please log in to access this page."
+    # Flask-Login flashes the message through this: in the reader's language.
+    login.localize_callback = gettext
     login.login_message_category = "info"
 
 

@@ -168,11 +168,25 @@ class User(UserMixin, db.Model):
     # Every login records the token of its time (app.auth.sessions): a new one on
     # every password change ends every login made before it.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    # The language the user chose for the site (app.languages); None until they choose,
+    # and the browser's Accept-Language decides. Deferred: the signed-in user's comes
+    # with the login (chosen_language, below), and other reads of a user never name
+    # the column. NULL is the database's default, so an INSERT that
+    # does not set it leaves the column out too: code and queries that do not use it
+    # work the same on a database migration 0013 has not reached yet (a deploy's code
+    # running before its migration).
+    language: Mapped[str | None] = mapped_column(
+        String(8), server_default=text("NULL"), deferred=True
+    )
 
     # How many people the user follows: it decides how their feed is read
     # (app.main.queries.feed_for). Deferred: only the signed-in user's is loaded
     # (with the login, app.auth.sessions), other users' only when asked for.
     following_count: Mapped[int] = column_property(following_count_of(id), deferred=True)
+
+    # An INSERT asks nothing back for the language's server default (no RETURNING of
+    # it): NULL is known, and the commit expires the new row's attributes anyway.
+    __mapper_args__ = {"eager_defaults": False}
 
     # Case-insensitive uniqueness lives in the database, the authority when two
     # requests race: "Alice" and "alice" can never both exist.
@@ -194,6 +208,11 @@ class User(UserMixin, db.Model):
     # What the navigation bar counts as unread, loaded with the login (app.auth.sessions);
     # nothing for a user signed in by this very request, whose answer is a redirect.
     unread_counts = UnreadCounts(0, 0)
+
+    # The stored language as loaded with the login (app.auth.sessions), for the locale
+    # selector: a plain attribute, which a commit in the view does not expire (reading
+    # the deferred column again would cost the page a statement).
+    chosen_language = None
 
     def set_password(self, password: str) -> None:
         """Store a new password hash and end every session that used the old one."""

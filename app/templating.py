@@ -128,6 +128,8 @@ class FixedUrls:
     # The poll of the unread counts (app.notifications.routes.unread).
     unread: str
     blocked: str
+    # The footer's language selector (app.languages).
+    choose_language: str
     # Usernames are URL-safe ([A-Za-z0-9_.-], see app/auth/forms.py); templates add
     # the name with |urlencode, which still quotes any other character.
     profile_prefix: str
@@ -160,6 +162,7 @@ def build_fixed_urls() -> FixedUrls:
         notifications=url_for("notifications.notifications"),
         unread=url_for("notifications.unread"),
         blocked=url_for("account.blocked"),
+        choose_language=url_for("languages.choose_language"),
         profile_prefix=url_for("main.user", username="_")[:-1],
         post_prefix=url_for("posts.post", post_id=0)[:-1],
         tag_prefix=url_for("posts.tag", tag="_")[:-1],

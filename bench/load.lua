@@ -7,11 +7,13 @@
 --                   turn; a POST carries its session's token, and a POST to /index a new
 --                   post's body too (POST /follow/<name> and /unfollow/<name> only the token)
 --   BENCH_AGENT     the User-Agent the sessions were logged in with
+--   BENCH_ACCEPT_LANGUAGE  the Accept-Language header of every request, if set
 -- At the end it prints one "BENCH key=value ..." line that bench/run.py reads.
 
 local requests = {}
 local sessions = {}
 local agent = os.getenv("BENCH_AGENT") or "microblog-bench"
+local language = os.getenv("BENCH_ACCEPT_LANGUAGE") or ""
 local counter = 0
 
 function init(args)
@@ -29,6 +31,9 @@ function request()
   counter = counter + 1
   local entry = requests[(counter % #requests) + 1]
   local headers = {["User-Agent"] = agent}
+  if language ~= "" then
+    headers["Accept-Language"] = language
+  end
   local body = nil
   if #sessions > 0 then
     -- Change user once per round of requests, so every user does every kind.

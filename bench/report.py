@@ -13,6 +13,8 @@ from bench.seed import BENCH_TAG, CELEBRITY, FOLLOWS_MANY, PROLIFIC, TEN_POSTS
 
 STRESS = "64 conns x 4 workers"  # how the stress scenario's name begins
 HOME_FEED = "GET /index (logged in, follows 50)"
+SPANISH_FEED = "GET /index (logged in, follows 50, in Spanish)"
+SPANISH_TARGET = 0.95  # of the home feed's ratio: within 5 %
 # How the names of a post's page, a tag's pages and the feed of linked posts begin.
 POST_PAGES = ("GET /post/", f"GET /tag/{BENCH_TAG} ", "GET /index (every post:")
 POST_PAGES_TARGET = 0.9  # of the home feed's ratio, each
@@ -206,13 +208,14 @@ def print_report(measured: Measured, args: argparse.Namespace, database_url: str
         + api_targets(rows)
         + message_targets(rows)
         + poll_targets(rows)
+        + language_targets(rows)
     )
     if args.only:
         print("targets: not evaluated, --only ran part of the scenarios")
         if beside_feed:
             print(
-                "but the post, search, API and message pages' targets (against the home feed "
-                "run with them) and the poll's:"
+                "but the post, search, API, message and Spanish pages' targets (against the "
+                "home feed run with them) and the poll's:"
             )
             print_targets(beside_feed)
         return
@@ -269,6 +272,11 @@ def poll_targets(rows: list[Result]) -> list[tuple[str, bool, str]]:
         for poll in rows
         if poll.scenario.startswith(POLL) and poll.ceiling and poll.cpu_ms
     ]
+
+
+def language_targets(rows: list[Result]) -> list[tuple[str, bool, str]]:
+    """The home feed in Spanish within 5 % of the English one, in the same run."""
+    return beside_home_feed(rows, (SPANISH_FEED,), SPANISH_TARGET)
 
 
 def beside_home_feed(

@@ -44,7 +44,7 @@ from pathlib import Path
 from app.notifications.poll import POLL_PATH
 from bench.conversations import MESSAGE_TEXT
 from bench.probes import child_pids, cpu_seconds, peak_rss_kib, reset_peak_rss
-from bench.report import Measured, Result, print_comparison, print_report
+from bench.report import SPANISH_FEED, Measured, Result, print_comparison, print_report
 from bench.revisions import (
     ROOT,
     checked_out,
@@ -120,6 +120,7 @@ class Scenario:
     threads: int = 1
     to_bare: bool = True  # whether its ratio to bare Flask means anything
     bearer: bool = False  # logged in through the API: the users' tokens, not their cookies
+    accept_language: str = ""  # the Accept-Language header of every request ("": none)
 
 
 BARE = Scenario("bare Flask ceiling", [("GET", "/", 200)])
@@ -330,6 +331,7 @@ def run_wrk(
         "BENCH_REQUESTS": "\n".join(f"{method} {path}" for method, path, _ in scenario.requests),
         "BENCH_SESSIONS": "\n".join(f"{cookie} {token}" for cookie, token in used),
         "BENCH_AGENT": AGENT,
+        "BENCH_ACCEPT_LANGUAGE": scenario.accept_language,
     }
     command = [
         wrk,
@@ -492,6 +494,8 @@ def all_scenarios(
     return [
         Scenario("GET /login (anonymous)", [("GET", "/login", 200)]),
         Scenario("GET /index (logged in, follows 50)", [index], logged_in=True),
+        # The same feed for a browser asking for Spanish: the cost of the translations.
+        Scenario(SPANISH_FEED, [index], logged_in=True, accept_language="es-ES,es;q=0.9"),
         Scenario(f"GET /index ({FOLLOWS_MANY})", [index], logged_in=True, users=(FOLLOWS_MANY,)),
         Scenario(
             "GET /index (every post: link, mention, tag)",

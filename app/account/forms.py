@@ -1,5 +1,6 @@
 """Forms of the account pages: the profile and a new password."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
@@ -16,9 +17,9 @@ from app.models import User
 
 
 class EditProfileForm(FlaskForm):
-    username = StringField("Username", validators=username_rules, description=USERNAME_HINT)
-    about_me = TextAreaField("About me", validators=[Length(max=140)])
-    submit = SubmitField("Save")
+    username = StringField(_l("Username"), validators=username_rules, description=USERNAME_HINT)
+    about_me = TextAreaField(_l("About me"), validators=[Length(max=140)])
+    submit = SubmitField(_l("Save"))
 
     def __init__(self, original_username: str, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -37,22 +38,22 @@ class ChangePasswordForm(FlaskForm):
     """Shown on the profile editor with ``prefix="password"`` (its own field ids)."""
 
     current_password = PasswordField(
-        "Current password",
+        _l("Current password"),
         validators=[InputRequired()],
         render_kw={"autocomplete": "current-password"},
     )
     new_password = PasswordField(
-        "New password",
+        _l("New password"),
         validators=new_password_rules,
         description=NEW_PASSWORD_HINT,
         render_kw={"autocomplete": "new-password"},
     )
     new_password2 = PasswordField(
-        "Repeat new password",
-        validators=[InputRequired(), EqualTo("new_password", message="Passwords must match.")],
+        _l("Repeat new password"),
+        validators=[InputRequired(), EqualTo("new_password", message=_l("Passwords must match."))],
         render_kw={"autocomplete": "new-password"},
     )
-    submit = SubmitField("Change password")
+    submit = SubmitField(_l("Change password"))
 
     def __init__(self, user: User | None = None, *args, **kwargs) -> None:
         """``user`` is whose password the form checks; None for a form only shown."""
@@ -61,4 +62,4 @@ class ChangePasswordForm(FlaskForm):
 
     def validate_current_password(self, field: PasswordField) -> None:
         if self.user is None or not self.user.check_password(field.data):
-            raise ValidationError("Your current password is not correct.")
+            raise ValidationError(_l("Your current password is not correct."))

@@ -8,6 +8,8 @@ the sign-in forms are (``limit_password_attempts``).
 from dataclasses import replace
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -38,7 +40,7 @@ def render_profile_editor(
         password_form = ChangePasswordForm(prefix="password", formdata=None)
     return render_template(
         "account/edit_profile.html",
-        title="Edit profile",
+        title=_("Edit profile"),
         form=profile_form,
         password_form=password_form,
         logins=logins_of(current_user),
@@ -55,7 +57,7 @@ def edit_profile() -> Response | str:
         current_user.username = form.username.data
         current_user.about_me = form.about_me.data
         if commit_unless_taken(form):
-            flash("Your changes have been saved.", "success")
+            flash(_("Your changes have been saved."), "success")
             return redirect(url_for("account.edit_profile"))
     return render_profile_editor(profile_form=form)
 
@@ -65,8 +67,14 @@ def edit_profile() -> Response | str:
 def sign_out_elsewhere() -> Response:
     ended = keep_only_this_login(current_user)
     db.session.commit()
-    browsers = "browser" if ended == 1 else "browsers"
-    flash(f"You have been signed out everywhere else ({ended} other {browsers}).", "success")
+    flash(
+        ngettext(
+            "You have been signed out everywhere else (%(num)d other browser).",
+            "You have been signed out everywhere else (%(num)d other browsers).",
+            ended,
+        ),
+        "success",
+    )
     return redirect(url_for("account.edit_profile"))
 
 
@@ -82,7 +90,7 @@ def change_password() -> Response | str:
     # stays signed in even when the form was sent twice at once.
     keep_only_this_login(current_user)
     db.session.commit()
-    flash("Your password has been changed. You have been signed out elsewhere.", "success")
+    flash(_("Your password has been changed. You have been signed out elsewhere."), "success")
     return redirect(url_for("account.edit_profile"))
 
 
@@ -95,13 +103,16 @@ def person_or_404(username: str) -> User:
 def block(username: str) -> Response:
     person = person_or_404(username)
     if person.id == current_user.id:
-        flash("You cannot block yourself.", "warning")
+        flash(_("You cannot block yourself."), "warning")
     else:
         current_user.block(person)
         db.session.commit()
         flash(
-            f"You have blocked {person.username}. They can no longer follow you, "
-            "message you or notify you, and their posts have left your feed.",
+            _(
+                "You have blocked %(name)s. They can no longer follow you, "
+                "message you or notify you, and their posts have left your feed.",
+                name=person.username,
+            ),
             "success",
         )
     return redirect(url_for("main.user", username=person.username))
@@ -112,11 +123,11 @@ def block(username: str) -> Response:
 def unblock(username: str) -> Response:
     person = person_or_404(username)
     if person.id == current_user.id:
-        flash("You cannot unblock yourself.", "warning")
+        flash(_("You cannot unblock yourself."), "warning")
     else:
         current_user.unblock(person)
         db.session.commit()
-        flash(f"You have unblocked {person.username}.", "info")
+        flash(_("You have unblocked %(name)s.", name=person.username), "info")
     # Back to the list of blocked people when the button was there.
     return back_to_form_page_or(url_for("main.user", username=person.username))
 
@@ -127,6 +138,6 @@ def blocked() -> str:
     page = requested_page_of(queries.BLOCKED_BY, user_id=current_user.id)
     return render_template(
         "account/blocked.html",
-        title="People you have blocked",
+        title=_("People you have blocked"),
         page=replace(page, items=shown_people(page.items)),
     )

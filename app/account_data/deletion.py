@@ -16,6 +16,8 @@ anyone to take once the job commits (docs/jobs.md says why).
 import logging
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -24,24 +26,28 @@ from app.extensions import db
 from app.jobs import Job
 from app.jobs.kinds import JobKind, RunningJob
 from app.jobs.models import ACCOUNT_DELETION
+from app.languages import N_
+from app.languages.selection import language_of
 from app.mail import Email, render_email, send_email
 from app.models import User
 
-DELETED_SUBJECT = "Your Microblog account has been deleted"
-NOT_DELETED_SUBJECT = "Your Microblog account was not deleted"
+DELETED_SUBJECT = N_("Your Microblog account has been deleted")
+NOT_DELETED_SUBJECT = N_("Your Microblog account was not deleted")
 # A racing write that committed a row of the account after its rows were removed
 # makes the account's own removal fail: the transaction is run again, with that row.
 RACES_TRIED = 3
 
 
 def deleted_email(user: User, counts: dict[str, int]) -> Email:
-    context = {"username": user.username, "counts": counts}
-    return Email(
-        (user.email,),
-        DELETED_SUBJECT,
-        render_email("email/account_deleted.txt", **context),
-        render_email("email/account_deleted.html", **context),
-    )
+    language = language_of(user)
+    context = {"username": user.username, "counts": counts, "language": language}
+    with force_locale(language):
+        return Email(
+            (user.email,),
+            _(DELETED_SUBJECT),
+            render_email("email/account_deleted.txt", **context),
+            render_email("email/account_deleted.html", **context),
+        )
 
 
 def remove_account(user_id: int, log: logging.Logger) -> None:
@@ -81,15 +87,16 @@ def mail_not_deleted(job: Job) -> None:
     user = db.session.get(User, job.user_id)
     if user is None:
         return
-    context = {"username": user.username}
-    send_email(
-        Email(
+    language = language_of(user)
+    context = {"username": user.username, "language": language}
+    with force_locale(language):
+        not_deleted = Email(
             (user.email,),
-            NOT_DELETED_SUBJECT,
+            _(NOT_DELETED_SUBJECT),
             render_email("email/account_not_deleted.txt", **context),
             render_email("email/account_not_deleted.html", **context),
         )
-    )
+    send_email(not_deleted)
 
 
 KIND = JobKind(ACCOUNT_DELETION, run=delete_account, on_failed=mail_not_deleted)

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from app.account_data.owned import OWNED, Row, iso
 from app.auth.password_reset import configured_site_url
@@ -28,13 +30,15 @@ from app.extensions import db
 from app.jobs import Job
 from app.jobs.kinds import JobKind, JobLost, RunningJob
 from app.jobs.models import EXPORT
+from app.languages import N_
+from app.languages.selection import language_of
 from app.mail import Email, render_email, send_email
 from app.models import User
 
 FORMAT = "microblog-export"
 FORMAT_VERSION = 1
 EXPORTED = [owned for owned in OWNED if owned.batches is not None]
-READY_SUBJECT = "Your Microblog data export is ready"
+READY_SUBJECT = N_("Your Microblog data export is ready")
 PRIVATE_FILE = 0o600
 
 
@@ -134,19 +138,21 @@ def mail_when_ready(job: Job) -> None:
     user = db.session.get(User, job.user_id)
     if user is None:
         return
+    language = language_of(user)
     context = {
         "username": user.username,
         "link": export_page_url(),
         "hours": current_app.config["EXPORT_DOWNLOAD_HOURS"],
+        "language": language,
     }
-    send_email(
-        Email(
+    with force_locale(language):
+        ready = Email(
             (user.email,),
-            READY_SUBJECT,
+            _(READY_SUBJECT),
             render_email("email/export_ready.txt", **context),
             render_email("email/export_ready.html", **context),
         )
-    )
+    send_email(ready)
 
 
 def remove_old_exports(user_id: int) -> None:

@@ -1,26 +1,27 @@
 """The forms of the data pages: starting an export, and deleting the account."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SubmitField
 from wtforms.validators import InputRequired, ValidationError
 
 from app.models import User
 
-WRONG_PASSWORD = "Your password is not correct."  # noqa: S105 - a message, not a password
+WRONG_PASSWORD = _l("Your password is not correct.")  # noqa: S105 - a message, not a password
 
 
 class StartExportForm(FlaskForm):
-    submit = SubmitField("Export my data")
+    submit = SubmitField(_l("Export my data"))
 
 
 class DeleteAccountForm(FlaskForm):
     password = PasswordField(
-        "Your password",
+        _l("Your password"),
         validators=[InputRequired()],
-        description="To confirm that it is you.",
+        description=_l("To confirm that it is you."),
         render_kw={"autocomplete": "current-password"},
     )
-    submit = SubmitField("Delete my account")
+    submit = SubmitField(_l("Delete my account"))
 
     def __init__(self, user: User | None = None, *args, **kwargs) -> None:
         """``user`` is whose password the form checks; None for a form only shown."""

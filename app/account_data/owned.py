@@ -36,6 +36,7 @@ from app.api.tokens import ApiToken
 from app.auth.sessions import LoginSession
 from app.extensions import db
 from app.jobs.models import Job
+from app.languages import N_
 from app.models import (
     Conversation,
     ConversationMember,
@@ -341,8 +342,8 @@ def remove_tokens(user_id: int) -> None:
 OWNED = [
     Owned(
         "posts",
-        "Your posts and replies",
-        "Replies others wrote to them stay, as posts of their own.",
+        N_("Your posts and replies"),
+        N_("Replies others wrote to them stay, as posts of their own."),
         ("post",),
         count_posts,
         remove_posts,
@@ -350,8 +351,8 @@ OWNED = [
     ),
     Owned(
         "following",
-        "The people you follow",
-        "Your follows end; they are not told.",
+        N_("The people you follow"),
+        N_("Your follows end; they are not told."),
         ("followers",),
         lambda user_id: count_rows(followers.c.follower_id == user_id),
         remove_follows(followers.c.follower_id),
@@ -359,8 +360,8 @@ OWNED = [
     ),
     Owned(
         "followers",
-        "Your followers",
-        "They stop following you.",
+        N_("Your followers"),
+        N_("They stop following you."),
         ("followers",),
         lambda user_id: count_rows(followers.c.followed_id == user_id),
         remove_follows(followers.c.followed_id),
@@ -368,8 +369,8 @@ OWNED = [
     ),
     Owned(
         "messages",
-        "Your private messages",
-        "Each of your conversations goes whole, the other person's messages in it too.",
+        N_("Your private messages"),
+        N_("Each of your conversations goes whole, the other person's messages in it too."),
         ("conversation", "conversation_member", "message"),
         count_messages,
         remove_conversations,
@@ -377,16 +378,16 @@ OWNED = [
     ),
     Owned(
         "notifications",
-        "Your notifications",
-        "Those you were sent, and those your follows, replies and messages sent others.",
+        N_("Your notifications"),
+        N_("Those you were sent, and those your follows, replies and messages sent others."),
         ("notification",),
         count_notifications,
         remove_notifications,
     ),
     Owned(
         "blocked",
-        "The people you blocked",
-        "Your blocks end.",
+        N_("The people you blocked"),
+        N_("Your blocks end."),
         ("block",),
         count_blocked,
         remove_blocks,
@@ -394,8 +395,8 @@ OWNED = [
     ),
     Owned(
         "sign_ins",
-        "The browsers signed in to your account",
-        "You are signed out on every one of them at once, this one included.",
+        N_("The browsers signed in to your account"),
+        N_("You are signed out on every one of them at once, this one included."),
         ("login_session",),
         count_logins,
         remove_logins,
@@ -403,16 +404,16 @@ OWNED = [
     ),
     Owned(
         "api_tokens",
-        "Your API tokens",
-        "Scripts and apps that use them are refused from then on.",
+        N_("Your API tokens"),
+        N_("Scripts and apps that use them are refused from then on."),
         ("api_token",),
         count_tokens,
         remove_tokens,
     ),
     Owned(
         "exports",
-        "Your data exports",
-        "Their files, and the record of your requests to export or delete.",
+        N_("Your data exports"),
+        N_("Their files, and the record of your requests to export or delete."),
         ("job",),
         count_exports,
         remove_jobs,

@@ -14,6 +14,7 @@ report, as before.
 import sqlalchemy as sa
 from flask import Flask, current_app, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
@@ -23,10 +24,11 @@ from app.auth.sessions import sign_out
 from app.database import is_foreign_key_violation
 from app.errors.handlers import error_response
 from app.extensions import db
+from app.languages import N_
 from app.models import User
 
-ACCOUNT_GONE = "Your account has been deleted."
-ROW_GONE = "What you acted on no longer exists: it was deleted meanwhile."
+ACCOUNT_GONE = N_("Your account has been deleted.")
+ROW_GONE = N_("What you acted on no longer exists: it was deleted meanwhile.")
 
 
 def signed_in_account_is_gone() -> bool:
@@ -50,7 +52,7 @@ def answer_vanished_rows(error: Exception) -> ResponseReturnValue:
             "A request of a deleted account: signed out (%s)", type(error).__name__
         )
         sign_out()
-        flash(ACCOUNT_GONE, "info")
+        flash(_(ACCOUNT_GONE), "info")
         return redirect(url_for("auth.login"))
     current_app.logger.warning(
         "A request acted on a row deleted meanwhile (%s): answered 404", type(error).__name__

@@ -18,6 +18,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -30,14 +31,15 @@ from app.database import utcnow
 from app.extensions import db
 from app.jobs.models import ACCOUNT_DELETION, DONE, EXPORT, FAILED, QUEUED, RUNNING, Job
 from app.jobs.runner import recover_stalled
+from app.languages import N_
 from app.security.rate_limits import limit_password_attempts
 
 bp = Blueprint("account_data", __name__, url_prefix="/account")
 
 # The largest id an INTEGER column holds: beyond it PostgreSQL refuses the query.
 MAX_JOB_ID = 2**31 - 1
-EXPORT_UNDER_WAY = "An export of your data is already being made."
-DELETION_UNDER_WAY = "Your account is already being deleted."
+EXPORT_UNDER_WAY = N_("An export of your data is already being made.")
+DELETION_UNDER_WAY = N_("Your account is already being deleted.")
 
 
 def export_status(job: Job | None) -> dict[str, Any]:
@@ -45,16 +47,16 @@ def export_status(job: Job | None) -> dict[str, Any]:
     if job is None:
         return {"state": "none", "percent": 0, "message": "", "finished": True}
     message = {
-        QUEUED: "Waiting for its turn.",
-        RUNNING: "Writing your export.",
-        DONE: "Your export is ready.",
-        FAILED: "Your export could not be made. The site's administrators have been told.",
+        QUEUED: _("Waiting for its turn."),
+        RUNNING: _("Writing your export."),
+        DONE: _("Your export is ready."),
+        FAILED: _("Your export could not be made. The site's administrators have been told."),
     }[job.state]
     if job.note:  # an interruption or a failure before this attempt, or the last one
         message = f"{job.note} {message}"
     ready = job.state == DONE and job.file_name is not None and job.expires_at > utcnow()
     if job.state == DONE and not ready:
-        message = "The download time of your last export is over: make a new one."
+        message = _("The download time of your last export is over: make a new one.")
     return {
         "state": job.state,
         "percent": job.percent,
@@ -76,15 +78,15 @@ def export() -> Response | str:
     if request.method == "POST":
         if StartExportForm().validate_on_submit():
             if jobs.start(EXPORT, current_user.id) is None:
-                flash(EXPORT_UNDER_WAY, "info")
+                flash(_(EXPORT_UNDER_WAY), "info")
             else:
                 remove_old_exports(current_user.id)  # one file at a time, the newest
-                flash("Your export has started. We will email you when it is ready.", "success")
+                flash(_("Your export has started. We will email you when it is ready."), "success")
         return redirect(url_for("account_data.export"))
     job = latest_export()
     return render_template(
         "account_data/export.html",
-        title="Export your data",
+        title=_("Export your data"),
         job=job,
         status=export_status(job),
         form=StartExportForm(formdata=None),
@@ -120,7 +122,7 @@ def download(job_id: int) -> Response:
 
 
 def what_would_be_removed(user_id: int) -> list[tuple[str, int, str]]:
-    return [(owned.label, owned.count(user_id), owned.detail) for owned in OWNED]
+    return [(_(owned.label), owned.count(user_id), _(owned.detail)) for owned in OWNED]
 
 
 @bp.route("/delete", methods=["GET", "POST"])
@@ -137,17 +139,20 @@ def delete_account() -> Response | str:
         job = jobs.start(ACCOUNT_DELETION, user.id, along=lambda: end_every_login(user))
         sign_out()
         if job is None:
-            flash(DELETION_UNDER_WAY, "info")
+            flash(_(DELETION_UNDER_WAY), "info")
         else:
             flash(
-                f"Your account is being deleted. A last email to {address} will say when "
-                "it is done.",
+                _(
+                    "Your account is being deleted. A last email to %(address)s will say "
+                    "when it is done.",
+                    address=address,
+                ),
                 "info",
             )
         return redirect(url_for("auth.login"))
     return render_template(
         "account_data/delete.html",
-        title="Delete your account",
+        title=_("Delete your account"),
         form=form,
         removed=what_would_be_removed(user.id),
     )

@@ -8,6 +8,8 @@ page is not to be stored by any cache.
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -22,24 +24,24 @@ bp = Blueprint("api_token_pages", __name__, url_prefix="/account/tokens")
 
 class NewTokenForm(FlaskForm):
     name = StringField(
-        "What is it for?",
+        _l("What is it for?"),
         validators=[InputRequired(), Length(min=1, max=tokens.MAX_NAME_LENGTH)],
-        description="A script, an app, a phone: shown in the list below.",
+        description=_l("A script, an app, a phone: shown in the list below."),
     )
     # A number field: the form macros write text, number, checkbox and text area controls.
     expires_in_days = IntegerField(
-        "Days it works",
+        _l("Days it works"),
         validators=[InputRequired(), NumberRange(min=1, max=tokens.MAX_DAYS)],
         default=tokens.DEFAULT_DAYS,
-        description=f"1 to {tokens.MAX_DAYS}.",
+        description=_l("1 to %(count)s.", count=tokens.MAX_DAYS),
     )
-    submit = SubmitField("Create a token")
+    submit = SubmitField(_l("Create a token"))
 
 
 def render_tokens(form: NewTokenForm, new_token: str | None = None) -> Any:
     page = render_template(
         "api/tokens.html",
-        title="API tokens",
+        title=_("API tokens"),
         form=form,
         tokens=tokens.live_tokens_of(current_user),
         new_token=new_token,
@@ -69,5 +71,5 @@ def revoke(token_id: int) -> Response:
     # CSRFProtect has already checked the form's token: this is the user's own click.
     if token_id <= tokens.MAX_TOKEN_ID and tokens.revoke_token(current_user, token_id):
         db.session.commit()
-        flash("The token has been revoked: it no longer works.", "success")
+        flash(_("The token has been revoked: it no longer works."), "success")
     return redirect(url_for("api_token_pages.tokens_page"))

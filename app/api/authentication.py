@@ -15,16 +15,17 @@ from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from app.api.tokens import user_of_token
+from app.languages import N_
 from app.models import User
 from app.security.input_checks import LONE_SURROGATE
 from app.security.rate_limits import View
 
 REALM = "Microblog API"
 # Messages, not secrets (ruff's S105 reads "TOKEN" and "PASSWORD" in their names).
-NO_TOKEN = "This call needs a token: send the header Authorization: Bearer <token>."  # noqa: S105
-BAD_TOKEN = "The token is unknown, expired or revoked. Obtain a new one."  # noqa: S105
-NO_PASSWORD = "Send your username and password with HTTP Basic authentication."  # noqa: S105
-BAD_PASSWORD = "Invalid username or password."  # noqa: S105
+NO_TOKEN = N_("This call needs a token: send the header Authorization: Bearer <token>.")  # noqa: S105
+BAD_TOKEN = N_("The token is unknown, expired or revoked. Obtain a new one.")  # noqa: S105
+NO_PASSWORD = N_("Send your username and password with HTTP Basic authentication.")  # noqa: S105
+BAD_PASSWORD = N_("Invalid username or password.")  # noqa: S105
 
 
 def refuse(detail: str, scheme: str = "bearer", **parameters: str) -> Unauthorized:

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from flask import Blueprint, current_app, render_template
+from flask_babel import gettext as _
 
 from app.api.problems import TYPES
 from app.api.spec import PREFIX
@@ -105,7 +106,7 @@ def page() -> str:
     spec = document()
     return render_template(
         "api/docs.html",
-        title="API",
+        title=_("API"),
         spec=spec,
         operations=operations(spec),
         schemas=spec["components"]["schemas"],

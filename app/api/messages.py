@@ -37,6 +37,7 @@ from app.api.representations import (
 from app.api.schemas import IN_QUERY, PageArgsSchema
 from app.api.spec import PREFIX, resource_blueprint
 from app.extensions import db
+from app.languages import N_
 from app.messages import queries
 from app.messages.conversations import (
     CANNOT_MESSAGE,
@@ -50,10 +51,10 @@ from app.security.rate_limits import limit_api_calls, limit_api_messaging
 
 bp = resource_blueprint("api_messages", f"{PREFIX}/messages", "Private messages")
 
-NO_CONVERSATION = "You have no conversation with this user yet: a message starts it."
+NO_CONVERSATION = N_("You have no conversation with this user yet: a message starts it.")
 # The site's conversation page says the same to the one who blocks.
 YOU_BLOCK = "You have blocked {username}: you cannot message each other."
-KEY_REUSED = "This key was sent with another message: a key is one message's only."
+KEY_REUSED = N_("This key was sent with another message: a key is one message's only.")
 
 
 def correspondent(username: str) -> Row[Any]:

@@ -26,6 +26,7 @@ from app.api.schemas import (
 )
 from app.api.spec import PREFIX, resource_blueprint
 from app.extensions import db
+from app.languages import N_
 from app.models import Post
 from app.notifications.events import notify_of_post
 from app.pagination import MAX_POST_ID
@@ -34,10 +35,10 @@ from app.security.rate_limits import limit_api_calls, limit_api_writing
 
 bp = resource_blueprint("api_posts", f"{PREFIX}/posts", "Posts and replies")
 
-NO_SUCH_POST = "There is no post with this id."
-POST_GONE = "This post has been deleted."
-NOT_YOURS = "Only its author can change or delete a post."
-CHANGED = "The post changed after the version you named: read it again, then decide."
+NO_SUCH_POST = N_("There is no post with this id.")
+POST_GONE = N_("This post has been deleted.")
+NOT_YOURS = N_("Only its author can change or delete a post.")
+CHANGED = N_("The post changed after the version you named: read it again, then decide.")
 
 
 def post_or_404(post_id: int) -> Post:

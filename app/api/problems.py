@@ -21,6 +21,7 @@ from flask import request
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.wrappers import Response
 
+from app.languages import N_, translated
 from app.reporting.request_ids import current_request_id
 
 PREFIX = "/api/"
@@ -39,6 +40,25 @@ TYPES = {
         "current_version gives its version now."
     ),
 }
+
+
+# The statuses' phrases, the titles of the plain HTTP errors, marked for the catalogues;
+# the titles and details are prose, translated into the reader's language when sent
+# (Accept-Language). The machine fields (type, status, field names) never are.
+PHRASES = {
+    400: N_("Bad Request"),
+    401: N_("Unauthorized"),
+    403: N_("Forbidden"),
+    404: N_("Not Found"),
+    405: N_("Method Not Allowed"),
+    409: N_("Conflict"),
+    413: N_("Request Entity Too Large"),
+    415: N_("Unsupported Media Type"),
+    422: N_("Unprocessable Entity"),
+    429: N_("Too Many Requests"),
+    500: N_("Internal Server Error"),
+}
+INVALID_REQUEST_TITLE = N_("Invalid request")
 
 
 def is_api_request() -> bool:
@@ -105,9 +125,9 @@ def problem(
 ) -> Response:
     body = {
         "type": type_,
-        "title": title or HTTPStatus(status).phrase,
+        "title": translated(title or PHRASES.get(status) or HTTPStatus(status).phrase),
         "status": status,
-        "detail": detail,
+        "detail": translated(detail),
         "request_id": current_request_id() or "-",
         **members,
     }
@@ -123,7 +143,9 @@ def problem_response(error: HTTPException) -> Response:
     if "messages" in data:  # webargs' validation errors (flask-smorest's arguments)
         errors = field_errors(data["messages"])
         detail = " ".join(f"{e['field']}: {e['detail']}" for e in errors)
-        return problem(status, detail, INVALID_REQUEST, "Invalid request", headers, errors=errors)
+        return problem(
+            status, detail, INVALID_REQUEST, INVALID_REQUEST_TITLE, headers, errors=errors
+        )
     type_ = getattr(error, "problem_type", "about:blank")
     members = getattr(error, "problem_members", {})
     return problem(status, error.description or "", type_, None, headers, **members)

@@ -17,6 +17,7 @@ from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
 
 from app.api.problems import MEDIA_TYPE, ProblemSchema
+from app.languages import N_
 from app.security.input_checks import has_body
 
 PREFIX = "/api/v1"
@@ -50,7 +51,7 @@ DESCRIPTION = (
 )
 
 
-NOT_JSON = "This API reads JSON bodies only: send them as Content-Type: application/json."
+NOT_JSON = N_("This API reads JSON bodies only: send them as Content-Type: application/json.")
 
 
 def refuse_unreadable_body() -> None:

@@ -6,6 +6,8 @@ Obtaining one checks a password, so it is rate limited as the sign-in form is
 
 from typing import Any
 
+from flask_babel import gettext as _
+
 from app.api import tokens
 from app.api.authentication import (
     BAD_PASSWORD,
@@ -19,6 +21,7 @@ from app.api.problems import abort_with_problem
 from app.api.schemas import IssuedTokenSchema, TokenListSchema, TokenRequestSchema
 from app.api.spec import PREFIX, resource_blueprint
 from app.extensions import db
+from app.languages import N_
 from app.models import User
 from app.security.rate_limits import (
     attempt_allowed_on_account,
@@ -28,9 +31,7 @@ from app.security.rate_limits import (
 
 bp = resource_blueprint("api_tokens", f"{PREFIX}/tokens", "Your API tokens")
 
-TOO_MANY_TOKENS = (
-    f"You have {tokens.MAX_LIVE_TOKENS} tokens that still work: revoke one you no longer use."
-)
+TOO_MANY_TOKENS = N_("You have %(count)s tokens that still work: revoke one you no longer use.")
 # A token in a response is a credential: no cache may keep a copy.
 NOT_STORED = {"Cache-Control": "no-store"}
 
@@ -56,7 +57,7 @@ def issue(wanted: dict[str, Any]) -> Any:
     if user is None or not allowed:
         raise refuse(BAD_PASSWORD, "basic")
     if tokens.live_token_count(user) >= tokens.MAX_LIVE_TOKENS:
-        abort_with_problem(409, TOO_MANY_TOKENS)
+        abort_with_problem(409, _(TOO_MANY_TOKENS, count=tokens.MAX_LIVE_TOKENS))
     token, text = tokens.issue_token(user, wanted["name"], wanted["expires_in_days"])
     db.session.commit()
     issued = {
@@ -99,5 +100,5 @@ def listed() -> Any:
 def revoke(token_id: int) -> None:
     """Revoke one of your tokens (the one of this call too): it never works again."""
     if token_id > tokens.MAX_TOKEN_ID or not tokens.revoke_token(api_user(), token_id):
-        abort_with_problem(404, "You have no token with this id.")
+        abort_with_problem(404, N_("You have no token with this id."))
     db.session.commit()

@@ -21,6 +21,7 @@ from app.api.schemas import (
 )
 from app.api.spec import PREFIX, resource_blueprint
 from app.extensions import db
+from app.languages import N_
 from app.main import queries
 from app.models import User
 from app.notifications.events import notify_followed
@@ -29,14 +30,14 @@ from app.security.rate_limits import limit_api_calls
 
 bp = resource_blueprint("api_users", PREFIX, "Profiles, followers, follows and blocks")
 
-NO_SUCH_USER = "There is no user with this name."
-NOT_YOURSELF = "You cannot follow or unfollow yourself."
+NO_SUCH_USER = N_("There is no user with this name.")
+NOT_YOURSELF = N_("You cannot follow or unfollow yourself.")
 # The site's words (app.main.routes, app.account.routes); the one blocked learns no more
 # of the block than that they cannot follow.
 UNBLOCK_FIRST = "You have blocked {username}: unblock them to follow them."
-CANNOT_FOLLOW = "You cannot follow this user."
-NOT_YOURSELF_BLOCKED = "You cannot block yourself."
-NOT_YOURSELF_UNBLOCKED = "You cannot unblock yourself."
+CANNOT_FOLLOW = N_("You cannot follow this user.")
+NOT_YOURSELF_BLOCKED = N_("You cannot block yourself.")
+NOT_YOURSELF_UNBLOCKED = N_("You cannot unblock yourself.")
 
 
 def profile_row(username: str) -> Any:

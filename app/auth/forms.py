@@ -3,6 +3,9 @@
 from typing import Protocol
 
 import email_validator
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
@@ -17,27 +20,30 @@ from wtforms.validators import (
 
 from app.auth.passwords import MAX_LENGTH, MIN_LENGTH, new_password_rules
 from app.extensions import db
+from app.languages import DEFAULT
 from app.models import User
 
-USERNAME_TAKEN = "Please use a different username."
-EMAIL_TAKEN = "Please use a different email address."
+USERNAME_TAKEN = _l("Please use a different username.")
+EMAIL_TAKEN = _l("Please use a different email address.")
 
 username_rules = [
     DataRequired(),
-    Length(min=3, max=64, message="Usernames are 3 to 64 characters long."),
+    Length(min=3, max=64, message=_l("Usernames are 3 to 64 characters long.")),
     # ASCII only: look-alike letters from other scripts cannot impersonate a name,
     # and every name is safe in a URL path.
     Regexp(
         r"^[A-Za-z0-9_.-]+\Z",  # \Z, not $: "$" also matches before a final newline
-        message="Use only letters, digits, dots, dashes and underscores.",
+        message=_l("Use only letters, digits, dots, dashes and underscores."),
     ),
 ]
 
 
 # Hints shown under the fields (and read out with them), so people meet the rules
 # before an error message tells them.
-USERNAME_HINT = "3 to 64 letters, digits, dots, dashes or underscores."
-NEW_PASSWORD_HINT = f"{MIN_LENGTH} to {MAX_LENGTH} characters. Common passwords are refused."
+USERNAME_HINT = _l("3 to 64 letters, digits, dots, dashes or underscores.")
+NEW_PASSWORD_HINT = _l(
+    "%(min)s to %(max)s characters. Common passwords are refused.", min=MIN_LENGTH, max=MAX_LENGTH
+)
 
 
 def normalized_email(text: str) -> str:
@@ -45,7 +51,13 @@ def normalized_email(text: str) -> str:
     try:
         address = email_validator.validate_email(text, check_deliverability=False)
     except email_validator.EmailNotValidError as error:
-        raise ValidationError(str(error)) from None
+        # email_validator explains what is wrong in English only: a reader of another
+        # language is told in the site's own words, without the detail.
+        if get_locale().language == DEFAULT:
+            raise ValidationError(str(error)) from None
+        raise ValidationError(
+            _("Enter a valid email address, such as name@example.com.")
+        ) from None
     # Stored lower-cased: one mailbox, one account, one Gravatar.
     return address.normalized.lower()
 
@@ -79,23 +91,23 @@ def flag_if_taken(field: StringField, owner: User | None, message: str) -> bool:
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired()])
-    password = PasswordField("Password", validators=[DataRequired()])
-    remember_me = BooleanField("Remember me")
-    submit = SubmitField("Sign in")
+    username = StringField(_l("Username"), validators=[DataRequired()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+    remember_me = BooleanField(_l("Remember me"))
+    submit = SubmitField(_l("Sign in"))
 
 
 class RegistrationForm(FlaskForm):
-    username = StringField("Username", validators=username_rules, description=USERNAME_HINT)
-    email = StringField("Email", validators=[DataRequired(), Length(max=254)])
+    username = StringField(_l("Username"), validators=username_rules, description=USERNAME_HINT)
+    email = StringField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(
-        "Password", validators=new_password_rules, description=NEW_PASSWORD_HINT
+        _l("Password"), validators=new_password_rules, description=NEW_PASSWORD_HINT
     )
     password2 = PasswordField(
-        "Repeat password",
-        validators=[InputRequired(), EqualTo("password", message="Passwords must match.")],
+        _l("Repeat password"),
+        validators=[InputRequired(), EqualTo("password", message=_l("Passwords must match."))],
     )
-    submit = SubmitField("Register")
+    submit = SubmitField(_l("Register"))
 
     def validate_username(self, field: StringField) -> None:
         if User.by_username(field.data) is not None:
@@ -118,12 +130,12 @@ class RegistrationForm(FlaskForm):
 class ResetPasswordRequestForm(FlaskForm):
     # Spaces around a pasted address are dropped: they are never part of one.
     email = EmailField(
-        "Email",
+        _l("Email"),
         validators=[DataRequired(), Length(max=254)],
         filters=[strip_spaces],
         render_kw={"autocomplete": "email"},
     )
-    submit = SubmitField("Send me a link")
+    submit = SubmitField(_l("Send me a link"))
 
     def validate_email(self, field: EmailField) -> None:
         field.data = normalized_email(field.data)
@@ -131,14 +143,14 @@ class ResetPasswordRequestForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
-        "New password",
+        _l("New password"),
         validators=new_password_rules,
         description=NEW_PASSWORD_HINT,
         render_kw={"autocomplete": "new-password"},
     )
     password2 = PasswordField(
-        "Repeat new password",
-        validators=[InputRequired(), EqualTo("password", message="Passwords must match.")],
+        _l("Repeat new password"),
+        validators=[InputRequired(), EqualTo("password", message=_l("Passwords must match."))],
         render_kw={"autocomplete": "new-password"},
     )
-    submit = SubmitField("Set new password")
+    submit = SubmitField(_l("Set new password"))

@@ -17,15 +17,19 @@ import hmac
 from dataclasses import dataclass
 
 from flask import Flask, abort, current_app, render_template, request
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from app.extensions import db
+from app.languages import N_
+from app.languages.selection import language_of
 from app.mail import Email, can_send_email, send_email
 from app.models import User
 
 # Not a secret: it keeps tokens signed for this purpose apart from all others.
 TOKEN_SALT = "microblog.password-reset"  # noqa: S105
-SUBJECT = "Reset your Microblog password"
+SUBJECT = N_("Reset your Microblog password")
 
 
 @dataclass(frozen=True)
@@ -142,18 +146,22 @@ def reset_link(token: str) -> str:
 
 def reset_email(user: User, address: str) -> Email:
     """The message with a fresh link for ``user``, to ``address``."""
+    language = language_of(user)
     context = {
         "username": user.username,
         "link": reset_link(make_token(user)),
         "minutes": settings().minutes,
         "site": site_url().partition("://")[2],
+        "language": language,
     }
-    return Email(
-        (address,),
-        SUBJECT,
-        render_template("email/reset_password.txt", **context),
-        render_template("email/reset_password.html", **context),
-    )
+    # In the account's language, whatever the language of the page that asked.
+    with force_locale(language):
+        return Email(
+            (address,),
+            _(SUBJECT),
+            render_template("email/reset_password.txt", **context),
+            render_template("email/reset_password.html", **context),
+        )
 
 
 def send_reset_link(address: str) -> bool:

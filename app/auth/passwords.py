@@ -7,13 +7,14 @@ attackers try first protect better than demanding digits and symbols.
 from functools import cache
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
 from wtforms import Field
 from wtforms.validators import InputRequired, Length, ValidationError
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "data" / "common-passwords.txt"
-TOO_COMMON = "This password is too common: choose one that is harder to guess."
+TOO_COMMON = _l("This password is too common: choose one that is harder to guess.")
 
 
 @cache
@@ -39,7 +40,9 @@ new_password_rules = [
     Length(
         min=MIN_LENGTH,
         max=MAX_LENGTH,
-        message=f"Passwords are {MIN_LENGTH} to {MAX_LENGTH} characters long.",
+        message=_l(
+            "Passwords are %(min)s to %(max)s characters long.", min=MIN_LENGTH, max=MAX_LENGTH
+        ),
     ),
     refuse_common_password,
 ]

@@ -18,6 +18,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -33,6 +34,7 @@ from app.auth.redirects import is_safe_redirect
 from app.auth.sessions import end_every_login, sign_in, sign_out
 from app.extensions import db
 from app.jobs import deletion_under_way
+from app.languages import N_
 from app.models import User
 from app.security.rate_limits import (
     attempt_allowed_on_account,
@@ -43,9 +45,9 @@ from app.security.rate_limits import (
 
 bp = Blueprint("auth", __name__)
 
-LINK_SENT = "If an account uses that address, we have sent it a link."
+LINK_SENT = N_("If an account uses that address, we have sent it a link.")
 # Said only to someone who gave the account's password (or its reset link).
-BEING_DELETED = "This account is being deleted: it can no longer be signed in to."
+BEING_DELETED = N_("This account is being deleted: it can no longer be signed in to.")
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -60,9 +62,9 @@ def register() -> Response | str:
         db.session.add(user)
         if commit_unless_taken(form):
             sign_in(user)
-            flash(f"Welcome to Microblog, {user.username}!", "success")
+            flash(_("Welcome to Microblog, %(name)s!", name=user.username), "success")
             return redirect(url_for("main.index"))
-    return render_template("auth/register.html", title="Register", form=form)
+    return render_template("auth/register.html", title=_("Register"), form=form)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -79,17 +81,17 @@ def login() -> Response | str:
         allowed = attempt_allowed_on_account(form.username.data)
         user = User.authenticate(form.username.data, form.password.data)
         if user is None or not allowed:
-            flash("Invalid username or password", "danger")
+            flash(_("Invalid username or password"), "danger")
             return redirect(url_for("auth.login", next=request.args.get("next")))
         if deletion_under_way(user.id):
-            flash(BEING_DELETED, "info")
+            flash(_(BEING_DELETED), "info")
             return redirect(url_for("auth.login"))
         target = request.args.get("next")
         sign_in(user, remember=form.remember_me.data)
         return redirect(target if is_safe_redirect(target) else url_for("main.index"))
     return render_template(
         "auth/login.html",
-        title="Sign in",
+        title=_("Sign in"),
         form=form,
         offer_password_reset=password_reset.is_available(),
     )
@@ -98,7 +100,7 @@ def login() -> Response | str:
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
     sign_out()
-    flash("You have been logged out.", "info")
+    flash(_("You have been logged out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -134,9 +136,11 @@ def reset_password_request() -> Response | str:
                 "Password reset request over the limit per %s: nothing sent", exhausted
             )
         # The same answer whatever happened: it must not tell who has an account.
-        flash(LINK_SENT, "info")
+        flash(_(LINK_SENT), "info")
         return redirect(url_for("auth.login"))
-    return render_template("auth/reset_password_request.html", title="Reset password", form=form)
+    return render_template(
+        "auth/reset_password_request.html", title=_("Reset password"), form=form
+    )
 
 
 @bp.route("/reset_password/<token>", methods=["GET", "POST"])
@@ -147,13 +151,13 @@ def reset_password(token: str) -> Response | str:
     if user is None:
         page = render_template(
             "auth/reset_password_request.html",
-            title="Reset password",
+            title=_("Reset password"),
             form=ResetPasswordRequestForm(formdata=None),  # empty, even after a POST
             link_invalid=True,
         )
         return without_referrer(page)
     if deletion_under_way(user.id):
-        flash(BEING_DELETED, "info")
+        flash(_(BEING_DELETED), "info")
         return redirect(url_for("auth.login"))
     form = ResetPasswordForm()
     if form.validate_on_submit():
@@ -167,13 +171,15 @@ def reset_password(token: str) -> Response | str:
         sign_in(user)
         current_app.logger.info("Password reset by email for user id %s", user.id)
         flash(
-            "Your password has been changed. You are signed in here and signed out "
-            "everywhere else.",
+            _(
+                "Your password has been changed. You are signed in here and signed out "
+                "everywhere else."
+            ),
             "success",
         )
         return redirect(url_for("main.index"))
     page = render_template(
-        "auth/reset_password.html", title="Choose a new password", form=form, user=user
+        "auth/reset_password.html", title=_("Choose a new password"), form=form, user=user
     )
     return without_referrer(page)
 

@@ -69,6 +69,8 @@ USER_OF_LOGIN = (
         LoginSession.user_token,
         unread_conversations_of(User.id),
         unread_notifications_of(User.id),
+        # The locale selector reads it on every page (app.languages.selection).
+        User.language,
     )
     .join_from(LoginSession, User, LoginSession.user_id == User.id)
     .where(LoginSession.key_hash == bindparam("key_hash"))
@@ -93,11 +95,12 @@ def load_user(login_key: str) -> User | None:
     found = db.session.execute(USER_OF_LOGIN, {"key_hash": key_hash(login_key)}).first()
     if found is None:
         return None  # logged out, signed out elsewhere, or a cookie from before 0005
-    user, expires_at, user_token, unread_messages, unread_notifications = found
+    user, expires_at, user_token, unread_messages, unread_notifications, language = found
     if not login_lasts(expires_at, user_token, user.session_token):
         return None
     user.login_key = login_key
     user.unread_counts = UnreadCounts(unread_messages, unread_notifications)
+    user.chosen_language = language
     return user
 
 

@@ -2,22 +2,28 @@
 
 from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from app.api.problems import is_api_request, problem_response
 from app.extensions import db
+from app.languages import N_, translated
+from app.languages.selection import request_language
 from app.reporting.request_ids import current_request_id
 
 bp = Blueprint("errors", __name__)
 
 # Shown when even the friendly 500 page cannot be rendered (a broken template, a
 # database that fails again while the layout asks for the current user).
+# In the language the request's headers and cookie ask for: the user, whose language
+# is stored in the database, cannot be loaded when the database is what failed.
 FALLBACK_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
-<body><h1>{title}</h1><p>{message}</p><p>Error reference: {reference}</p>
-<p><a href="/">Back to the home page</a></p></body>
+<html lang="{language}"><head><meta charset="utf-8"><title>{title}</title></head>
+<body><h1>{title}</h1><p>{message}</p><p>{reference_label} {reference}</p>
+<p><a href="/">{back}</a></p></body>
 </html>"""
 
 
@@ -26,34 +32,41 @@ FALLBACK_PAGE = """<!doctype html>
 # refused, how long to wait) is kept: it says more than a general sentence.
 FRIENDLY_WORDS = {
     400: (
-        "Bad request",
-        "Your browser sent something this page cannot use. Go back, "
-        "reload the page and try again.",
+        N_("Bad request"),
+        N_(
+            "Your browser sent something this page cannot use. Go back, "
+            "reload the page and try again."
+        ),
     ),
-    403: ("Not allowed", "You do not have permission to see this page."),
+    403: (N_("Not allowed"), N_("You do not have permission to see this page.")),
     404: (
-        "Page not found",
-        "We could not find that page. The link may be mistyped, or the page may have moved.",
+        N_("Page not found"),
+        N_("We could not find that page. The link may be mistyped, or the page may have moved."),
     ),
-    405: ("Not allowed here", "This page cannot be used that way."),
-    413: ("Too much at once", "What you sent is larger than this site accepts."),
+    405: (N_("Not allowed here"), N_("This page cannot be used that way.")),
+    413: (N_("Too much at once"), N_("What you sent is larger than this site accepts.")),
     429: (
-        "Please wait a moment",
-        "Too many attempts in a short time. Please wait a little and try again.",
+        N_("Please wait a moment"),
+        N_("Too many attempts in a short time. Please wait a little and try again."),
     ),
     500: (
-        "Something went wrong",
-        "Something went wrong on our side. It has been reported "
-        "and we will look into it. Please try again in a little while.",
+        N_("Something went wrong"),
+        N_(
+            "Something went wrong on our side. It has been reported "
+            "and we will look into it. Please try again in a little while."
+        ),
     ),
 }
 
 
 def words_for(error: HTTPException, code: int) -> tuple[str, str]:
     """The heading and sentence the error page shows."""
+    # The site's words and the views' descriptions are English constants marked for
+    # the catalogues (N_): translated here, when shown. Werkzeug's own are not in
+    # the catalogue and stay English.
     title, sentence = FRIENDLY_WORDS.get(code, (error.name, error.description))
     own_description = error.description != type(error).description
-    return title, (error.description if own_description else sentence)
+    return translated(title), translated(error.description if own_description else sentence)
 
 
 def wants_json_response() -> bool:
@@ -74,7 +87,7 @@ def error_response(error: HTTPException) -> ResponseReturnValue:
     # who finds the same id in the log file and the error email.
     reference = current_request_id() if code >= 500 else None
     if wants_json_response():
-        body = {"error": error.name, "message": error.description}
+        body = {"error": error.name, "message": translated(error.description)}
         if reference:
             body["reference"] = reference
         return body, code, headers
@@ -107,10 +120,15 @@ def handle_internal_error(error: InternalServerError) -> ResponseReturnValue:
             type(failure).__name__,
             failure,
         )
-        title, sentence = FRIENDLY_WORDS[500]
-        page = FALLBACK_PAGE.format(
-            title=escape(title),
-            message=escape(sentence),
-            reference=escape(current_request_id() or "-"),
-        )
+        language = request_language()
+        with force_locale(language):
+            title, sentence = FRIENDLY_WORDS[500]
+            page = FALLBACK_PAGE.format(
+                language=language,
+                title=escape(_(title)),
+                message=escape(_(sentence)),
+                reference_label=escape(_("Error reference:")),
+                reference=escape(current_request_id() or "-"),
+                back=escape(_("Back to the home page")),
+            )
         return Response(page, 500, mimetype="text/html")

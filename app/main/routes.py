@@ -13,6 +13,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import Row, Select
 from werkzeug.wrappers import Response
@@ -82,13 +83,13 @@ def index() -> Response | str:
         if form.validate_on_submit():
             notify_of_post(Post.publish(form.body.data, current_user.id), reply_to=None)
             db.session.commit()
-            flash("Your post is now live!", "success")
+            flash(_("Your post is now live!"), "success")
             return redirect(url_for("main.index"))
     following_count = current_user.following_count
     page = requested_posts(queries.feed_for(following_count), user_id=current_user.id)
     return render_template(
         "index.html",
-        title="Home",
+        title=_("Home"),
         form=form,
         max_post_length=MAX_POST_LENGTH,
         page=page,
@@ -98,7 +99,9 @@ def index() -> Response | str:
 
 @bp.route("/explore")
 def explore() -> str:
-    return render_template("explore.html", title="Explore", page=requested_posts(queries.EXPLORE))
+    return render_template(
+        "explore.html", title=_("Explore"), page=requested_posts(queries.EXPLORE)
+    )
 
 
 @bp.route("/user/<username>")
@@ -132,7 +135,7 @@ def hover_card(username: str) -> str:
 def followers_of(username: str) -> str:
     profile = profile_row_or_404(username)
     page = people_shown(requested_page_of(queries.FOLLOWERS_OF, user_id=profile.id))
-    title = f"People following {profile.username}"
+    title = _("People following %(name)s", name=profile.username)
     return render_template(
         "people.html", title=title, user=profile, page=page, endpoint="main.followers"
     )
@@ -143,7 +146,7 @@ def followers_of(username: str) -> str:
 def followed_by(username: str) -> str:
     profile = profile_row_or_404(username)
     page = people_shown(requested_page_of(queries.FOLLOWED_BY, user_id=profile.id))
-    title = f"People {profile.username} follows"
+    title = _("People %(name)s follows", name=profile.username)
     return render_template(
         "people.html", title=title, user=profile, page=page, endpoint="main.following"
     )
@@ -155,18 +158,21 @@ def follow(username: str) -> Response:
     # CSRFProtect has already checked the form's token: this is the user's own click.
     profile = profile_or_404(username)
     if profile.id == current_user.id:
-        flash("You cannot follow yourself.", "warning")
+        flash(_("You cannot follow yourself."), "warning")
     elif current_user.follow(profile):
         notify_followed(current_user, profile)
         db.session.commit()
-        flash(f"You are following {profile.username}.", "success")
+        flash(_("You are following %(name)s.", name=profile.username), "success")
     elif current_user.is_blocking(profile):
-        flash(f"You have blocked {profile.username}: unblock them to follow them.", "warning")
+        flash(
+            _("You have blocked %(name)s: unblock them to follow them.", name=profile.username),
+            "warning",
+        )
     elif profile.is_blocking(current_user):
         # What the blocked person learns of the block: no more than this refusal.
-        flash("You cannot follow this user.", "warning")
+        flash(_("You cannot follow this user."), "warning")
     else:  # already following: a second click, another tab
-        flash(f"You are following {profile.username}.", "success")
+        flash(_("You are following %(name)s.", name=profile.username), "success")
     return back_to_form_page_or(url_for("main.user", username=profile.username))
 
 
@@ -175,11 +181,11 @@ def follow(username: str) -> Response:
 def unfollow(username: str) -> Response:
     profile = profile_or_404(username)
     if profile.id == current_user.id:
-        flash("You cannot unfollow yourself.", "warning")
+        flash(_("You cannot unfollow yourself."), "warning")
     else:
         current_user.unfollow(profile)
         db.session.commit()
-        flash(f"You are no longer following {profile.username}.", "info")
+        flash(_("You are no longer following %(name)s.", name=profile.username), "info")
     return back_to_form_page_or(url_for("main.user", username=profile.username))
 
 

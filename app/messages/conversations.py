@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, case, select
 
 from app.database import utcnow
 from app.extensions import db
+from app.languages import N_
 from app.models import Conversation, ConversationMember, Message, dialect_insert
 from app.notifications.events import mark_messages_read, notify_of_message
 
@@ -23,10 +24,10 @@ member = ConversationMember.__table__
 message = Message.__table__
 
 # What a refused message is told, on the site and through the API (app.api.messages).
-NOBODY = "There is nobody with that name here."
-NOT_TO_YOURSELF = "You cannot send messages to yourself."
+NOBODY = N_("There is nobody with that name here.")
+NOT_TO_YOURSELF = N_("You cannot send messages to yourself.")
 # To the person blocked: nothing more than this (they are not told of the block).
-CANNOT_MESSAGE = "You cannot message this user."
+CANNOT_MESSAGE = N_("You cannot message this user.")
 
 
 def conversation_between(first_id: int, second_id: int) -> int:

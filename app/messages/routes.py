@@ -12,11 +12,13 @@ from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import Row
 from werkzeug.wrappers import Response
 
 from app.extensions import db
+from app.languages import N_
 from app.messages import queries
 from app.messages.conversations import (
     CANNOT_MESSAGE,
@@ -32,7 +34,7 @@ from app.security.rate_limits import limit_messaging
 
 bp = Blueprint("messages", __name__)
 
-FORM_ALTERED = (
+FORM_ALTERED = N_(
     "This form was sent without the key this site gives it. Reload the page and try again."
 )
 
@@ -43,7 +45,7 @@ def conversations() -> str:
     page = requested_page_of(queries.CONVERSATIONS, user_id=current_user.id)
     # "Older conversations" reads on from the last one shown, whatever the page number.
     page = replace(page, next_after=page.items[-1].last_message_id if page.has_next else None)
-    return render_template("messages/conversations.html", title="Messages", page=page)
+    return render_template("messages/conversations.html", title=_("Messages"), page=page)
 
 
 def correspondent_or_404(username: str) -> Row[Any]:
@@ -60,13 +62,13 @@ def correspondent_or_404(username: str) -> Row[Any]:
 def conversation(username: str) -> Response | str:
     other = correspondent_or_404(username)
     if other.id == current_user.id:
-        flash(NOT_TO_YOURSELF, "warning")
+        flash(_(NOT_TO_YOURSELF), "warning")
         return redirect(url_for("messages.conversations"))
     form = None
     if request.method == "POST":
         form = MessageForm()
         if sent(form, other):
-            flash("Your message has been sent.", "success")
+            flash(_("Your message has been sent."), "success")
             return redirect(url_for("messages.conversation", username=other.username))
     return render_conversation(other, form)
 
@@ -99,7 +101,7 @@ def render_conversation(other: Row[Any], form: MessageForm | None) -> str:
         form = MessageForm()  # with a new submission key
     return render_template(
         "messages/conversation.html",
-        title=f"Messages with {other.username}",
+        title=_("Messages with %(name)s", name=other.username),
         other=other,
         page=page,
         messages=page.items[::-1],

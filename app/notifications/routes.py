@@ -11,6 +11,7 @@ is an empty 304, and the common case is answered before Flask
 from dataclasses import replace
 
 from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -35,7 +36,7 @@ def notifications() -> str:
         db.session.commit()
         current_user.unread_counts = unread_counts_of(current_user.id)
     page = replace(page, next_after=page.items[-1].id if page.has_next else None)
-    return render_template("notifications/notifications.html", title="Notifications", page=page)
+    return render_template("notifications/notifications.html", title=_("Notifications"), page=page)
 
 
 @bp.route(POLL_PATH)

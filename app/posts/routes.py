@@ -9,9 +9,11 @@ page shows both texts (409).
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.extensions import db, login
+from app.languages import N_
 from app.models import Post
 from app.notifications.events import notify_of_post
 from app.pagination import MAX_POST_ID, requested_page_of, requested_posts, shown_page
@@ -29,8 +31,8 @@ from app.templating import shown_posts
 
 bp = Blueprint("posts", __name__)
 
-POST_GONE = "This post has been deleted."
-FORM_ALTERED = (
+POST_GONE = N_("This post has been deleted.")
+FORM_ALTERED = N_(
     "This form was sent without the version of the post it was opened on. "
     "Reload the page and try again."
 )
@@ -49,7 +51,7 @@ def post_or_404(post_id: int) -> Post:
 def own_post_or_403(post_id: int) -> Post:
     post = post_or_404(post_id)
     if post.user_id != current_user.id:
-        abort(403, description="Only its author can change or delete a post.")
+        abort(403, description=N_("Only its author can change or delete a post."))
     return post
 
 
@@ -80,7 +82,7 @@ def render_thread(post_id: int, form: ReplyForm | None = None) -> str:
     post = shown[len(heads) - 1]
     return render_template(
         "posts/post.html",
-        title=POST_GONE if post.deleted else f"{post.author}: {post.body.striptags()[:40]}",
+        title=_(POST_GONE) if post.deleted else f"{post.author}: {post.body.striptags()[:40]}",
         post=post,
         answered=shown[0] if answered is not None else None,
         own=current_user.is_authenticated and head.user_id == current_user.id,
@@ -105,7 +107,7 @@ def post(post_id: int) -> Any:
     reply = Post.publish(form.body.data, current_user.id, reply_to=answered)
     notify_of_post(reply, reply_to=answered)
     db.session.commit()
-    flash("Your reply is now live!", "success")
+    flash(_("Your reply is now live!"), "success")
     # The anchor of the page's content: the form's own (#reply, from a list's Reply
     # link) would otherwise carry over and scroll past the message and the reply.
     return redirect(url_for("posts.post", post_id=reply.id, _anchor="content"))
@@ -120,10 +122,10 @@ def edit(post_id: int) -> Any:
     if not validated(form):
         if not form.is_submitted():
             form.body.data, form.version.data = post.body, post.version
-        return render_template("posts/edit.html", title="Edit your post", form=form, post=post)
+        return render_template("posts/edit.html", title=_("Edit your post"), form=form, post=post)
     if post.edit(form.body.data, form.version.data):
         db.session.commit()
-        flash("Your post has been updated.", "success")
+        flash(_("Your post has been updated."), "success")
         return redirect(url_for("posts.post", post_id=post.id))
     return changed_meanwhile(post, form, "posts/edit.html", "Edit your post")
 
@@ -136,10 +138,12 @@ def delete(post_id: int) -> Any:
     form = DeletePostForm()
     if not validated(form):
         form.version.data = post.version
-        return render_template("posts/delete.html", title="Delete your post", form=form, post=post)
+        return render_template(
+            "posts/delete.html", title=_("Delete your post"), form=form, post=post
+        )
     if post.delete(form.version.data):
         db.session.commit()
-        flash("Your post has been deleted.", "success")
+        flash(_("Your post has been deleted."), "success")
         if post.reply_to_id is not None:
             return redirect(url_for("posts.post", post_id=post.reply_to_id))
         return redirect(url_for("main.index"))

@@ -3,6 +3,7 @@
 import re
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
 
 from app.pagination import Page, requested_page
 from app.search import queries
@@ -13,7 +14,6 @@ from app.templating import shown_people, shown_posts
 bp = Blueprint("search", __name__)
 
 PEOPLE_SHOWN = 5
-TOO_LONG = f"Search for at most {MAX_QUERY_LENGTH} characters."
 MARKED = re.compile(f"{queries.START}(.*?){queries.STOP}", re.S)
 
 
@@ -36,7 +36,9 @@ def posts_found(search: Search, number: int) -> Page:
 def search() -> str:
     text = request.args.get("q", "")
     if len(text) > MAX_QUERY_LENGTH:
-        abort(400, description=TOO_LONG)
+        abort(
+            400, description=_("Search for at most %(count)s characters.", count=MAX_QUERY_LENGTH)
+        )
     wanted = parse(text)
     number = requested_page()
     people = shown_people(people_named(text, PEOPLE_SHOWN)) if text.strip() and number == 1 else []
@@ -45,7 +47,7 @@ def search() -> str:
         abort(404)
     return render_template(
         "search/results.html",
-        title=f"Search: {text}" if text.strip() else "Search",
+        title=_("Search: %(words)s", words=text) if text.strip() else _("Search"),
         q=text,
         searched=bool(text.strip()),
         people=people,

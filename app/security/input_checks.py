@@ -16,13 +16,15 @@ from collections.abc import Iterable
 
 from flask import Blueprint, Flask, abort, current_app, request
 
-NUL_REFUSED = "The request contains a NUL character, which no page of this site accepts."
-NOT_TEXT_REFUSED = (
+from app.languages import N_
+
+NUL_REFUSED = N_("The request contains a NUL character, which no page of this site accepts.")
+NOT_TEXT_REFUSED = N_(
     "Every form value must be text: a JSON body must be one object whose values are strings."
 )
-FILE_REFUSED = "No page of this site accepts uploaded files."
-NAMELESS_REFUSED = "The form data could not be read: a part of it has no name."
-BAD_TEXT_REFUSED = "The request contains text that is not valid Unicode."
+FILE_REFUSED = N_("No page of this site accepts uploaded files.")
+NAMELESS_REFUSED = N_("The form data could not be read: a part of it has no name.")
+BAD_TEXT_REFUSED = N_("The request contains text that is not valid Unicode.")
 
 # app.extensions' key: the names of the blueprints whose views validate typed JSON.
 TYPED_JSON = "typed_json_blueprints"
@@ -71,7 +73,7 @@ def json_texts() -> list[str]:
     try:
         pending = [request.get_json()]
     except RecursionError:
-        abort(400, description="The JSON body is nested too deeply.")
+        abort(400, description=N_("The JSON body is nested too deeply."))
     texts = []
     while pending:
         value = pending.pop()

@@ -41,6 +41,7 @@ from limits import parse_many
 from limits.errors import StorageError
 
 from app.extensions import limiter
+from app.languages import N_
 from config import ConfigError
 
 # Flask-Limiter's settings that limit every view: not used here (see init_app).
@@ -49,9 +50,9 @@ APP_WIDE_LIMITS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION")
 LIMITED_METHOD = "POST"
 View = Callable[..., Any]
 
-TOO_MANY_ATTEMPTS = "Too many attempts from your address. Please wait a little and try again."
-TOO_MANY_POSTS = "You are posting faster than this site allows. Please wait a little."
-TOO_MANY_CALLS = (
+TOO_MANY_ATTEMPTS = N_("Too many attempts from your address. Please wait a little and try again.")
+TOO_MANY_POSTS = N_("You are posting faster than this site allows. Please wait a little.")
+TOO_MANY_CALLS = N_(
     "This token is calling the API faster than this site allows. Please wait a little."
 )
 # Set on a request whose view counts every method (``limit_requests``): the
@@ -69,7 +70,9 @@ def limiter_decorator(
     return limiter.shared_limit(limit_value, shared_scope, **options)
 
 
-TOO_MANY_MESSAGES = "You are sending messages faster than this site allows. Please wait a little."
+TOO_MANY_MESSAGES = N_(
+    "You are sending messages faster than this site allows. Please wait a little."
+)
 
 
 def limit_posts(

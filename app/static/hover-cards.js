@@ -54,7 +54,11 @@
     card.id = "hover-card-" + made;
     card.className = "hover-card";
     card.setAttribute("role", "group");
-    card.setAttribute("aria-label", "About " + link.textContent);
+    // The words, in the page's language, come with the page (base.html).
+    card.setAttribute(
+      "aria-label",
+      document.body.getAttribute("data-hover-label").replace("{name}", link.textContent)
+    );
     // The site's own markup, its every value escaped by the server.
     card.innerHTML = markup;
     var back = card.querySelector('input[name="next"]');

@@ -11,8 +11,18 @@
     ["hour", 3600],
     ["minute", 60],
   ];
-  var relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
-  var exact = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+  // In the page's language (<html lang>), not the browser's: the page's words and its
+  // times read alike. The time zone stays the reader's own.
+  // The reader's own variant of it comes first (en-GB's 24-hour clock on an English
+  // page, es-MX's on a Spanish one), when the browser names one.
+  var language = document.documentElement.lang;
+  var locales = (navigator.languages || [])
+    .filter(function (tag) { return tag.split("-")[0] === language; })
+    .concat(language ? [language] : []);
+  var relative = new Intl.RelativeTimeFormat(locales, { numeric: "auto" });
+  var exact = new Intl.DateTimeFormat(locales, { dateStyle: "full", timeStyle: "short" });
+  // The site's own words for the last minute (the page's), Intl's "now" without them.
+  var justNow = document.body.getAttribute("data-just-now") || relative.format(0, "second");
 
   function describe(date) {
     var seconds = (date.getTime() - Date.now()) / 1000;
@@ -22,7 +32,7 @@
         return relative.format(Math.round(seconds / size), units[i][0]);
       }
     }
-    return "just now";
+    return justNow;
   }
 
   function update() {

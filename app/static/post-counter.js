@@ -4,6 +4,9 @@
 (function () {
   "use strict";
   var fields = document.querySelectorAll("textarea[data-counter]");
+  // The words ("12 characters left", "Quedan 12 caracteres") come with the field, in
+  // the page's language; that language's plural rules pick the form.
+  var plural = new Intl.PluralRules(document.documentElement.lang);
   for (var i = 0; i < fields.length; i++) {
     watch(fields[i]);
   }
@@ -17,7 +20,10 @@
       // UTF-16 units, as the browser's maxlength counts them: the counter agrees
       // with what the field lets a person type (the server's limit is never lower).
       var left = limit - field.value.length;
-      hint.textContent = left === 1 ? "1 character left" : left + " characters left";
+      var words = field.getAttribute(
+        plural.select(left) === "one" ? "data-left-one" : "data-left-other"
+      );
+      hint.textContent = words.replace("{n}", left.toLocaleString(document.documentElement.lang));
       hint.classList.toggle("text-danger", left < 0);
     }
     field.addEventListener("input", update);

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from test_suites.browser.page_checks import BrowserWatch, axe_tally
+from testkit.languages import write_pseudo_catalogue
 from testkit.services.gunicorn import gunicorn_server
 from testkit.services.processes import SETUP_SCRIPT, unavailable
 from testkit.services.production import production_environment, upgrade_database
@@ -152,21 +153,42 @@ def crashing_server(server_environment: dict[str, str], tmp_path_factory) -> Ite
     yield from serve("testkit.crashing_app:app", env, output)
 
 
+@pytest.fixture(scope="session")
+def pseudo_locale_server(server_environment: dict[str, str], tmp_path_factory) -> Iterator[str]:
+    """The application and database again, offering the pseudo-locale too.
+
+    Its catalogue is made now from the strings Babel extracts from app/: a page
+    visited in it (a browser asking for ``PSEUDO``) shows, and ``watch.check``
+    reports, any text that did not come from the catalogue.
+    """
+    catalogue = tmp_path_factory.mktemp("pseudo-locale")
+    write_pseudo_catalogue(catalogue)
+    env = {**server_environment, "PSEUDO_CATALOGUE_DIR": str(catalogue)}
+    output = tmp_path_factory.mktemp("gunicorn") / "pseudo_locale_app.log"
+    yield from serve("testkit.pseudo_locale_app:app", env, output)
+
+
 @pytest.fixture(params=list(VIEWPORTS))
 def viewport(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-def open_context(browser: Browser, viewport: str) -> Iterator[BrowserContext]:
-    context = browser.new_context(**VIEWPORTS[viewport], locale="en-GB", timezone_id="Asia/Tokyo")
+@pytest.fixture
+def browser_locale() -> str:
+    """The language the browser asks for (Accept-Language); a module may ask for another."""
+    return "en-GB"
+
+
+def open_context(browser: Browser, viewport: str, locale: str) -> Iterator[BrowserContext]:
+    context = browser.new_context(**VIEWPORTS[viewport], locale=locale, timezone_id="Asia/Tokyo")
     context.set_default_timeout(15_000)
     yield context
     context.close()
 
 
 @pytest.fixture
-def context(browser: Browser, viewport: str) -> Iterator[BrowserContext]:
-    yield from open_context(browser, viewport)
+def context(browser: Browser, viewport: str, browser_locale: str) -> Iterator[BrowserContext]:
+    yield from open_context(browser, viewport, browser_locale)
 
 
 @pytest.fixture
@@ -180,9 +202,11 @@ def page(context: BrowserContext, watch: BrowserWatch) -> Page:
 
 
 @pytest.fixture
-def second_context(browser: Browser, viewport: str) -> Iterator[BrowserContext]:
+def second_context(
+    browser: Browser, viewport: str, browser_locale: str
+) -> Iterator[BrowserContext]:
     """Another person's browser, on a screen of the same size: cookies of its own."""
-    yield from open_context(browser, viewport)
+    yield from open_context(browser, viewport, browser_locale)
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Response, Route, WebError
 
+from testkit.languages import PSEUDO, looks_translated
+
 E2E_DIR = Path(__file__).resolve().parent
 # Stands in for Gravatar's pictures (see BrowserWatch.route).
 AVATAR = E2E_DIR / "avatar.svg"
@@ -28,6 +30,32 @@ document.addEventListener("securitypolicyviolation", (event) => {
     line: event.lineNumber,
   });
 }, true);
+"""
+
+# Every piece of text a reader sees on the page: its visible text nodes, the labels of
+# its submit buttons and its placeholders. Left out: people's own words, which the
+# templates mark translate="no" (names, posts, messages); <time>, which the browser's
+# Intl writes in the page's language; <code>, machine text (an error reference, a
+# token); and what only screen readers get (.visually-hidden), which is not seen.
+VISIBLE_TEXTS = """
+() => {
+  const skipped =
+    "script, style, noscript, template, time, code, .visually-hidden, [translate='no']";
+  const shown = (element) =>
+    element.checkVisibility({ checkVisibilityCSS: true, visibilityProperty: true });
+  const texts = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent.trim();
+    const parent = node.parentElement;
+    if (text && parent && !parent.closest(skipped) && shown(parent)) texts.push(text);
+  }
+  for (const field of document.querySelectorAll("input[type=submit], input[placeholder]")) {
+    if (field.closest(skipped) || !shown(field)) continue;
+    texts.push(field.type === "submit" ? field.value : field.placeholder);
+  }
+  return texts;
+}
 """
 
 
@@ -149,6 +177,7 @@ class BrowserWatch:
             if not self.is_expected_status_message(text, page.url, status)
         ]
         problems += [f"CSP violation: {json.dumps(v)}" for v in self.csp_violations]
+        problems += [f"untranslated text: {text!r}" for text in self.untranslated_texts(page)]
         problems += [f"request to another host: {url}" for url in self.foreign_requests]
         problems += [
             f"failed request: {code} {url}"
@@ -164,6 +193,14 @@ class BrowserWatch:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=screenshot, full_page=True, animations="disabled", caret="hide")
         assert not problems, f"{name} ({self.viewport}, {page.url}):\n" + "\n".join(problems)
+
+    @staticmethod
+    def untranslated_texts(page: Page) -> list[str]:
+        """On a page served in the pseudo-locale, whatever text did not come through it:
+        a string the code shows without the catalogue (testkit/languages.py)."""
+        if page.evaluate("document.documentElement.lang") != PSEUDO:
+            return []
+        return [text for text in page.evaluate(VISIBLE_TEXTS) if not looks_translated(text)]
 
     @staticmethod
     def is_expected_status_message(text: str, url: str, status: int) -> bool:

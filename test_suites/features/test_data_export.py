@@ -173,7 +173,7 @@ def test_the_export_page_shows_the_job_as_it_stands_without_javascript(jobs_app)
     first = page_text(client.get(EXPORT_PAGE))
     assert "You have not exported your data yet." in first
     # What the file holds, as the page says it: every list it writes (docs/jobs.md).
-    assert "your private messages" in first and "the\n    people you blocked" in first
+    assert "your private messages" in first and "the people you blocked" in first
 
     # A job under way, as a runner leaves it between two batches.
     with jobs_app.app_context():

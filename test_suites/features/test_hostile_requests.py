@@ -597,3 +597,53 @@ def test_guesses_at_one_account_from_many_addresses_lock_it_like_a_wrong_passwor
     hostile.report(kind)
     assert answers == {(302, "/login"): 3 * limit + 1}
     assert_no_failure_was_logged(hostile)
+
+
+# --- Languages: hostile Accept-Language headers, language cookies and choices --------------
+
+HOSTILE_ACCEPT_LANGUAGES = [
+    "",
+    "xx-YY, zz;q=0.9",
+    "es;q=abc",
+    "es;q=-1",
+    "es;q=2",
+    ";;;,,,",
+    "q=0.9",
+    "es-" + "x" * 8000,
+    ",".join(["es"] * 3000),
+    latin1("español".encode()),
+    latin1(b"es\xff"),
+]
+HOSTILE_LANGUAGE_COOKIES = ["xx", "ES", "", "x" * 5000, latin1("é".encode()), '"es', "../es"]
+
+
+def is_english(response: TestResponse) -> bool:
+    """A page of the site says it is English (a fragment such as a hover card, a redirect
+    or a JSON answer has no <html> of its own)."""
+    text = response.get_data(as_text=True)
+    return response.status_code != 200 or "<html" not in text or '<html lang="en">' in text
+
+
+def test_hostile_languages_get_english_on_every_page(hostile) -> None:
+    """Unknown, malformed or huge Accept-Language headers and forged language cookies: the
+    page in English, never a 500; a forged choice in the selector's form is refused."""
+    kind = "languages"
+    for header in HOSTILE_ACCEPT_LANGUAGES:
+        for _name, client in hostile.clients():
+            for page in hostile.pages():
+                response = hostile.send(
+                    kind, client, "GET", page, headers={"Accept-Language": header}
+                )
+                assert is_english(response), (header, page)
+    for value in HOSTILE_LANGUAGE_COOKIES:
+        client = with_cookie_header(hostile.app, f"language={value}")
+        for page in hostile.pages():
+            response = hostile.send(kind, client, "GET", page)
+            assert is_english(response), (value, page)
+    for _name, client in hostile.clients():
+        for value in HOSTILE_LANGUAGE_COOKIES:
+            data = {"csrf_token": hostile.token(client), "language": value}
+            response = hostile.send(kind, client, "POST", "/language", data=data)
+            assert response.status_code == 400, value
+    hostile.report(kind)
+    assert_no_failure_was_logged(hostile)

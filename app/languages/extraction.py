@@ -1,0 +1,35 @@
+"""Every translatable string of app/, as Babel extracts it: the template of the catalogues."""
+
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+
+APP_DIR = Path(__file__).resolve().parent.parent
+MAPPING = APP_DIR.parent / "babel.cfg"
+TRANSLATIONS = APP_DIR / "translations"
+# Babel's own keywords (_, gettext, ngettext...), and the lazy ones of forms and
+# module constants, which are translated when shown.
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
+# A comment starting so, just above a string, is shown to the translator beside it.
+COMMENT_TAGS = ("TRANSLATORS:",)
+
+
+def extract_messages() -> Catalog:
+    """The strings of app/'s code and templates (babel.cfg says which files are which)."""
+    with MAPPING.open() as mapping:
+        method_map, options_map = parse_mapping_cfg(mapping, str(MAPPING))
+    catalog = Catalog(project="Microblog", fuzzy=False)
+    found = extract_from_dir(
+        APP_DIR,
+        method_map,
+        options_map,
+        keywords=KEYWORDS,
+        comment_tags=COMMENT_TAGS,
+        strip_comment_tags=True,
+    )
+    for filename, lineno, message, comments, context in found:
+        path = f"app/{Path(filename).as_posix()}"
+        catalog.add(message, None, [(path, lineno)], auto_comments=comments, context=context)
+    return catalog
