@@ -7,11 +7,16 @@ test_hostile_requests.py, with the other classes of hostile input.
 
 import re
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import sqlalchemy as sa
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
+from flask import abort
+from markupsafe import escape
+from werkzeug.exceptions import default_exceptions
+from werkzeug.http import HTTP_STATUS_CODES
 
 from app.extensions import db
 from app.languages import DEFAULT
@@ -246,6 +251,35 @@ def test_the_api_s_problem_prose_is_spanish_and_its_machine_fields_are_not(clien
     assert (problem["type"], problem["status"]) == ("about:blank", 401)
     english = client.get("/api/v1/users/nobody").get_json()
     assert (english["title"], english["detail"][:19]) == ("Unauthorized", "This call needs a t")
+
+
+def test_every_http_error_of_werkzeug_s_is_spanish_on_pages_and_in_the_api(app, client):
+    """A status the site has no words of its own for (a 401, a 409, a 415...) shows
+    Werkzeug's name and description, from the catalogue: none is left in English."""
+
+    def refuse(code: int) -> NoReturn:
+        abort(code)
+
+    app.add_url_rule("/refused/<int:code>", "refused", refuse)
+    app.add_url_rule("/api/v1/refused/<int:code>", "api_refused", refuse)
+    for code, error in sorted(default_exceptions.items()):
+        english = (HTTP_STATUS_CODES[code], error.description)
+        page = page_text(client.get(f"/refused/{code}", headers=SPANISH))
+        heading = re.search(r'<h1 class="h3">([^<]*)</h1>', page).group(1)
+        assert heading and heading != str(escape(english[0])), code
+        assert str(escape(english[1])) not in page, code
+        problem = client.get(f"/api/v1/refused/{code}", headers=SPANISH).get_json()
+        assert problem["status"] == code
+        assert problem["title"] not in english and problem["title"], code
+        assert problem["detail"] not in english and problem["detail"], code
+    page = page_text(client.get("/refused/409", headers=SPANISH))
+    assert '<h1 class="h3">Conflicto</h1>' in page
+    assert "Hubo un conflicto al procesar la solicitud." in page
+    problem = client.get("/api/v1/refused/415", headers=SPANISH).get_json()
+    assert problem["title"] == "Tipo de contenido no admitido"
+    assert problem["detail"] == (
+        "El servidor no admite el tipo de contenido enviado en la solicitud."
+    )
 
 
 @pytest.fixture
