@@ -130,6 +130,10 @@ def problem_response(error: HTTPException) -> Response:
     data = getattr(error, "data", None) or {}
     if "messages" in data:  # webargs' validation errors (flask-smorest's arguments)
         errors = field_errors(data["messages"])
+        # The field messages formatted in the client's language already are not in the
+        # catalogue, and stay as they are (app/api/field_messages.py).
+        for error in errors:
+            error["detail"] = translated(error["detail"])
         detail = " ".join(f"{e['field']}: {e['detail']}" for e in errors)
         return problem(
             status, detail, INVALID_REQUEST, INVALID_REQUEST_TITLE, headers, errors=errors

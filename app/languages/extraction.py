@@ -35,6 +35,7 @@ def extract_messages() -> Catalog:
         path = f"app/{Path(filename).as_posix()}"
         catalog.add(message, None, [(path, lineno)], auto_comments=comments, context=context)
     add_werkzeug_messages(catalog)
+    add_api_field_messages(catalog)
     return catalog
 
 
@@ -50,4 +51,16 @@ def add_werkzeug_messages(catalog: Catalog) -> None:
     comment = ["Werkzeug's words for an HTTP error (its name or its description)"]
     for code, error in sorted(default_exceptions.items()):
         for message in (HTTP_STATUS_CODES[code], error.description):
+            catalog.add(message, None, location, auto_comments=comment)
+
+
+def add_api_field_messages(catalog: Catalog) -> None:
+    """marshmallow's messages the API's request schemas can answer with (their fields'
+    and validators' templates, app/api/field_messages.py)."""
+    from app.api.field_messages import request_schemas, templates_of
+
+    comment = ["A message of the API about a field the client sent"]
+    for schema in request_schemas():
+        location = [(f"{schema.__module__.replace('.', '/')}.py", None)]
+        for message in templates_of(schema()):
             catalog.add(message, None, location, auto_comments=comment)

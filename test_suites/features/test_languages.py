@@ -24,6 +24,7 @@ from app.languages.catalogues import catalogue_path
 from app.languages.extraction import TRANSLATIONS, extract_messages
 from app.models import Post, User
 from config import Config
+from testkit.api_clients import bearer, obtain_token
 from testkit.clients import Auth, make_user, page_text, submit
 from testkit.languages import PSEUDO, pseudo, untranslated, write_pseudo_catalogue
 from testkit.services.smtp import body_of, context_of
@@ -280,6 +281,62 @@ def test_every_http_error_of_werkzeug_s_is_spanish_on_pages_and_in_the_api(app, 
     assert problem["detail"] == (
         "El servidor no admite el tipo de contenido enviado en la solicitud."
     )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "sent", "field", "spanish"),
+    [
+        (
+            "post",
+            "/api/v1/posts",
+            {"json": {"body": "x" * 141}},
+            "body",
+            "La longitud debe estar entre 1 y 140.",
+        ),
+        (
+            "post",
+            "/api/v1/posts",
+            {"json": {"body": " "}},
+            "body",
+            "No puede estar vacío ni tener solo espacios.",
+        ),
+        ("post", "/api/v1/posts", {"json": {}}, "body", "Falta este campo obligatorio."),
+        ("post", "/api/v1/posts", {"json": {"body": 3}}, "body", "No es un texto válido."),
+        ("post", "/api/v1/posts", {"json": {"body": "a", "x": 1}}, "x", "Campo desconocido."),
+        ("post", "/api/v1/posts", {"json": ["a"]}, "(body)", "Tipo de dato no válido."),
+        (
+            "get",
+            "/api/v1/explore?limit=0",
+            {},
+            "limit",
+            "Debe ser mayor o igual que 1 y menor o igual que 100.",
+        ),
+        ("get", "/api/v1/explore?limit=x", {}, "limit", "No es un número entero válido."),
+        (
+            "post",
+            "/api/v1/messages/bob",
+            {"json": {"body": "a", "idempotency_key": "a b"}},
+            "idempotency_key",
+            "Solo letras, cifras, - y _.",
+        ),
+    ],
+)
+def test_the_api_s_field_messages_are_spanish(client, method, path, sent, field, spanish):
+    """marshmallow's messages, formatted ones too, in the client's language;
+    the same request in English gets their English."""
+    make_user("alice")
+    make_user("bob")
+    db.session.commit()
+    token = bearer(obtain_token(client, "alice"))
+    problem = client.open(path, method=method.upper(), headers={**token, **SPANISH}, **sent)
+    problem = problem.get_json(force=True)
+    assert {"field": field, "detail": spanish} in [
+        {"field": e["field"], "detail": e["detail"]} for e in problem["errors"]
+    ], problem
+    assert spanish in problem["detail"]
+    english = client.open(path, method=method.upper(), headers=token, **sent).get_json(force=True)
+    [detail] = [e["detail"] for e in english["errors"] if e["field"] == field]
+    assert detail != spanish
 
 
 @pytest.fixture
