@@ -26,10 +26,12 @@ def obtain_token(client: FlaskClient, username: str = "alice", **wanted: object)
 
 
 def api_caller(client: FlaskClient, username: str):
-    """Calls as ``username``, with a token of their own: ``call("get", path, json=...)``."""
-    headers = bearer(obtain_token(client, username))
+    """Calls as ``username``, with a token of their own: ``call("get", path, json=...)``,
+    with more ``headers`` if given."""
+    token = bearer(obtain_token(client, username))
 
-    def call(method: str, path: str, **kwargs) -> TestResponse:
+    def call(method: str, path: str, headers: dict[str, str] | None = None, **kwargs):
+        headers = {**token, **(headers or {})}
         return client.open(path, method=method.upper(), headers=headers, **kwargs)
 
     return call

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from babel import Locale
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import write_po
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+from wtforms.i18n import messages_path
 
 from app.languages.catalogues import catalogue_path
 from app.languages.commands import has_translation
@@ -68,6 +70,26 @@ def write_pseudo_catalogue(directory: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as po:
         write_po(po, catalogue)
+    write_pseudo_wtforms_catalogue(directory)
+    return path
+
+
+def write_pseudo_wtforms_catalogue(directory: Path) -> Path:
+    """WTForms' own messages ("This field is required.") in the pseudo-locale, compiled
+    as WTForms keeps its catalogues (``<directory>/<language>/LC_MESSAGES/wtforms.mo``):
+    the forms' default messages come from WTForms' catalogues, not the site's."""
+    with (Path(messages_path()) / "wtforms.pot").open("rb") as pot:
+        template = read_po(pot)
+    catalogue = Catalog(locale=Locale.parse(PSEUDO), domain="wtforms", fuzzy=False)
+    for message in template:
+        if message.id:
+            forms = message.id if isinstance(message.id, tuple) else (message.id,)
+            string = tuple(map(pseudo, forms))
+            catalogue.add(message.id, string if isinstance(message.id, tuple) else string[0])
+    path = directory / PSEUDO / "LC_MESSAGES" / "wtforms.mo"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as mo:
+        write_mo(mo, catalogue)
     return path
 
 

@@ -30,7 +30,7 @@ from app.auth.sessions import end_every_login, sign_out
 from app.database import utcnow
 from app.extensions import db
 from app.jobs.models import ACCOUNT_DELETION, DONE, EXPORT, FAILED, QUEUED, RUNNING, Job
-from app.jobs.runner import recover_stalled
+from app.jobs.runner import note_in_language, recover_stalled
 from app.languages import N_
 from app.security.rate_limits import limit_password_attempts
 
@@ -52,8 +52,9 @@ def export_status(job: Job | None) -> dict[str, Any]:
         DONE: _("Your export is ready."),
         FAILED: _("Your export could not be made. The site's administrators have been told."),
     }[job.state]
-    if job.note:  # an interruption or a failure before this attempt, or the last one
-        message = f"{job.note} {message}"
+    note = note_in_language(job)  # an interruption or a failure before this attempt
+    if note:
+        message = f"{note} {message}"
     ready = job.state == DONE and job.file_name is not None and job.expires_at > utcnow()
     if job.state == DONE and not ready:
         message = _("The download time of your last export is over: make a new one.")

@@ -7,6 +7,7 @@ describes it in the OpenAPI document.
 import marshmallow as ma
 from marshmallow import validate
 
+from app.api.field_messages import RequestSchema
 from app.api.schemas import WRITTEN_TEXT, JsonInteger, next_link, not_blank
 from app.models import (
     FOLLOWED,
@@ -31,7 +32,7 @@ IDEMPOTENCY_KEY_DOCUMENTED = r"^[A-Za-z0-9_-]+$"
 # --- Requests ------------------------------------------------------------------------
 
 
-class NewMessageSchema(ma.Schema):
+class NewMessageSchema(RequestSchema):
     body = ma.fields.String(
         required=True,
         validate=[validate.Length(min=1, max=MAX_MESSAGE_LENGTH), not_blank],
@@ -60,7 +61,7 @@ class NewMessageSchema(ma.Schema):
     )
 
 
-class MarkReadSchema(ma.Schema):
+class MarkReadSchema(RequestSchema):
     up_to = JsonInteger(
         required=True,
         validate=validate.Range(min=1, max=MAX_POST_ID),

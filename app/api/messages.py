@@ -17,6 +17,7 @@ text, another person) is a 409. Without a key every call is a new message.
 
 from typing import Any, NoReturn
 
+from flask_babel import gettext as _
 from sqlalchemy import Row
 
 from app.api.authentication import api_user, token_required
@@ -53,7 +54,7 @@ bp = resource_blueprint("api_messages", f"{PREFIX}/messages", "Private messages"
 
 NO_CONVERSATION = N_("You have no conversation with this user yet: a message starts it.")
 # The site's conversation page says the same to the one who blocks.
-YOU_BLOCK = "You have blocked {username}: you cannot message each other."
+YOU_BLOCK = N_("You have blocked %(name)s: you cannot message each other.")
 KEY_REUSED = N_("This key was sent with another message: a key is one message's only.")
 
 
@@ -132,7 +133,7 @@ def send(new: dict[str, Any], username: str) -> Any:
     caller_id, caller_name = caller.id, caller.username
     other = correspondent(username)
     if other.blocking:
-        abort_with_problem(403, YOU_BLOCK.format(username=other.username))
+        abort_with_problem(403, _(YOU_BLOCK, name=other.username))
     if other.blocked:
         abort_with_problem(403, CANNOT_MESSAGE)
     key = new.get("idempotency_key") or new_submission()

@@ -13,12 +13,12 @@ reach no blueprint, so the path decides, not the blueprint.
 
 import json
 from collections.abc import Iterable, Mapping
-from http import HTTPStatus
 from typing import Any, NoReturn
 
 import marshmallow as ma
 from flask import request
 from werkzeug.exceptions import HTTPException, default_exceptions
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
 
 from app.languages import N_, translated
@@ -42,22 +42,10 @@ TYPES = {
 }
 
 
-# The statuses' phrases, the titles of the plain HTTP errors, marked for the catalogues;
-# the titles and details are prose, translated into the reader's language when sent
-# (Accept-Language). The machine fields (type, status, field names) never are.
-PHRASES = {
-    400: N_("Bad Request"),
-    401: N_("Unauthorized"),
-    403: N_("Forbidden"),
-    404: N_("Not Found"),
-    405: N_("Method Not Allowed"),
-    409: N_("Conflict"),
-    413: N_("Request Entity Too Large"),
-    415: N_("Unsupported Media Type"),
-    422: N_("Unprocessable Entity"),
-    429: N_("Too Many Requests"),
-    500: N_("Internal Server Error"),
-}
+# The titles and details are prose, translated into the reader's language when sent
+# (Accept-Language); a plain HTTP error's title is its status's phrase, as Werkzeug
+# names it (in the catalogues: app/languages/extraction.py). The machine fields (type,
+# status, field names) never are.
 INVALID_REQUEST_TITLE = N_("Invalid request")
 
 
@@ -125,7 +113,7 @@ def problem(
 ) -> Response:
     body = {
         "type": type_,
-        "title": translated(title or PHRASES.get(status) or HTTPStatus(status).phrase),
+        "title": translated(title or HTTP_STATUS_CODES.get(status, "Unknown Error")),
         "status": status,
         "detail": translated(detail),
         "request_id": current_request_id() or "-",
@@ -142,6 +130,10 @@ def problem_response(error: HTTPException) -> Response:
     data = getattr(error, "data", None) or {}
     if "messages" in data:  # webargs' validation errors (flask-smorest's arguments)
         errors = field_errors(data["messages"])
+        # The field messages formatted in the client's language already are not in the
+        # catalogue, and stay as they are (app/api/field_messages.py).
+        for error in errors:
+            error["detail"] = translated(error["detail"])
         detail = " ".join(f"{e['field']}: {e['detail']}" for e in errors)
         return problem(
             status, detail, INVALID_REQUEST, INVALID_REQUEST_TITLE, headers, errors=errors

@@ -7,9 +7,11 @@ JSON's: "3" is not a number there (a query string has only text, so it is read).
 """
 
 import marshmallow as ma
+from flask_babel import gettext as _
 from marshmallow import validate
 
 from app.api import tokens
+from app.api.field_messages import RequestSchema
 from app.pagination import MAX_PAGE, MAX_POST_ID
 from app.posts.forms import MAX_POST_LENGTH, MAX_VERSION
 from app.search.query import MAX_QUERY_LENGTH
@@ -52,7 +54,7 @@ class JsonInteger(ma.fields.Integer):
 def not_blank(text: str) -> None:
     # The site's forms refuse a post of spaces alone (WTForms' DataRequired).
     if not text.strip():
-        raise ma.ValidationError("Must not be empty or only spaces.")
+        raise ma.ValidationError(_("Must not be empty or only spaces."))
 
 
 def post_body() -> ma.fields.String:
@@ -75,7 +77,7 @@ def nullable_time(description: str) -> ma.fields.AwareDateTime:
 # --- Requests ------------------------------------------------------------------------
 
 
-class TokenRequestSchema(ma.Schema):
+class TokenRequestSchema(RequestSchema):
     name = ma.fields.String(
         load_default="API token",
         validate=validate.Length(min=1, max=tokens.MAX_NAME_LENGTH),
@@ -90,11 +92,11 @@ class TokenRequestSchema(ma.Schema):
     )
 
 
-class NewPostSchema(ma.Schema):
+class NewPostSchema(RequestSchema):
     body = post_body()
 
 
-class PostEditSchema(ma.Schema):
+class PostEditSchema(RequestSchema):
     body = post_body()
     version = JsonInteger(
         required=True,
@@ -103,7 +105,7 @@ class PostEditSchema(ma.Schema):
     )
 
 
-class VersionArgsSchema(ma.Schema):
+class VersionArgsSchema(RequestSchema):
     version = ma.fields.Integer(
         required=True,
         validate=validate.Range(min=1, max=MAX_VERSION),
@@ -111,7 +113,7 @@ class VersionArgsSchema(ma.Schema):
     )
 
 
-class PageArgsSchema(ma.Schema):
+class PageArgsSchema(RequestSchema):
     after = ma.fields.Integer(
         validate=validate.Range(min=1, max=MAX_POST_ID),
         metadata={"description": "Where the list goes on from: copy it from a `next` link"},
@@ -122,7 +124,7 @@ class PageArgsSchema(ma.Schema):
     )
 
 
-class SearchArgsSchema(ma.Schema):
+class SearchArgsSchema(RequestSchema):
     q = ma.fields.String(
         required=True,
         validate=validate.Length(max=MAX_QUERY_LENGTH),

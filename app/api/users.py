@@ -7,6 +7,8 @@ notifications the blocked person gave are removed; they are not told.
 
 from typing import Any
 
+from flask_babel import gettext as _
+
 from app.api.authentication import api_user, token_required
 from app.api.lists import next_arguments, read_page
 from app.api.problems import abort_with_problem
@@ -34,7 +36,7 @@ NO_SUCH_USER = N_("There is no user with this name.")
 NOT_YOURSELF = N_("You cannot follow or unfollow yourself.")
 # The site's words (app.main.routes, app.account.routes); the one blocked learns no more
 # of the block than that they cannot follow.
-UNBLOCK_FIRST = "You have blocked {username}: unblock them to follow them."
+UNBLOCK_FIRST = N_("You have blocked %(name)s: unblock them to follow them.")
 CANNOT_FOLLOW = N_("You cannot follow this user.")
 NOT_YOURSELF_BLOCKED = N_("You cannot block yourself.")
 NOT_YOURSELF_UNBLOCKED = N_("You cannot unblock yourself.")
@@ -132,7 +134,7 @@ def follow(username: str) -> None:
     if caller.follow(followed):
         notify_followed(caller, followed)
     elif caller.is_blocking(followed):
-        abort_with_problem(403, UNBLOCK_FIRST.format(username=followed.username))
+        abort_with_problem(403, _(UNBLOCK_FIRST, name=followed.username))
     elif followed.is_blocking(caller):
         abort_with_problem(403, CANNOT_FOLLOW)
     db.session.commit()

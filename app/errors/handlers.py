@@ -27,8 +27,8 @@ FALLBACK_PAGE = """<!doctype html>
 </html>"""
 
 
-# The site's own words for the errors people meet; any other status keeps
-# Werkzeug's name and description. A view's own description (why a request was
+# The site's own words for the errors people meet; any other status has
+# Werkzeug's name and description, translated. A view's own description (why a request was
 # refused, how long to wait) is kept: it says more than a general sentence.
 FRIENDLY_WORDS = {
     400: (
@@ -62,8 +62,8 @@ FRIENDLY_WORDS = {
 def words_for(error: HTTPException, code: int) -> tuple[str, str]:
     """The heading and sentence the error page shows."""
     # The site's words and the views' descriptions are English constants marked for
-    # the catalogues (N_): translated here, when shown. Werkzeug's own are not in
-    # the catalogue and stay English.
+    # the catalogues (N_), Werkzeug's are added to them (app/languages/extraction.py):
+    # all translated here, when shown.
     title, sentence = FRIENDLY_WORDS.get(code, (error.name, error.description))
     own_description = error.description != type(error).description
     return translated(title), translated(error.description if own_description else sentence)

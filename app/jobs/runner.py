@@ -17,19 +17,33 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from app.database import utcnow
 from app.extensions import db
 from app.jobs.kinds import JobKind, JobLost, RunningJob
 from app.jobs.models import ACTIVE_STATES, DONE, FAILED, QUEUED, RUNNING, Job
+from app.languages import N_
 from app.reporting import reporting_job
 from app.reporting.jobs import JobContext
 
-RETRYING = "Attempt {attempt} of {attempts} {what}; trying again."
-GIVEN_UP = "Attempt {attempt} of {attempts} {what}: given up."
-FAILED_WHAT = "failed"
-INTERRUPTED_WHAT = "was interrupted (its worker stopped)"
+# How an attempt ended without finishing: an exception, or its worker stopped.
+FAILED_ATTEMPT = "failed"
+INTERRUPTED_ATTEMPT = "interrupted"
+# A setback's note, kept with the job in English (the admins read the job records), by
+# whether the job goes on and why its attempt ended; the export page shows it in the
+# person's language (``note_in_language``).
+NOTES = {
+    (True, FAILED_ATTEMPT): N_("Attempt %(attempt)s of %(attempts)s failed; trying again."),
+    (True, INTERRUPTED_ATTEMPT): N_(
+        "Attempt %(attempt)s of %(attempts)s was interrupted (its worker stopped); trying again."
+    ),
+    (False, FAILED_ATTEMPT): N_("Attempt %(attempt)s of %(attempts)s failed: given up."),
+    (False, INTERRUPTED_ATTEMPT): N_(
+        "Attempt %(attempt)s of %(attempts)s was interrupted (its worker stopped): given up."
+    ),
+}
 
 
 def context_of(job: Job | Any) -> JobContext:
@@ -82,7 +96,7 @@ def run(app: Flask, kind: JobKind, context: JobContext) -> str:
         app.logger.exception(
             "Job %s failed (attempt %d of %d)", context.kind, context.attempt, context.max_attempts
         )
-        return retry_or_give_up(app, kind, context, FAILED_WHAT)
+        return retry_or_give_up(app, kind, context, FAILED_ATTEMPT)
     finished = settle(context, RUNNING, DONE, finished_at=utcnow(), **values)
     app.logger.info("Job done: %s", context.kind)
     if finished is not None and kind.on_done is not None:
@@ -106,15 +120,19 @@ def settle(context: JobContext, was: str, now: str, **values: Any) -> Job | None
     return db.session.get(Job, context.id) if changed == 1 else None
 
 
-def retry_or_give_up(app: Flask, kind: JobKind, context: JobContext, what: str) -> str:
-    """Queue the job again while it has attempts left; else mark it failed, and tell the person."""
-    words = {"attempt": context.attempt, "attempts": context.max_attempts, "what": what}
-    if context.attempt < context.max_attempts:
-        note = RETRYING.format(**words)
+def retry_or_give_up(app: Flask, kind: JobKind, context: JobContext, why: str) -> str:
+    """Queue the job again while it has attempts left; else mark it failed, and tell the person.
+
+    ``why`` is how the attempt ended: FAILED_ATTEMPT or INTERRUPTED_ATTEMPT.
+    """
+    words = {"attempt": context.attempt, "attempts": context.max_attempts}
+    retrying = context.attempt < context.max_attempts
+    note = NOTES[retrying, why] % words
+    if retrying:
         if settle(context, RUNNING, QUEUED, note=note, heartbeat_at=utcnow()) is not None:
             app.extensions["jobs"].send(context.id)
         return "retried"
-    failed = settle(context, RUNNING, FAILED, note=GIVEN_UP.format(**words), finished_at=utcnow())
+    failed = settle(context, RUNNING, FAILED, note=note, finished_at=utcnow())
     if failed is not None and kind.on_failed is not None:
         tell(app, kind.on_failed, failed)
     return "failed"
@@ -177,7 +195,7 @@ def recover_stalled(user_id: int | None = None) -> int:
                 job.attempts,
                 job.max_attempts,
             )
-            outcome = retry_or_give_up(app, kind, context, INTERRUPTED_WHAT)
+            outcome = retry_or_give_up(app, kind, context, INTERRUPTED_ATTEMPT)
         jobs.tally.ended(kind.name, outcome, 0.0)
         recovered += 1
     return recovered
@@ -189,3 +207,18 @@ def maintain() -> None:
     for kind in current_app.extensions["jobs"].kinds.values():
         if kind.maintenance is not None:
             kind.maintenance()
+
+
+def note_in_language(job: Job) -> str | None:
+    """``job``'s note in the reader's language: the note's sentence, found among NOTES."""
+    if not job.note:
+        return None
+    # The attempt the note is about: the last one of a job waiting again or given up;
+    # the one before this one of a job running (or done) since (a claim counts the new
+    # attempt).
+    attempt = job.attempts if job.state in (QUEUED, FAILED) else job.attempts - 1
+    words = {"attempt": attempt, "attempts": job.max_attempts}
+    for note in NOTES.values():
+        if note % words == job.note:
+            return _(note, **words)
+    return job.note

@@ -39,8 +39,10 @@ document.addEventListener("securitypolicyviolation", (event) => {
 # token); and what only screen readers get (.visually-hidden), which is not seen.
 VISIBLE_TEXTS = """
 () => {
+  // A textarea's text is what the person typed (a post being edited), never the site's.
   const skipped =
-    "script, style, noscript, template, time, code, .visually-hidden, [translate='no']";
+    "script, style, noscript, template, time, code, textarea, .visually-hidden, " +
+    "[translate='no']";
   const shown = (element) =>
     element.checkVisibility({ checkVisibilityCSS: true, visibilityProperty: true });
   const texts = [];

@@ -84,6 +84,31 @@ def test_every_page_of_a_journey_is_in_the_pseudo_locale(
         page.goto(base + path)
         watch.check(page, f"pseudo-locale {path}")
 
+    # What only a visit that does things meets: a refused form, a flash message, the
+    # editor and the deletion's question of one's own post, an author's card.
+    page.goto(f"{base}/index")
+    post_form = page.locator("form:has(#body)")
+    post_form.locator("#body").fill(" ")
+    post_form.locator("[type=submit]").click()
+    watch.check(page, "pseudo-locale home, a blank post refused")
+    page.locator("#body").fill("Mi primera entrada")
+    page.locator("form:has(#body) [type=submit]").click()
+    expect(page.locator(".alert")).to_be_visible()
+    watch.check(page, "pseudo-locale home, a post published")
+    page.goto(f"{base}/user/{reader}")
+    own_post = page.locator('a[href^="/post/"]').first.get_attribute("href")
+    page.goto(f"{base}{own_post}/edit")
+    watch.check(page, f"pseudo-locale {own_post}/edit")
+    page.locator("form:has(#body) #body").fill(" ")
+    page.locator("form:has(#body) [type=submit]").click()
+    watch.check(page, f"pseudo-locale {own_post}/edit, a blank text refused")
+    page.goto(f"{base}{own_post}/delete")
+    watch.check(page, f"pseudo-locale {own_post}/delete")
+    page.goto(f"{base}/tag/mundo")
+    page.locator(".post-list a[data-hover-card]").first.focus()
+    expect(page.get_by_role("group").first).to_be_visible()
+    watch.check(page, "pseudo-locale hover card")
+
 
 def test_the_main_pages_in_spanish(
     page: Page, watch: BrowserWatch, live_server: str, viewport: str, screenshot

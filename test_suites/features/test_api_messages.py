@@ -176,6 +176,10 @@ def test_what_cannot_be_sent_is_a_problem_in_the_sites_words_and_nothing_is_stor
             alice_api("post", f"/api/v1/messages/{username}", json={"body": "Hi"}), status
         )
         assert problem["detail"] == detail, username
+    spanish = alice_api(
+        "post", "/api/v1/messages/dave", json={"body": "Hi"}, headers={"Accept-Language": "es"}
+    )
+    assert spanish.get_json()["detail"] == "Has bloqueado a dave: no podéis escribiros."
     assert_problem(dave("post", "/api/v1/messages/alice", json={"body": "Hi"}), 403)
     assert stored_messages() == []
     assert count(Conversation) == 0
@@ -411,6 +415,9 @@ def test_blocking_through_the_api_is_the_sites_block(client, alice_api, bob_api)
     assert refused["detail"] == "You cannot follow this user."
     refused = assert_problem(alice_api("put", "/api/v1/users/bob/follow"), 403)
     assert refused["detail"] == "You have blocked bob: unblock them to follow them."
+    # A detail that names someone is translated with the name in it.
+    spanish = alice_api("put", "/api/v1/users/bob/follow", headers={"Accept-Language": "es"})
+    assert spanish.get_json()["detail"] == "Has bloqueado a bob: desbloquéalo para seguirlo."
 
     assert alice_api("delete", "/api/v1/me/blocked/bob").status_code == 204
     assert alice_api("delete", "/api/v1/me/blocked/bob").status_code == 204

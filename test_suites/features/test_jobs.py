@@ -56,6 +56,9 @@ def test_a_job_whose_worker_stopped_is_retried_and_the_person_sees_it(jobs_app, 
     # The page itself notices: the job is queued again at once, and says why.
     page = page_text(client.get("/account/export"))
     assert "Attempt 1 of 3 was interrupted (its worker stopped); trying again." in page
+    # The note is kept in English with the job; each reader sees it in their language.
+    page = page_text(client.get("/account/export", headers={"Accept-Language": "es"}))
+    assert "El intento 1 de 3 se interrumpió (su proceso se detuvo); se vuelve a intentar." in page
     assert wait_until(lambda: job_state(jobs_app, job_id)[0] == "done", 30)
     state, attempts, note = job_state(jobs_app, job_id)
     assert attempts == 2
@@ -87,6 +90,10 @@ def test_a_job_whose_worker_stopped_on_its_last_attempt_is_failed_and_reported(
         "not be made. The site's administrators have been told."
     )
     assert "Export my data" in page_text(client.get("/account/export"))  # to try again
+    spanish = client.get("/account/export/status", headers={"Accept-Language": "es"})
+    assert spanish.get_json()["message"].startswith(
+        "El intento 3 de 3 se interrumpió (su proceso se detuvo): no se intentará más. "
+    )
 
     [report] = smtp.inbox.wait_for(1)
     assert re.fullmatch(

@@ -7,11 +7,16 @@ test_hostile_requests.py, with the other classes of hostile input.
 
 import re
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import sqlalchemy as sa
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
+from flask import abort
+from markupsafe import escape
+from werkzeug.exceptions import default_exceptions
+from werkzeug.http import HTTP_STATUS_CODES
 
 from app.extensions import db
 from app.languages import DEFAULT
@@ -19,6 +24,7 @@ from app.languages.catalogues import catalogue_path
 from app.languages.extraction import TRANSLATIONS, extract_messages
 from app.models import Post, User
 from config import Config
+from testkit.api_clients import bearer, obtain_token
 from testkit.clients import Auth, make_user, page_text, submit
 from testkit.languages import PSEUDO, pseudo, untranslated, write_pseudo_catalogue
 from testkit.services.smtp import body_of, context_of
@@ -246,6 +252,91 @@ def test_the_api_s_problem_prose_is_spanish_and_its_machine_fields_are_not(clien
     assert (problem["type"], problem["status"]) == ("about:blank", 401)
     english = client.get("/api/v1/users/nobody").get_json()
     assert (english["title"], english["detail"][:19]) == ("Unauthorized", "This call needs a t")
+
+
+def test_every_http_error_of_werkzeug_s_is_spanish_on_pages_and_in_the_api(app, client):
+    """A status the site has no words of its own for (a 401, a 409, a 415...) shows
+    Werkzeug's name and description, from the catalogue: none is left in English."""
+
+    def refuse(code: int) -> NoReturn:
+        abort(code)
+
+    app.add_url_rule("/refused/<int:code>", "refused", refuse)
+    app.add_url_rule("/api/v1/refused/<int:code>", "api_refused", refuse)
+    for code, error in sorted(default_exceptions.items()):
+        english = (HTTP_STATUS_CODES[code], error.description)
+        page = page_text(client.get(f"/refused/{code}", headers=SPANISH))
+        heading = re.search(r'<h1 class="h3">([^<]*)</h1>', page).group(1)
+        assert heading and heading != str(escape(english[0])), code
+        assert str(escape(english[1])) not in page, code
+        problem = client.get(f"/api/v1/refused/{code}", headers=SPANISH).get_json()
+        assert problem["status"] == code
+        assert problem["title"] not in english and problem["title"], code
+        assert problem["detail"] not in english and problem["detail"], code
+    page = page_text(client.get("/refused/409", headers=SPANISH))
+    assert '<h1 class="h3">Conflicto</h1>' in page
+    assert "Hubo un conflicto al procesar la solicitud." in page
+    problem = client.get("/api/v1/refused/415", headers=SPANISH).get_json()
+    assert problem["title"] == "Tipo de contenido no admitido"
+    assert problem["detail"] == (
+        "El servidor no admite el tipo de contenido enviado en la solicitud."
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "sent", "field", "spanish"),
+    [
+        (
+            "post",
+            "/api/v1/posts",
+            {"json": {"body": "x" * 141}},
+            "body",
+            "La longitud debe estar entre 1 y 140.",
+        ),
+        (
+            "post",
+            "/api/v1/posts",
+            {"json": {"body": " "}},
+            "body",
+            "No puede estar vacío ni tener solo espacios.",
+        ),
+        ("post", "/api/v1/posts", {"json": {}}, "body", "Falta este campo obligatorio."),
+        ("post", "/api/v1/posts", {"json": {"body": 3}}, "body", "No es un texto válido."),
+        ("post", "/api/v1/posts", {"json": {"body": "a", "x": 1}}, "x", "Campo desconocido."),
+        ("post", "/api/v1/posts", {"json": ["a"]}, "(body)", "Tipo de dato no válido."),
+        (
+            "get",
+            "/api/v1/explore?limit=0",
+            {},
+            "limit",
+            "Debe ser mayor o igual que 1 y menor o igual que 100.",
+        ),
+        ("get", "/api/v1/explore?limit=x", {}, "limit", "No es un número entero válido."),
+        (
+            "post",
+            "/api/v1/messages/bob",
+            {"json": {"body": "a", "idempotency_key": "a b"}},
+            "idempotency_key",
+            "Solo letras, cifras, - y _.",
+        ),
+    ],
+)
+def test_the_api_s_field_messages_are_spanish(client, method, path, sent, field, spanish):
+    """marshmallow's messages, formatted ones too, in the client's language;
+    the same request in English gets their English."""
+    make_user("alice")
+    make_user("bob")
+    db.session.commit()
+    token = bearer(obtain_token(client, "alice"))
+    problem = client.open(path, method=method.upper(), headers={**token, **SPANISH}, **sent)
+    problem = problem.get_json(force=True)
+    assert {"field": field, "detail": spanish} in [
+        {"field": e["field"], "detail": e["detail"]} for e in problem["errors"]
+    ], problem
+    assert spanish in problem["detail"]
+    english = client.open(path, method=method.upper(), headers=token, **sent).get_json(force=True)
+    [detail] = [e["detail"] for e in english["errors"] if e["field"] == field]
+    assert detail != spanish
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ The last tests run bench.run itself, briefly (1 s a scenario), in both modes.
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -78,9 +79,29 @@ def migrated_sqlite(tmp_path: Path) -> str:
     return environment["DATABASE_URL"]
 
 
-def test_seed_gives_the_benchmark_its_users_and_posts(tmp_path: Path):
-    url = migrated_sqlite(tmp_path)
-    counts = seed(url, **SMALL)
+@pytest.fixture(scope="module")
+def small_seed(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, object]:
+    """One database seeded with SMALL, for the tests that only read it (a seed of 10,500
+    posts takes a quarter of a minute): its URL and the seed's counts. A test that
+    changes the database works on a copy (``copy_of_small_seed``)."""
+    url = migrated_sqlite(tmp_path_factory.mktemp("small_seed"))
+    return url, seed(url, **SMALL)
+
+
+def copy_of_small_seed(small_seed: tuple[str, object], url: str) -> object:
+    """The seeded database copied to the SQLite file of ``url``; the seed's counts."""
+    seeded, counts = small_seed
+    source, target = (sqlite3.connect(u.removeprefix("sqlite:///")) for u in (seeded, url))
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    return counts
+
+
+def test_seed_gives_the_benchmark_its_users_and_posts(small_seed):
+    url, counts = small_seed
     assert (counts.users, counts.posts) == (50, 10_500)
     assert (counts.prolific_posts, counts.ten_posts) == (10_000, 10)
     engine = create_engine(url)
@@ -134,9 +155,8 @@ def test_seed_gives_every_user_a_reproducible_follow_graph(tmp_path: Path):
     assert follow_graph_of(second) == graph  # a seeded generator: every run the same
 
 
-def test_seed_gives_the_post_pages_a_thread_a_tag_and_a_feed_of_linked_posts(tmp_path: Path):
-    url = migrated_sqlite(tmp_path)
-    counts = seed(url, **SMALL)
+def test_seed_gives_the_post_pages_a_thread_a_tag_and_a_feed_of_linked_posts(small_seed):
+    url, counts = small_seed
     assert (counts.tagged_posts, counts.thread_replies) == (10_500, THREAD_REPLIES)
     assert counts.link_reader_following == 5
     engine = create_engine(url)
@@ -183,9 +203,8 @@ def test_seed_refuses_more_follows_than_there_are_users():
         seed("sqlite://", **{**SMALLEST, "conversations": 5})
 
 
-def test_seed_gives_each_reader_its_conversations_all_read(tmp_path: Path):
-    url = migrated_sqlite(tmp_path)
-    counts = seed(url, **SMALL)
+def test_seed_gives_each_reader_its_conversations_all_read(small_seed):
+    url, counts = small_seed
     assert (counts.conversations, counts.conversation_messages, counts.unread) == (25, 60, 0)
     engine = create_engine(url)
     try:
@@ -302,10 +321,9 @@ def test_a_revision_with_other_migrations_is_refused(tmp_path):
         require_same_schema(tmp_path, "REV")
 
 
-def test_the_benchmarks_checks_refuse_pages_that_are_not_what_they_claim(tmp_path):
+def test_the_benchmarks_checks_refuse_pages_that_are_not_what_they_claim(tmp_path, small_seed):
     environment = production_environment(tmp_path, POSTS_PER_PAGE="20")
-    upgrade_database(environment)
-    counts = seed(environment["DATABASE_URL"], **SMALL)
+    counts = copy_of_small_seed(small_seed, environment["DATABASE_URL"])  # it follows people
     output = tmp_path / "gunicorn.out"
     with gunicorn_server(environment=environment, output=output, workers=1) as server:
         session, token = log_in(server.url, READERS[0])
