@@ -17,15 +17,15 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from app import create_app
 from app.extensions import db
 from bench.seed import PASSWORD
 from testkit.clients import Auth, submit
+from testkit.statements import recording
 
 # A user named so calls the API with a token of the user before it (bench/run.py's api_user).
 API_USER_SUFFIX = " (API)"
@@ -39,19 +39,11 @@ AFTER_SUBQUERY = {"AS", "WHERE", "ORDER", "LIMIT", "JOIN", "GROUP"}
 
 @contextmanager
 def recorded(engines: set[Engine]) -> Iterator[list[str]]:
-    """Every statement ``engines`` send to the database meanwhile."""
+    """Every statement ``engines`` send to the database meanwhile (the poll's too, which
+    psycopg sends past them on PostgreSQL: testkit.statements)."""
     statements: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
-        statements.append(statement)
-
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recording(lambda statement, parameters: statements.append(statement), engines):
         yield statements
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", record)
 
 
 def kind_of(statement: str) -> str:

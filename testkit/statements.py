@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from flask import current_app
 from sqlalchemy import Engine, event
 
@@ -11,24 +12,39 @@ from app.extensions import db
 
 
 @contextmanager
-def recording(keep: Callable[[str, Any], None]) -> Iterator[None]:
-    """Hand every statement the current app's engine sends, with its parameters, to ``keep``."""
+def recording(
+    keep: Callable[[str, Any], None], engines_seen: set[Engine] | None = None
+) -> Iterator[None]:
+    """Hand every statement the current app's engines send (or ``engines_seen``'s), with
+    its parameters, to ``keep``; and the unread counts poll's on PostgreSQL, which
+    psycopg sends itself, past the engines' events (app.notifications.poll)."""
 
     def record(conn, cursor, statement, parameters, context, executemany) -> None:
         keep(statement, parameters)
 
-    for engine in engines():
+    # SQLAlchemy sends on cursors; only the poll's held connections use psycopg's
+    # Connection.execute.
+    execute_on_connection = psycopg.Connection.execute
+
+    def execute(connection, query, params=None, **options):
+        keep(query, params)
+        return execute_on_connection(connection, query, params, **options)
+
+    seen = engines() if engines_seen is None else engines_seen
+    for engine in seen:
         event.listen(engine, "before_cursor_execute", record)
+    psycopg.Connection.execute = execute
     try:
         yield
     finally:
-        for engine in engines():
+        psycopg.Connection.execute = execute_on_connection
+        for engine in seen:
             event.remove(engine, "before_cursor_execute", record)
 
 
 def engines() -> set[Engine]:
-    """The current app's engines: the app's own and the unread counts poll's (on
-    PostgreSQL an engine of its own, app.notifications.poll)."""
+    """The current app's engines: the app's own and the unread counts poll's (the
+    app's too, app.notifications.poll)."""
     poll = current_app.extensions.get("unread_counts_poll")
     return {db.engine, *([poll.engine] if poll is not None else [])}
 

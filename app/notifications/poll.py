@@ -10,12 +10,13 @@ for (0.6 of its throughput; docs/performance.md).
 ``UnreadCountsPoll`` (WSGI, around the app) answers the common case itself: a GET
 of POLL_PATH whose query is nothing or ``since=<state>``, from a browser whose
 session cookie names a login that still lasts. It checks the cookie as Flask does
-(the app's own signing serializer), reads the login and the counts with one Core
-statement (``COUNTS_OF_LOGIN``), and answers what the view answers: both build
-the answer with ``poll_answer``. Anything else goes to Flask and the view, with
-the app's full handling: no session cookie (a remember cookie only, or none), a
-query of any other shape, a login that ended, a database error (which Flask's
-view then meets too, and reports). The fast path never answers what it is not
+(the app's own signing serializer), reads the login and the counts with one
+statement (``COUNTS_OF_LOGIN``: through the app's engine on SQLite, on a connection
+each thread holds on PostgreSQL, ``HeldConnections``), and answers what the view
+answers: both build the answer with ``poll_answer``. Anything else goes to Flask
+and the view, with the app's full handling: no session cookie (a remember cookie
+only, or none), a query of any other shape, a login that ended, a database error
+(which Flask's view then meets too, and reports). The fast path never answers what it is not
 sure of.
 
 What a fast answer skips, knowingly: the request hooks that have nothing to do
@@ -27,13 +28,15 @@ what counts requests for /metrics and Sentry: polls do not show there.
 import functools
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import psycopg
 from flask import Flask
 from itsdangerous import BadData
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, Row, event
 from sqlalchemy.exc import DBAPIError
 from werkzeug.http import parse_etags, quote_etag
 from werkzeug.sansio.http import parse_cookie
@@ -90,8 +93,11 @@ class UnreadCountsPoll:
         self.wrapped = wrapped
         with app.app_context():
             self.engine = db.engine
-        if self.engine.dialect.name == "postgresql":
-            self.engine = poll_engine(app, self.engine)
+        # On PostgreSQL the statement goes on a connection each thread holds (see the
+        # class); SQLite keeps the app's engine and pool, whose checkout is in-process.
+        self.held = (
+            HeldConnections(self.engine) if self.engine.dialect.name == "postgresql" else None
+        )
         self.cookie_name = app.session_interface.get_cookie_name(app)
         self.max_age = int(app.permanent_session_lifetime.total_seconds())
         self.fixed_headers = {**fixed_headers_of(app), "Referrer-Policy": REFERRER_POLICY}
@@ -128,10 +134,8 @@ class UnreadCountsPoll:
         if login_key is None:
             return None
         try:
-            with self.engine.connect() as connection:
-                found = connection.execute(COUNTS_OF_LOGIN, {"key_hash": key_hash(login_key)})
-                login = found.first()
-        except DBAPIError:
+            login = self.counts_of_login(key_hash(login_key))
+        except (DBAPIError, psycopg.Error):
             return None
         if login is None:
             return None
@@ -140,6 +144,13 @@ class UnreadCountsPoll:
             return None
         counts = UnreadCounts(messages, notifications)
         return poll_answer(counts, since and since[1], environ.get("HTTP_IF_NONE_MATCH"))
+
+    def counts_of_login(self, hashed_key: str) -> Row[Any] | tuple[Any, ...] | None:
+        """``COUNTS_OF_LOGIN``'s row for the login whose key hashes to ``hashed_key``."""
+        if self.held is not None:
+            return self.held.counts_of_login(hashed_key)
+        with self.engine.connect() as connection:
+            return connection.execute(COUNTS_OF_LOGIN, {"key_hash": hashed_key}).first()
 
     def login_key(self, environ: dict[str, Any]) -> str | None:
         """The key of the login the session cookie names, if the cookie is valid."""
@@ -168,27 +179,68 @@ class UnreadCountsPoll:
         return (login_key, signed_at.timestamp()) if isinstance(login_key, str) else None
 
 
-def poll_engine(app: Flask, engine: Engine) -> Engine:
-    """The fast path's own engine on PostgreSQL: the app's, in autocommit, without pre-ping.
+class HeldConnections:
+    """``COUNTS_OF_LOGIN`` on PostgreSQL, sent by psycopg itself on a connection that
+    each thread of the server holds for its polls, in autocommit, prepared.
 
-    Autocommit: one SELECT on its own, without a transaction begun and rolled back
-    around it (two of the three round trips a poll made). No pre-ping: the app's
-    pool tests every connection it hands out with a round trip of its own (``SELECT
-    1``, config.py's ``pool_pre_ping``), a third of a poll's CPU and wall time here,
-    for a case the fast path handles anyway: a connection the server has dropped
-    fails the poll's statement, the view answers instead (its pool pinging), and
-    SQLAlchemy invalidates the dropped connections, so the next poll opens a new
-    one. Its own pool, then: a connection per worker more. (SQLite keeps the app's
-    engine: its driver begins no transaction for a SELECT, its ping is in-process,
-    and switching its autocommit costs PRAGMAs.)
+    Instead of SQLAlchemy's Core execution on a pooled connection: a poll cost 250 us
+    of the worker's CPU that way, 100 us this way (docs/performance.md), and the
+    check-out, the pool's ping (``pool_pre_ping``), the statement's compilation
+    cache, its parameters' and its result's processing are all the same every time.
+    Each connection is taken once from the app's engine (its URL and connect
+    arguments), then detached from its pool: the poll's own, in autocommit (one
+    SELECT, no transaction around it), the statement prepared once per connection.
+    A statement that fails (the server dropped the connection, or restarted) drops
+    its connection, and that poll goes to the view; the next poll opens a new
+    connection. Disposing of the engine (tests, a fork) closes every thread's.
+
+    Its statements go past SQLAlchemy's events: statement counters that listen on the
+    engine do not see them (the tests count them with psycopg's own cursor).
     """
-    options = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
-    return create_engine(engine.url, isolation_level="AUTOCOMMIT", **options)
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        compiled = COUNTS_OF_LOGIN.compile(engine)
+        self.sql = compiled.string
+        # The counts' LIMITs, fixed in the statement; the key is each poll's.
+        self.parameters = compiled.params
+        self.of_thread = threading.local()
+        self.every_thread: set[psycopg.Connection[Any]] = set()
+        event.listen(engine, "engine_disposed", self.close_all)
+
+    def counts_of_login(self, hashed_key: str) -> tuple[Any, ...] | None:
+        connection = getattr(self.of_thread, "connection", None)
+        if connection is None or connection.closed:
+            connection = self.of_thread.connection = self.connect()
+        try:
+            found = connection.execute(
+                self.sql, {**self.parameters, "key_hash": hashed_key}, prepare=True
+            )
+            return found.fetchone()
+        except psycopg.Error:
+            self.close(connection)
+            raise
+
+    def connect(self) -> psycopg.Connection[Any]:
+        pooled = self.engine.raw_connection()
+        connection = pooled.driver_connection
+        pooled.detach()  # the pool forgets it: it is this thread's from now on
+        connection.autocommit = True
+        self.every_thread.add(connection)
+        return connection
+
+    def close(self, connection: psycopg.Connection[Any]) -> None:
+        self.every_thread.discard(connection)
+        connection.close()
+
+    def close_all(self, engine: Engine) -> None:
+        for connection in list(self.every_thread):
+            self.close(connection)
 
 
 def init_app(app: Flask) -> None:
     poll = UnreadCountsPoll(app, app.wsgi_app)
     # Where the tests and the benchmark find its engine (to count its statements, to
-    # close its connections).
+    # close its connections: on PostgreSQL its held connections close with the engine).
     app.extensions["unread_counts_poll"] = poll
     app.wsgi_app = poll  # type: ignore[method-assign]

@@ -5,6 +5,7 @@ that keeps them current: its protocol, its odd inputs, and its fast path."""
 import re
 from datetime import timedelta
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from flask import template_rendered
@@ -30,6 +31,7 @@ from testkit.clients import (
     unfollow,
     unread_counts,
 )
+from testkit.databases import PostgresDatabase
 from testkit.statements import sql_statements
 
 
@@ -426,6 +428,64 @@ def test_a_database_error_on_the_fast_path_leaves_the_answer_to_the_view(
     finally:
         middleware.engine.dispose()
         middleware.engine = working
+    assert response.status_code == 200
+    assert response.get_json()["state"] == "0.0"
+
+
+def test_a_connection_the_server_dropped_is_replaced_and_every_poll_is_answered(
+    make_app, postgres_database_url
+):
+    """On PostgreSQL each thread holds the fast path's connection: dropped by the server
+    (a restart, a failover), it fails one poll, which the view answers, and the next
+    poll opens a new one."""
+    app = make_app(database=PostgresDatabase(postgres_database_url))
+    with app.app_context():
+        make_user("alice")
+    client = app.test_client()
+    assert Auth(client).login().status_code == 302
+    held = app.wsgi_app.held
+    assert client.get("/notifications/unread?since=0.0").status_code == 304
+    dropped = held.of_thread.connection
+    with psycopg.connect(postgres_database_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [dropped.info.backend_pid])
+    with app.app_context(), sql_statements() as by_the_view:
+        assert client.get("/notifications/unread?since=0.0").status_code == 304
+    # The fast path's statement failed; the view read Flask-Login's user.
+    assert dropped.closed
+    assert any("followers" in statement for statement in by_the_view)
+    with app.app_context(), sql_statements() as by_the_fast_path:
+        assert client.get("/notifications/unread?since=0.0").status_code == 304
+        assert client.get("/notifications/unread").get_json()["state"] == "0.0"
+    assert len(by_the_fast_path) == 2
+    assert not any("followers" in statement for statement in by_the_fast_path)
+    assert held.every_thread == {held.of_thread.connection}
+    # Disposing of the app's engine closes the held connection too.
+    replacement = held.of_thread.connection
+    with app.app_context():
+        db.engine.dispose()
+    assert replacement.closed
+    assert held.every_thread == set()
+    assert client.get("/notifications/unread?since=0.0").status_code == 304
+
+
+def test_a_postgresql_server_out_of_reach_leaves_the_answer_to_the_view(
+    make_app, postgres_database_url
+):
+    app = make_app(database=PostgresDatabase(postgres_database_url))
+    with app.app_context():
+        make_user("alice")
+    client = app.test_client()
+    assert Auth(client).login().status_code == 302
+    middleware = app.wsgi_app
+    working = middleware.held
+    # A server the fast path cannot reach (nothing listens on port 1): the view answers.
+    unreachable = sa.create_engine("postgresql+psycopg://nobody:none@127.0.0.1:1/none")
+    middleware.held = poll.HeldConnections(unreachable)
+    try:
+        response = client.get("/notifications/unread?since=9.9")
+    finally:
+        unreachable.dispose()
+        middleware.held = working
     assert response.status_code == 200
     assert response.get_json()["state"] == "0.0"
 
