@@ -5,9 +5,9 @@ marshmallow's fields and validators carry English templates ("Not a valid intege
 during the request: ``RequestSchema`` turns each template of its fields into a
 ``Template``, which is translated then, in that request's language. The schema's
 own messages ("Unknown field."), which are never formatted, are translated with the
-problem (app/api/problems.py). Every template of
-the request schemas is in the catalogues: app/languages/extraction.py finds them
-with ``templates_of``, so a new field or validator needs no marking by hand.
+problem (app/api/problems.py). Every template of the request schemas is in the
+catalogues: app/languages/extraction.py finds them with ``templates_of``, so a new
+field or validator needs no marking by hand.
 """
 
 from collections.abc import Iterator
